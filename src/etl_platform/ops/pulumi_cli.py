@@ -1,0 +1,469 @@
+"""Drive the real Pulumi CLI over the three projects: deploy, preview, destroy, new stacks.
+
+This is what ``nox -s deploy-all|preview-all|destroy-all|new-env`` run; it also works
+on its own::
+
+    python -m etl_platform.ops.pulumi_cli deploy-all dev
+    python -m etl_platform.ops.pulumi_cli preview-all dev
+    python -m etl_platform.ops.pulumi_cli destroy-all dev
+    python -m etl_platform.ops.pulumi_cli new-env alice --environment dev
+
+What it does, in order:
+
+1. Checks that the ``pulumi`` executable is on ``PATH`` (else stops at once with the
+   install command) and that ``PULUMI_CONFIG_PASSPHRASE`` or
+   ``PULUMI_CONFIG_PASSPHRASE_FILE`` is set (else stops at once saying to set it).
+   Nothing runs before both checks pass.
+2. Validates the stack name (and, for ``new-env``, the suffix and environment).
+3. Uses a local file state backend inside the repository,
+   ``PULUMI_BACKEND_URL=file://<repo>/.pulumi-state`` (git-ignored; no Pulumi Cloud
+   account needed), unless ``PULUMI_BACKEND_URL`` is already set.
+4. For each project in deploy order ``shared -> observability -> etl-functions``
+   (reverse order for destroy): ``pulumi stack select --create <stack>
+   --secrets-provider passphrase --cwd projects/<p>``, then ``pulumi up --yes`` /
+   ``pulumi preview`` / ``pulumi destroy --yes`` with ``--stack <stack> --cwd
+   projects/<p>``. ``up`` and ``preview`` add ``--policy-pack <repo>/policy`` when
+   ``policy/PulumiPolicy.yaml`` exists, so a violating change is refused before it
+   reaches AWS.
+5. Stops at the first failing command, naming the project, with a non-zero exit.
+
+Environment variables (read when a command runs, not at import):
+
+- ``PULUMI_BACKEND_URL``: state backend; default ``file://<repo>/.pulumi-state``.
+- ``PULUMI_CONFIG_PASSPHRASE`` / ``PULUMI_CONFIG_PASSPHRASE_FILE``: the passphrase that
+  encrypts the stacks' secrets (one of them is required).
+- ``PATH``: where ``pulumi`` is looked up.
+
+Exit codes: 0 success; 1 a Pulumi command failed; 2 the run could not start (missing
+CLI or passphrase, bad stack name or suffix, missing project, conflicting config).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from etl_platform import contract
+from etl_platform.errors import EtlPlatformError, SettingsError
+from etl_platform.paths import REPO_ROOT
+from etl_platform.settings import ENVIRONMENT_DEFAULTS, REGION
+
+__all__ = [
+    "DEPLOY_ORDER",
+    "ENVIRONMENTS",
+    "INSTALL_HINT",
+    "PASSPHRASE_HINT",
+    "REGION",
+    "STATE_DIR_NAME",
+    "Action",
+    "OpsError",
+    "PulumiCommandError",
+    "Runner",
+    "backend_env",
+    "main",
+    "new_env",
+    "policy_pack_args",
+    "require_passphrase",
+    "require_pulumi",
+    "run_all",
+    "validate_new_env",
+    "validate_stack_name",
+]
+
+# The three projects' folders under projects/, in deploy order (destroy runs in
+# reverse), from the contract between the stacks.
+DEPLOY_ORDER: tuple[str, ...] = tuple(folder for _project, folder in contract.DEPLOY_ORDER)
+_PULUMI_PROJECT: dict[str, str] = {folder: name for name, folder in contract.DEPLOY_ORDER}
+
+ENVIRONMENTS: tuple[str, ...] = tuple(ENVIRONMENT_DEFAULTS)
+STATE_DIR_NAME = ".pulumi-state"
+POLICY_DIR_NAME = "policy"
+SECRETS_PROVIDER = "passphrase"
+
+INSTALL_HINT = (
+    "the Pulumi CLI ('pulumi') was not found on PATH.\n"
+    "Install it with:\n"
+    "    curl -fsSL https://get.pulumi.com | sh\n"
+    "then add it to PATH (the installer puts it in ~/.pulumi/bin):\n"
+    '    export PATH="$HOME/.pulumi/bin:$PATH"\n'
+    "Other ways to install: https://www.pulumi.com/docs/iac/download-install/"
+)
+PASSPHRASE_HINT = (
+    "PULUMI_CONFIG_PASSPHRASE is not set (nor PULUMI_CONFIG_PASSPHRASE_FILE).\n"
+    "The stacks encrypt their secrets with a passphrase; set it before running, e.g.:\n"
+    "    export PULUMI_CONFIG_PASSPHRASE='<a long secret you keep in your password manager>'\n"
+    "or point PULUMI_CONFIG_PASSPHRASE_FILE at a file that holds it.\n"
+    "Use the same passphrase every time for the same stack."
+)
+
+# Pulumi's own rule for a stack name: letters, digits, '-', '_' and '.', at most 100
+# characters. We also refuse a leading '-' or '.' (it would read as an option or a
+# hidden file) and org-qualified names ('org/project/stack'): one name is applied to
+# three projects.
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+MAX_STACK_NAME_LENGTH = 100
+
+Action = Literal["up", "preview", "destroy"]
+Runner = Callable[[Sequence[str], Path, Mapping[str, str]], int]
+
+
+class OpsError(EtlPlatformError):
+    """The run cannot start (missing CLI/passphrase, bad argument); exit code 2."""
+
+
+class PulumiCommandError(EtlPlatformError):
+    """A Pulumi command failed in one project; exit code 1."""
+
+    def __init__(self, project: str, command: Sequence[str], returncode: int, rest: str) -> None:
+        self.project = project
+        self.command = list(command)
+        self.returncode = returncode
+        name = _PULUMI_PROJECT.get(project, project)
+        super().__init__(
+            f"project {project} ({name}, projects/{project}) failed: "
+            f"`{shlex.join(command)}` exited with {returncode}. Stopped here; {rest}"
+        )
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything a run needs, checked: the CLI path, the repo and the child env."""
+
+    pulumi: str
+    repo: Path
+    env: dict[str, str]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def require_pulumi(env: Mapping[str, str]) -> str:
+    """Return the path of the ``pulumi`` executable on ``env['PATH']``; raise with the hint."""
+    found = shutil.which("pulumi", path=env.get("PATH", ""))
+    if found is None:
+        raise OpsError(INSTALL_HINT)
+    return found
+
+
+def require_passphrase(env: Mapping[str, str]) -> None:
+    """Raise unless the passphrase secrets provider can get its passphrase from ``env``."""
+    if "PULUMI_CONFIG_PASSPHRASE" in env:
+        return
+    passphrase_file = env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    if passphrase_file:
+        if not Path(passphrase_file).is_file():
+            raise OpsError(
+                f"PULUMI_CONFIG_PASSPHRASE_FILE={passphrase_file} does not exist or is not "
+                "a file. Point it at the file holding the stack passphrase, or set "
+                "PULUMI_CONFIG_PASSPHRASE instead."
+            )
+        return
+    raise OpsError(PASSPHRASE_HINT)
+
+
+def validate_stack_name(stack: str) -> str:
+    """Return ``stack`` if Pulumi accepts it as a stack name for all three projects."""
+    if not _STACK_NAME.match(stack):
+        if "/" in stack:
+            why = "give the bare stack name (e.g. 'dev'), not 'org/project/stack'"
+        elif len(stack) > MAX_STACK_NAME_LENGTH:
+            why = f"it is {len(stack)} characters; Pulumi allows {MAX_STACK_NAME_LENGTH}"
+        else:
+            why = "use letters, digits, '-', '_' and '.', starting with a letter, digit or '_'"
+        raise OpsError(f"invalid stack name {stack!r}: {why} (for example: dev, prod, alice)")
+    return stack
+
+
+def validate_new_env(suffix: str, environment: str) -> dict[str, str]:
+    """The config ``new-env`` will set, validated by the same rules the programs apply.
+
+    Uses :func:`etl_platform.settings.settings_from_mapping` with every function in the
+    catalog, so a suffix is refused here exactly when the Pulumi programs would refuse
+    it: lowercase letters, digits and single hyphens, starting with a letter, and short
+    enough that every name derived from it fits its AWS limit.
+    """
+    # Imported here: only new-env needs the catalog.
+    from etl_platform.catalog import load_catalog
+    from etl_platform.settings import settings_from_mapping
+
+    wanted = {
+        "aws:region": REGION,
+        "etl:environmentSuffix": suffix,
+        "etl:environment": environment,
+    }
+    try:
+        settings_from_mapping(wanted, [spec.name for spec in load_catalog()])
+    except SettingsError as exc:
+        raise OpsError(f"new-env: invalid {exc.key} {exc.value!r}: {exc.allowed}") from exc
+    return wanted
+
+
+# ---------------------------------------------------------------------- environment
+
+
+def backend_env(repo: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """The child environment: ``env`` plus the default file backend unless one is set.
+
+    Creates ``<repo>/.pulumi-state`` when it is the backend in use.
+    """
+    child = dict(env)
+    if not child.get("PULUMI_BACKEND_URL"):
+        state_dir = repo / STATE_DIR_NAME
+        state_dir.mkdir(parents=True, exist_ok=True)
+        child["PULUMI_BACKEND_URL"] = f"file://{state_dir}"
+    return child
+
+
+def policy_pack_args(repo: Path) -> list[str]:
+    """``['--policy-pack', '<repo>/policy']`` when the pack exists there, else ``[]``."""
+    pack = repo / POLICY_DIR_NAME
+    if (pack / "PulumiPolicy.yaml").is_file():
+        return ["--policy-pack", str(pack)]
+    return []
+
+
+def _project_cwd(project: str) -> str:
+    """The ``--cwd`` argument for a project, relative to the repo (commands run there)."""
+    return f"projects/{project}"
+
+
+def _check_projects(repo: Path) -> None:
+    """Raise if a project folder or its Pulumi.yaml is missing (a wrong checkout or repo)."""
+    for project in DEPLOY_ORDER:
+        if not (repo / _project_cwd(project) / "Pulumi.yaml").is_file():
+            raise OpsError(
+                f"{repo / _project_cwd(project) / 'Pulumi.yaml'} not found: run this from "
+                "the repository checkout (or pass --repo <checkout>)."
+            )
+
+
+def _subprocess_runner(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
+    """Run one command with inherited stdout/stderr; return its exit code."""
+    return subprocess.run(list(command), cwd=cwd, env=dict(env), check=False).returncode
+
+
+def _prepare(repo: Path | None, env: Mapping[str, str] | None) -> _Context:
+    """The checks every run starts with, in order: CLI, passphrase, projects."""
+    source_env = os.environ if env is None else env
+    pulumi = require_pulumi(source_env)
+    require_passphrase(source_env)
+    root = (repo or REPO_ROOT).resolve()
+    _check_projects(root)
+    return _Context(pulumi=pulumi, repo=root, env=backend_env(root, source_env))
+
+
+def _run(ctx: _Context, runner: Runner, project: str, args: Sequence[str], rest: str) -> None:
+    """Echo and run ``pulumi <args>``; raise PulumiCommandError naming ``project`` on failure."""
+    shown = ["pulumi", *args]
+    print(f"$ {shlex.join(shown)}", file=sys.stderr, flush=True)
+    returncode = runner([ctx.pulumi, *args], ctx.repo, ctx.env)
+    if returncode != 0:
+        raise PulumiCommandError(project, shown, returncode, rest)
+
+
+def _select_args(stack: str, project: str) -> list[str]:
+    """``stack select --create`` so a first deploy needs no separate ``stack init``."""
+    return [
+        "stack", "select", "--create", stack,
+        "--secrets-provider", SECRETS_PROVIDER,
+        "--cwd", _project_cwd(project),
+    ]  # fmt: skip
+
+
+def _action_args(action: Action, stack: str, project: str, repo: Path) -> list[str]:
+    """The arguments of ``pulumi up|preview|destroy`` for one project."""
+    where = ["--stack", stack, "--cwd", _project_cwd(project)]
+    if action == "up":
+        return ["up", "--yes", *where, *policy_pack_args(repo)]
+    if action == "preview":
+        return ["preview", *where, *policy_pack_args(repo)]
+    return ["destroy", "--yes", *where]
+
+
+def _missing_stack_config(repo: Path, stack: str) -> list[str]:
+    """The projects that have no ``Pulumi.<stack>.yaml`` (their program would fail)."""
+    return [
+        _project_cwd(p)
+        for p in DEPLOY_ORDER
+        if not (repo / _project_cwd(p) / f"Pulumi.{stack}.yaml").is_file()
+    ]
+
+
+# -------------------------------------------------------------------------- actions
+
+
+def run_all(
+    action: Action,
+    stack: str,
+    *,
+    repo: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    runner: Runner = _subprocess_runner,
+) -> None:
+    """Run ``pulumi <action>`` for ``stack`` in every project, in deploy (or reverse) order.
+
+    Raises OpsError before running anything if the run cannot start, and
+    PulumiCommandError (naming the project) at the first command that fails.
+    """
+    ctx = _prepare(repo, env)
+    validate_stack_name(stack)
+    if action != "destroy":
+        missing = _missing_stack_config(ctx.repo, stack)
+        if missing:
+            raise OpsError(
+                f"stack {stack!r} has no config file in: "
+                + ", ".join(f"{m}/Pulumi.{stack}.yaml" for m in missing)
+                + f". Create it with: nox -s new-env -- <suffix> --stack {stack}"
+            )
+    order = list(reversed(DEPLOY_ORDER)) if action == "destroy" else list(DEPLOY_ORDER)
+    verb = {"up": "deployed", "preview": "previewed", "destroy": "destroyed"}[action]
+    print(
+        f"{action}: stack {stack!r}, projects {' -> '.join(order)}, "
+        f"backend {ctx.env['PULUMI_BACKEND_URL']}",
+        file=sys.stderr,
+        flush=True,
+    )
+    for index, project in enumerate(order):
+        later = order[index + 1 :]
+        rest = f"not {verb}: {', '.join(later)}." if later else "it was the last project."
+        _run(ctx, runner, project, _select_args(stack, project), rest)
+        _run(ctx, runner, project, _action_args(action, stack, project, ctx.repo), rest)
+    print(f"{action}: all {len(order)} projects {verb} for stack {stack!r}.", file=sys.stderr)
+
+
+def _read_stack_config(path: Path) -> dict[str, object]:
+    """The ``config:`` mapping of a ``Pulumi.<stack>.yaml`` file (empty if none)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise OpsError(f"{path} is not valid YAML: {exc}") from exc
+    config = data.get("config") if isinstance(data, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
+def new_env(
+    suffix: str,
+    environment: str = "dev",
+    *,
+    stack: str | None = None,
+    repo: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    runner: Runner = _subprocess_runner,
+) -> None:
+    """Create ``stack`` (default: the suffix) in all three projects with consistent config.
+
+    Sets ``aws:region``, ``etl:environmentSuffix`` and ``etl:environment`` in each
+    project. Refuses, before changing anything, when an existing
+    ``Pulumi.<stack>.yaml`` already holds a different value for one of those keys.
+    """
+    ctx = _prepare(repo, env)
+    wanted = validate_new_env(suffix, environment)
+    stack_name = validate_stack_name(stack or suffix)
+
+    conflicts: list[str] = []
+    for project in DEPLOY_ORDER:
+        path = ctx.repo / _project_cwd(project) / f"Pulumi.{stack_name}.yaml"
+        if not path.is_file():
+            continue
+        existing = _read_stack_config(path)
+        for key, value in wanted.items():
+            if key in existing and str(existing[key]) != value:
+                conflicts.append(
+                    f"{_project_cwd(project)}/{path.name}: {key} is {existing[key]!r}, "
+                    f"new-env would set {value!r}"
+                )
+    if conflicts:
+        raise OpsError(
+            f"refusing to overwrite the existing config of stack {stack_name!r}:\n  "
+            + "\n  ".join(conflicts)
+            + "\nChoose another suffix/stack, or edit or remove those files yourself."
+        )
+
+    for index, project in enumerate(DEPLOY_ORDER):
+        later = DEPLOY_ORDER[index + 1 :]
+        rest = f"not configured: {', '.join(later)}." if later else "it was the last project."
+        _run(ctx, runner, project, _select_args(stack_name, project), rest)
+        for key, value in wanted.items():
+            _run(
+                ctx,
+                runner,
+                project,
+                ["config", "set", key, value, "--stack", stack_name,
+                 "--cwd", _project_cwd(project)],
+                rest,
+            )  # fmt: skip
+    print(
+        f"new-env: stack {stack_name!r} ready in {', '.join(DEPLOY_ORDER)} "
+        f"(suffix {suffix!r}, environment {environment!r}). "
+        f"Next: nox -s preview-all -- {stack_name}",
+        file=sys.stderr,
+    )
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per nox session."""
+    parser = argparse.ArgumentParser(
+        prog="python -m etl_platform.ops.pulumi_cli",
+        description="Drive the Pulumi CLI over shared -> observability -> etl-functions.",
+    )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=None,
+        help="the repository checkout (default: the one this package is installed from)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in (
+        ("deploy-all", "pulumi up in every project, in deploy order"),
+        ("preview-all", "pulumi preview in every project, in deploy order"),
+        ("destroy-all", "pulumi destroy in every project, in reverse order"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("stack", help="stack name, e.g. dev")
+    new = commands.add_parser("new-env", help="create a stack in all three projects")
+    new.add_argument("suffix", help="environment suffix carried by every resource name")
+    new.add_argument("--environment", choices=ENVIRONMENTS, default="dev")
+    new.add_argument("--stack", default=None, help="stack name (default: the suffix)")
+    return parser
+
+
+_ACTIONS: dict[str, Action] = {
+    "deploy-all": "up",
+    "preview-all": "preview",
+    "destroy-all": "destroy",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the command, print errors on stderr; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "new-env":
+            new_env(args.suffix, args.environment, stack=args.stack, repo=args.repo)
+        else:
+            run_all(_ACTIONS[args.command], args.stack, repo=args.repo)
+    except PulumiCommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except EtlPlatformError as exc:  # OpsError, or a catalog error met by validate_suffix
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
