@@ -1,0 +1,168 @@
+"""Every entry point of this repository: ``nox -l`` lists them, plain ``nox`` runs the tests.
+
+All sessions run in the repository's one environment, ``.venv`` at the root, the same
+one the Pulumi CLI uses (``venv_backend="none"``: nox creates no environments of its
+own). Before a session runs its tools, the one install helper, :func:`_sync`, calls
+``scripts/bootstrap``, which creates ``.venv`` if needed and reinstalls it only when
+``pyproject.toml`` or ``constraints.txt`` changed (a stamp in ``.venv/.etl-stamp``), so
+the check is instant on the happy path. Tools then run as ``.venv/bin/python -m <tool>``
+so the right interpreter is used however nox itself was started.
+
+Set ``ETL_SKIP_SYNC=1`` to use ``.venv`` as it is (offline machines, or when you manage
+it yourself).
+
+Sessions taking arguments read them after ``--``, e.g. ``nox -s deploy-all -- dev``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import nox
+
+REPO = Path(__file__).resolve().parent
+VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+BOOTSTRAP = REPO / "scripts" / "bootstrap"
+CONSTRAINTS = REPO / "constraints.txt"
+PULUMI_CLI = "etl_platform.ops.pulumi_cli"
+
+nox.options.sessions = ["tests"]
+nox.options.default_venv_backend = "none"
+
+
+def _sync(session: nox.Session, *, postgres: bool = False) -> str:
+    """Bring ``.venv`` up to date (the stamp check of scripts/bootstrap); return its python.
+
+    ``postgres=True`` also makes sure the PostgreSQL server binaries the functional
+    tests start are installed (scripts/bootstrap explains how, or installs them as root).
+    """
+    if os.environ.get("ETL_SKIP_SYNC") == "1":
+        if not VENV_PYTHON.exists():
+            session.error(
+                f"ETL_SKIP_SYNC=1 but {VENV_PYTHON} does not exist; run scripts/bootstrap"
+            )
+    else:
+        args = [] if postgres else ["--skip-postgres"]
+        session.run("bash", str(BOOTSTRAP), *args, external=True)
+    return str(VENV_PYTHON)
+
+
+def _pulumi_cli(session: nox.Session, command: str, usage: str) -> None:
+    """Run one ``etl_platform.ops.pulumi_cli`` command with the session's arguments."""
+    if not session.posargs:
+        session.error(f"usage: nox -s {command} -- {usage}")
+    python = _sync(session)
+    session.run(python, "-m", PULUMI_CLI, command, *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """Unit and functional tests (no cloud; functional ones start a real PostgreSQL)."""
+    python = _sync(session, postgres=True)
+    session.run(
+        python, "-m", "pytest", "tests/unit", "tests/functional", *session.posargs, external=True
+    )
+
+
+@nox.session(venv_backend="none")
+def integration(session: nox.Session) -> None:
+    """Opt-in tests against deployed stacks (see tests/integration for what they need)."""
+    python = _sync(session)
+    session.run(python, "-m", "pytest", "tests/integration", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    """Ruff: lint rules, then formatting (check only; fix with `ruff format`)."""
+    python = _sync(session)
+    paths = session.posargs or ["."]
+    session.run(python, "-m", "ruff", "check", *paths, external=True)
+    session.run(python, "-m", "ruff", "format", "--check", *paths, external=True)
+
+
+@nox.session(venv_backend="none")
+def typecheck(session: nox.Session) -> None:
+    """Mypy over the files configured in pyproject.toml ([tool.mypy])."""
+    python = _sync(session)
+    session.run(python, "-m", "mypy", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def lock(session: nox.Session) -> None:
+    """Regenerate constraints.txt: pip freeze of a fresh venv installed from pyproject.toml."""
+    _sync(session)
+    lines = CONSTRAINTS.read_text(encoding="utf-8").splitlines() if CONSTRAINTS.exists() else []
+    header = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    with tempfile.TemporaryDirectory(prefix="etl-lock-") as tmp:
+        fresh = Path(tmp) / "venv"
+        fresh_python = str(fresh / "bin" / "python")
+        session.run(str(VENV_PYTHON), "-m", "venv", str(fresh), external=True)
+        pip = [fresh_python, "-m", "pip", "--disable-pip-version-check"]
+        session.run(*pip, "install", "--quiet", f"{REPO}[dev]", external=True)
+        frozen = session.run(
+            *pip, "freeze", "--exclude", "etl-platform", external=True, silent=True
+        )
+    if not isinstance(frozen, str) or not frozen.strip():
+        session.error("pip freeze returned nothing; constraints.txt left unchanged")
+    pins = sorted((ln for ln in frozen.splitlines() if ln.strip()), key=str.lower)
+    CONSTRAINTS.write_text("\n".join([*header, *pins]) + "\n", encoding="utf-8")
+    session.log(f"wrote {len(pins)} pins to {CONSTRAINTS.name}; run scripts/bootstrap to apply")
+
+
+@nox.session(venv_backend="none")
+def plan(session: nox.Session) -> None:
+    """Offline plan of all three stacks under Pulumi's mock runtime: `nox -s plan -- [stack]`."""
+    python = _sync(session)
+    args = session.posargs or ["dev"]
+    session.run(python, "-m", "etl_platform.plan", *args, external=True)
+
+
+@nox.session(venv_backend="none")
+def compat(session: nox.Session) -> None:
+    """Check the Lambda code and the layer against the target runtime before any deploy."""
+    python = _sync(session)
+    session.run(python, "-m", "etl_platform.compat", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Measure the handlers' cold-start import time (benchmarks/bench_cold_start.py)."""
+    python = _sync(session)
+    session.run(python, "benchmarks/bench_cold_start.py", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def build(session: nox.Session) -> None:
+    """Build the function zips and the layer zip under build/ (deterministic, cached)."""
+    python = _sync(session)
+    session.run(python, "-m", "etl_platform.packaging", *session.posargs, external=True)
+
+
+@nox.session(name="deploy-all", venv_backend="none")
+def deploy_all(session: nox.Session) -> None:
+    """pulumi up in shared -> observability -> etl-functions: `nox -s deploy-all -- <stack>`."""
+    _pulumi_cli(session, "deploy-all", "<stack>   (e.g. dev)")
+
+
+@nox.session(name="preview-all", venv_backend="none")
+def preview_all(session: nox.Session) -> None:
+    """pulumi preview of the three projects, in deploy order: `nox -s preview-all -- <stack>`."""
+    _pulumi_cli(session, "preview-all", "<stack>   (e.g. dev)")
+
+
+@nox.session(name="destroy-all", venv_backend="none")
+def destroy_all(session: nox.Session) -> None:
+    """pulumi destroy in reverse order (everything goes): `nox -s destroy-all -- <stack>`."""
+    _pulumi_cli(session, "destroy-all", "<stack>   (e.g. dev)")
+
+
+@nox.session(name="new-env", venv_backend="none")
+def new_env(session: nox.Session) -> None:
+    """Create a stack in all three projects: `nox -s new-env -- <suffix> [--environment prod]`."""
+    _pulumi_cli(session, "new-env", "<suffix> [--environment dev|prod] [--stack <name>]")
