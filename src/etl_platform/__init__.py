@@ -1,0 +1,15 @@
+"""The library the three Pulumi projects share.
+
+Modules (each small, each importable and tested without a cloud):
+
+- ``settings``  the ``etl:`` Pulumi config, validated once, with per-environment defaults
+- ``catalog``   the declarative function catalog (``lambdas/*/function.toml``)
+- ``naming``    ``{resource-type}-{name}-{suffix}`` names checked against AWS limits
+- ``tags``      the cost tags every taggable resource carries
+- ``runtimes``  supported and deprecated Lambda runtimes
+- ``contract``  project names and the exports that link the three stacks
+- ``packaging`` deterministic function and layer zips
+- ``offline``   runs a Pulumi program under Pulumi's mock runtime (tests and ``nox -s plan``)
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,370 @@
+"""The function catalog: one ``lambdas/<name>/function.toml`` per function.
+
+Adding a function means adding a folder with its handler and this file; none of the
+three Pulumi programs changes. Every key is validated at load time; a mistake fails
+with the file, the key and what is allowed. Profiles (timeout, memory, reserved
+concurrency) are mapped to numbers here and only here.
+
+Example entry::
+
+    name = "transform"              # kebab-case, same as the folder
+    handler = "handler.handler"     # <module>.<function>, module file in the folder
+    description = "..."
+    kind = "batch"                  # api (30 s) | batch (300 s)
+    size = "large"                  # small (512 MB) | large (1024 MB)
+    critical = true                 # reserved concurrency 5
+    database = false                # true: MAX_CONNECTIONS=10, DB secret, VPC settings
+
+    [trigger]                       # type = url | s3 (+ prefix) | schedule (+ expression) | none
+    type = "s3"
+    prefix = "raw/"
+
+    [needs]                         # exactly what it may touch in the data bucket
+    s3_read = ["raw/"]
+    s3_write = ["staged/", "rejected/", "manifests/"]
+
+    [environment]                   # optional extra environment variables
+    SUPPORTED_CURRENCIES = "USD,EUR"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from etl_platform.errors import CatalogError
+from etl_platform.paths import LAMBDAS_DIR
+
+__all__ = [
+    "CATALOG_DIR_ENV",
+    "CRITICAL_RESERVED_CONCURRENCY",
+    "MAX_CONNECTIONS",
+    "MEMORY_MB",
+    "RESERVED_ENV_VARS",
+    "TIMEOUT_SECONDS",
+    "Catalog",
+    "FunctionSpec",
+    "Trigger",
+    "load_catalog",
+]
+
+# The profiles: the only place these numbers live.
+TIMEOUT_SECONDS = {"api": 30, "batch": 300}
+MEMORY_MB = {"small": 512, "large": 1024}
+CRITICAL_RESERVED_CONCURRENCY = 5
+MAX_CONNECTIONS = 10
+
+CATALOG_DIR_ENV = "ETL_CATALOG_DIR"
+ENTRY_FILE = "function.toml"
+# Set by the platform (or by AWS); a catalog entry may not set them itself.
+RESERVED_ENV_VARS = frozenset(
+    {"DATA_BUCKET", "LOG_LEVEL", "MAX_CONNECTIONS", "DB_SECRET_ARN", "ETL_ENVIRONMENT"}
+)
+
+_TOP_KEYS = {
+    "name",
+    "handler",
+    "description",
+    "kind",
+    "size",
+    "critical",
+    "database",
+    "trigger",
+    "needs",
+    "environment",
+}
+_REQUIRED_KEYS = ("name", "handler", "description", "kind", "size")
+_TRIGGER_KEYS = {
+    "url": {"type"},
+    "s3": {"type", "prefix"},
+    "schedule": {"type", "expression"},
+    "none": {"type"},
+}
+_NEEDS_KEYS = {"s3_read", "s3_write"}
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*/$")
+_ENV_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_SCHEDULE = re.compile(r"^(rate|cron)\(.+\)$")
+MAX_NAME_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Trigger:
+    type: str  # url | s3 | schedule | none
+    prefix: str | None = None
+    expression: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One catalog entry, validated, with its profile already turned into numbers."""
+
+    name: str
+    handler: str
+    description: str
+    kind: str
+    size: str
+    critical: bool
+    database: bool
+    trigger: Trigger
+    s3_read: tuple[str, ...]
+    s3_write: tuple[str, ...]
+    environment: dict[str, str] = field(default_factory=dict)
+    source: Path = field(default=Path(), compare=False)
+
+    @property
+    def code_dir(self) -> Path:
+        return self.source.parent
+
+    @property
+    def timeout(self) -> int:
+        return TIMEOUT_SECONDS[self.kind]
+
+    @property
+    def memory_size(self) -> int:
+        return MEMORY_MB[self.size]
+
+    @property
+    def reserved_concurrency(self) -> int | None:
+        """5 for critical functions, None (unreserved) otherwise."""
+        return CRITICAL_RESERVED_CONCURRENCY if self.critical else None
+
+    @property
+    def max_connections(self) -> int | None:
+        return MAX_CONNECTIONS if self.database else None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    functions: tuple[FunctionSpec, ...]
+
+    def __iter__(self) -> Iterator[FunctionSpec]:
+        return iter(self.functions)
+
+    def __len__(self) -> int:
+        return len(self.functions)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.functions]
+
+    def get(self, name: str) -> FunctionSpec:
+        for spec in self.functions:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"no function {name!r} in the catalog; known: {self.names}")
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    """Load every ``<root>/*/function.toml`` (root: ``$ETL_CATALOG_DIR``, else ``lambdas/``)."""
+    if root is None:
+        root = Path(os.environ.get(CATALOG_DIR_ENV) or LAMBDAS_DIR)
+    entries = sorted(root.glob(f"*/{ENTRY_FILE}"))
+    if not entries:
+        raise CatalogError(root, "(catalog)", f"no */{ENTRY_FILE} found: add a function folder")
+    specs = [_load_entry(path) for path in entries]
+    _check_catalog(specs)
+    return Catalog(tuple(sorted(specs, key=lambda s: s.name)))
+
+
+def _load_entry(path: Path) -> FunctionSpec:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(path, "(file)", f"not valid TOML: {exc}") from exc
+
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise CatalogError(path, unknown[0], f"unknown key; allowed keys: {sorted(_TOP_KEYS)}")
+    for key in _REQUIRED_KEYS:
+        if key not in data:
+            raise CatalogError(path, key, "missing; every entry needs " + ", ".join(_REQUIRED_KEYS))
+
+    name = _string(path, data, "name")
+    if not _NAME.match(name) or len(name) > MAX_NAME_LENGTH:
+        raise CatalogError(
+            path,
+            "name",
+            f"{name!r} must be kebab-case (a-z, 0-9, single hyphens), "
+            f"at most {MAX_NAME_LENGTH} characters",
+        )
+    if name != path.parent.name:
+        raise CatalogError(
+            path, "name", f"{name!r} must equal its folder name {path.parent.name!r}"
+        )
+
+    handler = _string(path, data, "handler")
+    if not _HANDLER.match(handler):
+        raise CatalogError(path, "handler", f"{handler!r} must look like 'module.function'")
+    module_file = path.parent / (handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+    if not module_file.is_file():
+        raise CatalogError(path, "handler", f"module file {module_file.name} not found beside it")
+
+    description = _string(path, data, "description")
+    if not description or len(description) > 256:
+        raise CatalogError(path, "description", "must be 1-256 characters (Lambda's limit)")
+
+    kind = _choice(path, data, "kind", TIMEOUT_SECONDS)
+    size = _choice(path, data, "size", MEMORY_MB)
+    critical = _bool(path, data, "critical")
+    database = _bool(path, data, "database")
+    trigger = _trigger(path, data.get("trigger", {"type": "none"}))
+    s3_read, s3_write = _needs(path, data.get("needs", {}))
+    environment = _environment(path, data.get("environment", {}))
+
+    if trigger.type == "url" and kind != "api":
+        raise CatalogError(path, "trigger.type", 'a function URL serves an API: set kind = "api"')
+    if trigger.type == "s3":
+        assert trigger.prefix is not None
+        if kind != "batch":
+            raise CatalogError(
+                path, "trigger.type", 'S3 events start batch work: set kind = "batch"'
+            )
+        if not any(trigger.prefix.startswith(p) for p in s3_read):
+            raise CatalogError(
+                path,
+                "needs.s3_read",
+                f"the function is triggered by {trigger.prefix!r} but cannot read it: "
+                f"add {trigger.prefix!r} to needs.s3_read",
+            )
+        if any(_overlaps(trigger.prefix, p) for p in s3_write):
+            raise CatalogError(
+                path,
+                "needs.s3_write",
+                f"the function writes under its own trigger prefix {trigger.prefix!r}: "
+                "each write would invoke it again (a recursive loop)",
+            )
+
+    return FunctionSpec(
+        name=name,
+        handler=handler,
+        description=description,
+        kind=kind,
+        size=size,
+        critical=critical,
+        database=database,
+        trigger=trigger,
+        s3_read=s3_read,
+        s3_write=s3_write,
+        environment=environment,
+        source=path,
+    )
+
+
+def _check_catalog(specs: list[FunctionSpec]) -> None:
+    seen: dict[str, Path] = {}
+    for spec in specs:
+        if spec.name in seen:
+            raise CatalogError(
+                spec.source, "name", f"{spec.name!r} is also used by {seen[spec.name]}"
+            )
+        seen[spec.name] = spec.source
+    s3 = [s for s in specs if s.trigger.type == "s3"]
+    for i, a in enumerate(s3):
+        for b in s3[i + 1 :]:
+            assert a.trigger.prefix is not None and b.trigger.prefix is not None
+            if _overlaps(a.trigger.prefix, b.trigger.prefix):
+                raise CatalogError(
+                    b.source,
+                    "trigger.prefix",
+                    f"{b.trigger.prefix!r} overlaps {a.name}'s {a.trigger.prefix!r}; "
+                    "S3 rejects overlapping notification prefixes",
+                )
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+def _string(path: Path, data: dict[str, Any], key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise CatalogError(path, key, f"must be a string, got {value!r}")
+    return value
+
+
+def _choice(path: Path, data: dict[str, Any], key: str, allowed: dict[str, int]) -> str:
+    value = data[key]
+    if value not in allowed:
+        raise CatalogError(path, key, f"{value!r} is not allowed; use one of {sorted(allowed)}")
+    return str(value)
+
+
+def _bool(path: Path, data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise CatalogError(path, key, f"must be true or false, got {value!r}")
+    return value
+
+
+def _trigger(path: Path, raw: Any) -> Trigger:
+    if not isinstance(raw, dict):
+        raise CatalogError(path, "trigger", "must be a table with a 'type'")
+    kind = raw.get("type")
+    if kind not in _TRIGGER_KEYS:
+        raise CatalogError(
+            path, "trigger.type", f"{kind!r} is not allowed; use one of {sorted(_TRIGGER_KEYS)}"
+        )
+    allowed = _TRIGGER_KEYS[kind]
+    extra = sorted(set(raw) - allowed)
+    if extra:
+        raise CatalogError(
+            path, f"trigger.{extra[0]}", f"unknown for type {kind!r}; allowed: {sorted(allowed)}"
+        )
+    missing = sorted(allowed - set(raw))
+    if missing:
+        raise CatalogError(path, f"trigger.{missing[0]}", f"required for type {kind!r}")
+    if kind == "s3" and not (isinstance(raw["prefix"], str) and _PREFIX.match(raw["prefix"])):
+        raise CatalogError(
+            path, "trigger.prefix", f"{raw['prefix']!r} must be a key prefix like 'raw/'"
+        )
+    if kind == "schedule" and not (
+        isinstance(raw["expression"], str) and _SCHEDULE.match(raw["expression"])
+    ):
+        raise CatalogError(
+            path, "trigger.expression", f"{raw['expression']!r} must be rate(...) or cron(...)"
+        )
+    return Trigger(type=kind, prefix=raw.get("prefix"), expression=raw.get("expression"))
+
+
+def _needs(path: Path, raw: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        raise CatalogError(path, "needs", "must be a table")
+    extra = sorted(set(raw) - _NEEDS_KEYS)
+    if extra:
+        raise CatalogError(path, f"needs.{extra[0]}", f"unknown; allowed: {sorted(_NEEDS_KEYS)}")
+    result = []
+    for key in ("s3_read", "s3_write"):
+        prefixes = raw.get(key, [])
+        if not isinstance(prefixes, list):
+            raise CatalogError(path, f"needs.{key}", "must be a list of key prefixes")
+        for prefix in prefixes:
+            if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+                raise CatalogError(
+                    path,
+                    f"needs.{key}",
+                    f"{prefix!r} must be a key prefix like 'staged/' (no wildcards, ends with '/')",
+                )
+        if len(set(prefixes)) != len(prefixes):
+            raise CatalogError(path, f"needs.{key}", "lists a prefix twice")
+        result.append(tuple(sorted(prefixes)))
+    return result[0], result[1]
+
+
+def _environment(path: Path, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise CatalogError(path, "environment", 'must be a table of NAME = "value"')
+    for key, value in raw.items():
+        if not _ENV_KEY.match(key) or key.startswith("AWS_"):
+            raise CatalogError(path, f"environment.{key}", "names are UPPER_SNAKE_CASE, not AWS_*")
+        if key in RESERVED_ENV_VARS:
+            raise CatalogError(path, f"environment.{key}", "is set by the platform; remove it")
+        if not isinstance(value, str):
+            raise CatalogError(path, f"environment.{key}", f"must be a string, got {value!r}")
+    return dict(sorted(raw.items()))

@@ -1,0 +1,106 @@
+"""The contract between the three stacks: project names, export names, and how to read them.
+
+Producers export exactly these keys; consumers read them only through
+:class:`Upstream`, which checks that what they need was exported and otherwise
+fails with a message naming the stack, the export and the command that fixes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pulumi
+
+from etl_platform.errors import ContractError
+
+__all__ = [
+    "DEPLOY_ORDER",
+    "FUNCTIONS",
+    "OBSERVABILITY",
+    "SHARED",
+    "FunctionsExports",
+    "ObservabilityExports",
+    "SharedExports",
+    "Upstream",
+    "stack_reference_name",
+]
+
+# Pulumi project names (Pulumi.yaml `name:`), and their folders under projects/.
+SHARED = "etl-shared"
+OBSERVABILITY = "etl-observability"
+FUNCTIONS = "etl-functions"
+DEPLOY_ORDER: tuple[tuple[str, str], ...] = (
+    (SHARED, "shared"),
+    (OBSERVABILITY, "observability"),
+    (FUNCTIONS, "etl-functions"),
+)
+
+
+class SharedExports:
+    LAYER_ARN = "layerArn"
+    DLQ_ARNS = "dlqArns"  # {function: arn}
+    DLQ_URLS = "dlqUrls"  # {function: url}
+    DLQ_NAMES = "dlqNames"  # {function: queue name}
+    BOUNDARY_ARN = "boundaryArn"
+
+
+class ObservabilityExports:
+    LOG_GROUP_NAMES = "logGroupNames"  # {function: name}
+    LOG_GROUP_ARNS = "logGroupArns"  # {function: arn}
+    ALARM_TOPIC_ARN = "alarmTopicArn"
+    DASHBOARD_NAME = "dashboardName"
+
+
+class FunctionsExports:
+    FUNCTION_NAMES = "functionNames"  # {function: name}
+    FUNCTION_ARNS = "functionArns"  # {function: arn}
+    INGEST_URL = "ingestUrl"
+    STATUS_URL = "statusUrl"
+    BUCKET_NAME = "bucketName"
+
+
+def stack_reference_name(org: str, project: str, stack: str) -> str:
+    """``<org>/<project>/<stack>``: how the file backend and Pulumi Cloud both name a stack."""
+    return f"{org}/{project}/{stack}"
+
+
+class Upstream:
+    """A StackReference to a stack deployed before this one, read with checks."""
+
+    def __init__(self, project: str, org: str, stack: str | None = None) -> None:
+        self.project = project
+        self.ref_name = stack_reference_name(org, project, stack or pulumi.get_stack())
+        self.stack = stack or pulumi.get_stack()
+        self.ref = pulumi.StackReference(self.ref_name)
+
+    def _missing(self, what: str) -> ContractError:
+        return ContractError(
+            f"stack {self.ref_name} has no {what}. Deploy {self.project} first (or again, if "
+            f"it is out of date): nox -s deploy-all -- {self.stack} deploys all three in order"
+        )
+
+    def value(self, key: str) -> pulumi.Output[str]:
+        """A required string export (an ARN, a name, a URL)."""
+
+        def check(value: Any) -> str:
+            if not isinstance(value, str) or not value:
+                raise self._missing(f"export '{key}' (got {value!r})")
+            return value
+
+        return self.ref.get_output(key).apply(check)
+
+    def per_function(self, key: str, functions: Iterable[str]) -> pulumi.Output[dict[str, str]]:
+        """A required ``{function: value}`` export with an entry for every catalog function."""
+        wanted = list(functions)
+
+        def check(value: Any) -> dict[str, str]:
+            if not isinstance(value, dict):
+                raise self._missing(f"export '{key}' (a map by function; got {value!r})")
+            for fn in wanted:
+                entry = value.get(fn)
+                if not isinstance(entry, str) or not entry:
+                    raise self._missing(f"entry for function '{fn}' in export '{key}'")
+            return {fn: value[fn] for fn in wanted}
+
+        return self.ref.get_output(key).apply(check)

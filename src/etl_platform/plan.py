@@ -1,0 +1,170 @@
+"""``nox -s plan -- [stack]``: the three programs, offline, in deploy order.
+
+Runs ``projects/shared``, ``projects/observability`` and ``projects/etl-functions``
+under Pulumi's mock runtime with the stack's real config files, feeding each
+StackReference from the previous program's exports, exactly as a deploy would.
+Prints every resource (type, name, key settings) and the exports of each stack,
+and writes the whole plan as JSON to ``build/plan-<stack>.json``. No cloud, no CLI,
+no credentials: what a newcomer runs first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from etl_platform.contract import DEPLOY_ORDER, stack_reference_name
+from etl_platform.errors import EtlPlatformError
+from etl_platform.offline import PlannedResource, ProgramRun, read_stack_config, run_program
+from etl_platform.paths import BUILD_DIR, PROJECTS_DIR
+
+__all__ = ["KEY_SETTINGS", "main", "plan_stack"]
+
+# What to show for each resource type in the table (property paths into the inputs).
+KEY_SETTINGS: dict[str, tuple[str, ...]] = {
+    "aws:lambda/function:Function": (
+        "runtime",
+        "architectures",
+        "memorySize",
+        "timeout",
+        "reservedConcurrentExecutions",
+        "tracingConfig.mode",
+        "loggingConfig.logFormat",
+    ),
+    "aws:lambda/layerVersion:LayerVersion": ("compatibleRuntimes", "compatibleArchitectures"),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (
+        "maximumRetryAttempts",
+        "maximumEventAgeInSeconds",
+    ),
+    "aws:lambda/functionUrl:FunctionUrl": ("authorizationType",),
+    "aws:sqs/queue:Queue": ("messageRetentionSeconds", "sqsManagedSseEnabled"),
+    "aws:cloudwatch/logGroup:LogGroup": ("retentionInDays",),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        "metricName",
+        "statistic",
+        "comparisonOperator",
+        "threshold",
+    ),
+    "aws:iam/role:Role": ("permissionsBoundary",),
+    "aws:s3/bucket:Bucket": ("forceDestroy",),
+}
+
+
+def _lookup(props: dict[str, Any], path: str) -> Any:
+    value: Any = props
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _physical_name(resource: PlannedResource) -> str:
+    props = resource.props
+    for key in ("name", "functionName", "layerName", "bucket", "dashboardName", "role"):
+        value = props.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return resource.name
+
+
+def _settings_text(resource: PlannedResource) -> str:
+    shown = []
+    for path in KEY_SETTINGS.get(resource.type, ()):
+        value = _lookup(resource.inputs, path)
+        if value is not None:
+            if isinstance(value, str) and value.startswith("arn:"):
+                value = value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+            shown.append(f"{path.split('.')[-1]}={value}")
+    return " ".join(shown)
+
+
+def format_run(run: ProgramRun) -> str:
+    """A readable table of one program's resources and exports."""
+    rows = [
+        (
+            r.type.split(":")[1].split("/")[0] + ":" + r.type.rsplit(":", 1)[-1],
+            _physical_name(r),
+            _settings_text(r),
+        )
+        for r in run.custom_resources
+    ]
+    rows.sort()
+    width_type = max((len(t) for t, _, _ in rows), default=4)
+    width_name = max((len(n) for _, n, _ in rows), default=4)
+    lines = [f"== {run.project} ({run.stack}): {len(rows)} resources", ""]
+    lines.append(f"{'TYPE'.ljust(width_type)}  {'NAME'.ljust(width_name)}  KEY SETTINGS")
+    for type_, name, settings in rows:
+        lines.append(f"{type_.ljust(width_type)}  {name.ljust(width_name)}  {settings}".rstrip())
+    lines += ["", "exports:"]
+    for key, value in sorted(run.exports.items()):
+        if isinstance(value, dict):
+            lines.append(f"  {key}:")
+            lines += [f"    {k}: {v}" for k, v in sorted(value.items())]
+        else:
+            lines.append(f"  {key}: {value}")
+    return "\n".join(lines)
+
+
+def plan_stack(stack: str, projects_dir: Path = PROJECTS_DIR) -> list[ProgramRun]:
+    """Run the three programs in deploy order, each seeing its predecessors' exports."""
+    runs: list[ProgramRun] = []
+    outputs: dict[str, dict[str, Any]] = {}
+    for project, folder in DEPLOY_ORDER:
+        project_dir = projects_dir / folder
+        org = read_stack_config(project_dir, stack).get("etl:stackOrg", "organization")
+        run = run_program(project_dir, stack, stack_outputs=outputs)
+        outputs[stack_reference_name(org, project, stack)] = run.exports
+        runs.append(run)
+    return runs
+
+
+def plan_json(runs: Sequence[ProgramRun]) -> dict[str, Any]:
+    return {
+        run.project: {
+            "stack": run.stack,
+            "resources": [
+                {
+                    "type": r.type,
+                    "name": r.name,
+                    "urn": r.urn,
+                    "inputs": r.inputs,
+                    "protect": r.protect,
+                    "retainOnDelete": r.retain_on_delete,
+                }
+                for r in run.resources
+            ],
+            "exports": run.exports,
+        }
+        for run in runs
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nox -s plan --", description=__doc__.split("\n")[0])
+    parser.add_argument("stack", nargs="?", default="dev", help="stack name (default: dev)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON file (build/plan-<stack>.json)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        runs = plan_stack(args.stack)
+    except (EtlPlatformError, FileNotFoundError) as exc:
+        print(f"plan failed: {exc}", file=sys.stderr)
+        return 1
+    for run in runs:
+        print(format_run(run))
+        print()
+    out = args.out or BUILD_DIR / f"plan-{args.stack}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(plan_json(runs), indent=2, sort_keys=True, default=str) + "\n")
+    print(f"plan written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Fixtures for running the real Pulumi programs under Pulumi's mock runtime.
+
+``run_project("observability", stack="prod")`` runs ``projects/observability/__main__.py``
+with its ``Pulumi.prod.yaml`` and returns an :class:`etl_platform.offline.ProgramRun`.
+Upstream stacks are faked with realistic exports built from the catalog (the shape
+the contract in ``etl_platform.contract`` promises), so each project is tested alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from etl_platform.catalog import load_catalog
+from etl_platform.contract import (
+    OBSERVABILITY,
+    SHARED,
+    ObservabilityExports,
+    SharedExports,
+    stack_reference_name,
+)
+from etl_platform.naming import log_group_name, resource_name
+from etl_platform.offline import ACCOUNT_ID, ProgramRun, run_program
+from etl_platform.paths import PROJECTS_DIR
+
+REGION = "us-east-1"
+
+
+def fake_shared_exports(functions: Iterable[str], suffix: str) -> dict[str, Any]:
+    names = {fn: resource_name("dlq", fn, suffix) for fn in functions}
+    return {
+        SharedExports.LAYER_ARN: f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:"
+        f"{resource_name('layer', 'etl-common', suffix)}:3",
+        SharedExports.DLQ_ARNS: {
+            fn: f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{n}" for fn, n in names.items()
+        },
+        SharedExports.DLQ_URLS: {
+            fn: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{n}" for fn, n in names.items()
+        },
+        SharedExports.DLQ_NAMES: names,
+        SharedExports.BOUNDARY_ARN: f"arn:aws:iam::{ACCOUNT_ID}:policy/"
+        f"{resource_name('boundary', 'etl', suffix)}",
+    }
+
+
+def fake_observability_exports(functions: Iterable[str], suffix: str) -> dict[str, Any]:
+    groups = {fn: log_group_name(resource_name("lambda", fn, suffix)) for fn in functions}
+    return {
+        ObservabilityExports.LOG_GROUP_NAMES: groups,
+        ObservabilityExports.LOG_GROUP_ARNS: {
+            fn: f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{g}" for fn, g in groups.items()
+        },
+        ObservabilityExports.ALARM_TOPIC_ARN: f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:"
+        f"{resource_name('alarms', '', suffix)}",
+        ObservabilityExports.DASHBOARD_NAME: resource_name("etl", "", suffix),
+    }
+
+
+def upstream_outputs(
+    stack: str, suffix: str, functions: Iterable[str], org: str = "organization"
+) -> dict[str, dict[str, Any]]:
+    """StackReference outputs for the shared and observability stacks of ``stack``."""
+    functions = list(functions)
+    return {
+        stack_reference_name(org, SHARED, stack): fake_shared_exports(functions, suffix),
+        stack_reference_name(org, OBSERVABILITY, stack): fake_observability_exports(
+            functions, suffix
+        ),
+    }
+
+
+RunProject = Callable[..., ProgramRun]
+
+
+@pytest.fixture
+def run_project() -> RunProject:
+    """Run one of the three programs; upstream exports default to realistic fakes."""
+
+    def run(
+        project: str,
+        stack: str = "dev",
+        *,
+        config: Mapping[str, str] | None = None,
+        catalog_dir: Path | None = None,
+        upstream: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> ProgramRun:
+        if upstream is None:
+            suffix = (config or {}).get("etl:environmentSuffix", stack)
+            upstream = upstream_outputs(stack, suffix, load_catalog(catalog_dir).names)
+        return run_program(
+            PROJECTS_DIR / project,
+            stack,
+            config=config,
+            stack_outputs=upstream,
+            catalog_dir=catalog_dir,
+        )
+
+    return run
