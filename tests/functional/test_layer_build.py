@@ -1,0 +1,157 @@
+"""Functional tests: build the real layer with the real pip (needs PyPI via pip).
+
+The layer is built twice from two copies of ``layers/etl-common`` at different paths
+(two "checkouts"), each with its own cache, so both builds really run pip. pip's own
+download cache is used, which keeps the suite fast after the first run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from etl_platform.packaging import (
+    BuiltArtifact,
+    build_layer_zip,
+    check_layer,
+    inspect_layer,
+    repo_root,
+)
+
+pytestmark = pytest.mark.functional
+
+LAYER_SOURCE = repo_root() / "layers" / "etl-common"
+RUNTIME_PROVIDED_TOP_LEVEL = {
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "urllib3",
+    "dateutil",
+    "six.py",
+}
+TARGET_EXTENSION = re.compile(r"\.(cpython-313-aarch64-linux-gnu|abi3)\.so$")
+
+
+@dataclass(frozen=True)
+class TwoBuilds:
+    first: BuiltArtifact
+    second: BuiltArtifact
+    checkouts: tuple[Path, Path]
+
+
+def copy_checkout(source: Path, destination: Path, mtime: float) -> Path:
+    """Copy the layer folder as another checkout would have it: other path, other mtimes,
+    and some local litter (bytecode) that must not reach the zip."""
+    layer_dir = destination / "layers" / "etl-common"
+    shutil.copytree(source, layer_dir, ignore=shutil.ignore_patterns("__pycache__"))
+    litter = layer_dir / "etl_common" / "__pycache__"
+    litter.mkdir(parents=True, exist_ok=True)
+    (litter / "stale.cpython-311.pyc").write_bytes(os.urandom(16))
+    for path in layer_dir.rglob("*"):
+        os.utime(path, (mtime, mtime))
+    return layer_dir
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory: pytest.TempPathFactory) -> TwoBuilds:
+    root = tmp_path_factory.mktemp("layer-build")
+    # One snapshot of the source first: the working tree may change while we copy.
+    snapshot = copy_checkout(LAYER_SOURCE, root / "snapshot", mtime=1)
+    checkouts = (root / "checkout-a", root / "deeper" / "checkout-b")
+    artifacts = [
+        build_layer_zip(
+            copy_checkout(snapshot, checkout, mtime=mtime),
+            checkout / "build",
+            python_version="3.13",
+            architecture="arm64",
+            cache_dir=checkout / "build" / "cache",
+        )
+        for checkout, mtime in zip(checkouts, (1_000_000_000, 1_700_000_000), strict=True)
+    ]
+    return TwoBuilds(artifacts[0], artifacts[1], checkouts)
+
+
+def read_zip(artifact: BuiltArtifact) -> dict[str, bytes]:
+    with zipfile.ZipFile(artifact.path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_real_layer_is_byte_identical_from_two_checkouts(two_builds: TwoBuilds) -> None:
+    # GIVEN the layer built by pip from two checkouts at different paths, separate caches
+    first, second = two_builds.first, two_builds.second
+
+    # WHEN / THEN both builds produced the same bytes, so no new layer version is forced
+    assert first.path != second.path
+    assert first.path.read_bytes() == second.path.read_bytes()
+    assert first.base64_sha256 == second.base64_sha256
+    assert first.input_hash == second.input_hash
+
+
+def test_real_layer_mentions_no_build_or_checkout_path(two_builds: TwoBuilds) -> None:
+    # GIVEN the built layer
+    entries = read_zip(two_builds.first)
+
+    # WHEN each entry is searched for the checkout path, THEN none contains it
+    needle = str(two_builds.checkouts[0]).encode()
+    assert not [name for name, data in entries.items() if needle in data]
+    assert not [n for n in entries if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_real_layer_carries_nothing_the_runtime_provides(two_builds: TwoBuilds) -> None:
+    # GIVEN the built layer's top-level entries under python/
+    names = read_zip(two_builds.first)
+    top_level = {name.split("/")[1] for name in names if name.count("/") >= 1}
+
+    # WHEN compared with what the Lambda Python runtime already ships
+    # THEN none of it is bundled, and what the layer exists for is there
+    assert not top_level & RUNTIME_PROVIDED_TOP_LEVEL
+    assert not [t for t in top_level if re.match(r"(boto3|botocore|s3transfer)-", t)]
+    assert {"psycopg", "psycopg_binary", "psycopg_pool", "aws_xray_sdk", "wrapt"} <= top_level
+    assert all(name.startswith("python/") for name in names)
+
+
+def test_real_layer_wheels_and_extensions_fit_python313_arm64(two_builds: TwoBuilds) -> None:
+    # GIVEN the built layer
+    # WHEN its wheel tags and compiled files are inspected for python3.13 arm64
+    report = check_layer(two_builds.first.path, python_version="3.13", architecture="arm64")
+
+    # THEN every wheel tag is cp313/abi3/py3 for aarch64 or any platform ...
+    assert report.distributions
+    for dist in report.distributions:
+        for tag in dist.tags:
+            interpreter, abi, platform = tag.split("-")
+            assert interpreter in {"cp313", "py3", "py2"} or abi == "abi3", (dist.name, tag)
+            assert platform == "any" or platform.endswith("_aarch64"), (dist.name, tag)
+
+    # ... and every Python extension is a cp313 (or abi3) aarch64 ELF object
+    modules = [e for e in report.extensions if e.path.endswith(".so")]
+    assert modules, "expected compiled extensions (psycopg_binary, wrapt)"
+    for extension in report.extensions:
+        assert extension.machine == "aarch64", extension.path
+    for module in modules:
+        assert TARGET_EXTENSION.search(module.path), module.path
+
+
+def test_x86_64_layer_fits_x86_64_and_is_flagged_against_arm64(tmp_path: Path) -> None:
+    # GIVEN the layer built for x86_64
+    artifact = build_layer_zip(
+        copy_checkout(LAYER_SOURCE, tmp_path / "x86", mtime=1_000_000_000),
+        tmp_path / "build",
+        architecture="x86_64",
+        cache_dir=tmp_path / "cache",
+    )
+
+    # WHEN it is inspected for its own target, THEN it passes
+    assert check_layer(artifact.path, architecture="x86_64").ok
+
+    # WHEN it is inspected against arm64, THEN the compiled parts are reported, by name
+    mismatched = inspect_layer(artifact.path, architecture="arm64")
+    assert any(p.startswith("psycopg_binary 3.3.9: wheel tags") for p in mismatched.problems)
+    assert any("compiled for x86_64, the target is aarch64" in p for p in mismatched.problems)
