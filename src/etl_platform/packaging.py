@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
@@ -43,6 +43,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from etl_platform.errors import EtlPlatformError
+from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT
 from etl_platform.wheels import (
     RUNTIME_PROVIDED,
     LayerCompatibilityError,
@@ -92,7 +94,7 @@ _EXCLUDED_FILES = frozenset({"function.toml", "conftest.py"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 
 
-class PackagingError(Exception):
+class PackagingError(EtlPlatformError):
     """A package could not be built (bad input, pip failure, non-deterministic output)."""
 
 
@@ -114,13 +116,13 @@ class BuiltArtifact:
 
 
 def repo_root() -> Path:
-    """The repository root (this file is ``<root>/src/etl_platform/packaging.py``)."""
-    return Path(__file__).resolve().parents[2]
+    """The repository root (from :mod:`etl_platform.paths`)."""
+    return REPO_ROOT
 
 
 def default_cache_dir() -> Path:
     """``<repo>/build/cache``: git-ignored, shared by every build on this checkout."""
-    return repo_root() / "build" / "cache"
+    return BUILD_DIR / "cache"
 
 
 def python_version_of(runtime: str) -> str:
@@ -489,9 +491,11 @@ def _layer_own_files(layer_dir: Path) -> dict[str, Path]:
 # ------------------------------------------------------------------------------ CLI
 
 
-def _function_dirs(root: Path) -> Iterator[Path]:
-    """Folders under ``lambdas/`` that carry a catalog entry (``function.toml``)."""
-    yield from sorted(p.parent for p in (root / "lambdas").glob("*/function.toml"))
+def _function_dirs() -> list[Path]:
+    """The code folder of every function in the catalog (``lambdas/*/function.toml``)."""
+    from etl_platform.catalog import load_catalog  # the CLI needs it; library callers do not
+
+    return [spec.code_dir for spec in load_catalog()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -503,39 +507,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--runtime", default="python3.13", help="Lambda runtime (default python3.13)"
     )
     parser.add_argument("--architecture", default="arm64", choices=sorted(("arm64", "x86_64")))
-    parser.add_argument(
-        "--out-dir", type=Path, default=repo_root() / "build", help="default <repo>/build"
-    )
+    parser.add_argument("--out-dir", type=Path, default=BUILD_DIR, help="default <repo>/build")
     args = parser.parse_args(argv)
     try:
         python_version = python_version_of(args.runtime)
-        root = repo_root()
-        artifacts = [
-            build_function_zip(d, args.out_dir / "functions") for d in _function_dirs(root)
-        ]
-        artifacts.append(
-            build_layer_zip(
-                root / "layers" / "etl-common",
-                args.out_dir / "layers",
-                python_version=python_version,
-                architecture=args.architecture,
-            )
+        functions = [build_function_zip(d, args.out_dir / "functions") for d in _function_dirs()]
+        layer = build_layer_zip(
+            LAYERS_DIR / "etl-common",
+            args.out_dir / "layers",
+            python_version=python_version,
+            architecture=args.architecture,
         )
-    except (PackagingError, ValueError) as error:
+    except (EtlPlatformError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    for artifact in artifacts:
+    for artifact in [*functions, layer]:
         size = artifact.path.stat().st_size
         print(
-            f"{_display(artifact.path, root)}  {size:>11,} B  sha256={artifact.sha256}  "
+            f"{_display(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "
             f"inputs={artifact.input_hash}"
         )
     return 0
 
 
-def _display(path: Path, root: Path) -> str:
+def _display(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(root))
+        return str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
 

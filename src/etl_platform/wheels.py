@@ -24,6 +24,8 @@ from pathlib import Path, PurePosixPath
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import canonicalize_name
 
+from etl_platform.errors import EtlPlatformError
+
 __all__ = [
     "ARCHITECTURES",
     "RUNTIME_PROVIDED",
@@ -68,7 +70,7 @@ _EXT_SUFFIX = re.compile(
 )
 
 
-class LayerCompatibilityError(Exception):
+class LayerCompatibilityError(EtlPlatformError):
     """The built layer holds wheels or extensions that cannot load on the target."""
 
 
