@@ -275,10 +275,15 @@ def _run(ctx: _Context, runner: Runner, project: str, args: Sequence[str], rest:
 def _select_args(stack: str, project: str) -> list[str]:
     """``stack select --create`` so a first deploy needs no separate ``stack init``."""
     return [
-        "stack", "select", "--create", stack,
-        "--secrets-provider", SECRETS_PROVIDER,
-        "--cwd", _project_cwd(project),
-    ]  # fmt: skip
+        "stack",
+        "select",
+        "--create",
+        stack,
+        "--secrets-provider",
+        SECRETS_PROVIDER,
+        "--cwd",
+        _project_cwd(project),
+    ]
 
 
 def _action_args(action: Action, stack: str, project: str, repo: Path) -> list[str]:
@@ -399,10 +404,18 @@ def new_env(
                 ctx,
                 runner,
                 project,
-                ["config", "set", key, value, "--stack", stack_name,
-                 "--cwd", _project_cwd(project)],
+                [
+                    "config",
+                    "set",
+                    key,
+                    value,
+                    "--stack",
+                    stack_name,
+                    "--cwd",
+                    _project_cwd(project),
+                ],
                 rest,
-            )  # fmt: skip
+            )
     print(
         f"new-env: stack {stack_name!r} ready in {', '.join(DEPLOY_ORDER)} "
         f"(suffix {suffix!r}, environment {environment!r}). "
