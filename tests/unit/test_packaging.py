@@ -531,3 +531,41 @@ def test_target_platforms_follow_the_runtimes_amazon_linux_glibc() -> None:
     assert al2023[0] == "manylinux_2_34_aarch64" and al2023[-1] == "manylinux2014_aarch64"
     assert "manylinux_2_17_aarch64" in al2023
     assert al2[0] == "manylinux_2_26_x86_64" and "manylinux_2_28_x86_64" not in al2
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def test_cli_builds_every_catalog_function_and_prints_size_and_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the real catalog, and a stand-in for the (pip-backed) layer build
+    def fake_layer(layer_dir: Path, out_dir: Path, **target: str) -> packaging.BuiltArtifact:
+        assert target == {"python_version": "3.12", "architecture": "x86_64"}
+        path = out_dir / "layer.zip"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"layer")
+        return packaging.BuiltArtifact(path, "0" * 64, "AAAA", "1" * 16)
+
+    monkeypatch.setattr(packaging, "build_layer_zip", fake_layer)
+
+    # WHEN the CLI runs for python3.12 x86_64
+    code = packaging.main(
+        ["--runtime", "python3.12", "--architecture", "x86_64", "--out-dir", str(tmp_path)]
+    )
+
+    # THEN every catalog function got a zip and each artifact is listed with size and hash
+    assert code == 0
+    out = capsys.readouterr().out
+    for name in ("ingest-api", "status-api", "transform", "load"):
+        assert (tmp_path / "functions" / f"{name}.zip").is_file()
+        assert f"{name}.zip" in out
+    assert "layer.zip" in out and "5 B" in out and "sha256=" in out
+
+
+def test_cli_reports_a_non_python_runtime_and_exits_non_zero(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN a Node.js runtime, WHEN the CLI runs, THEN it exits 1 with the allowed form
+    assert packaging.main(["--runtime", "nodejs18.x"]) == 1
+    assert "expected 'python3.<minor>'" in capsys.readouterr().err
