@@ -1,0 +1,75 @@
+"""Dataset registry: one schema module per dataset.
+
+Adding a dataset means adding a module here that defines a :class:`Dataset`
+(how to validate a record at the door, how to normalize it into a staged row,
+and the table it loads into) and listing it in ``_MODULES``. The handlers only
+use this interface.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from etl_common.schema import Problem
+
+__all__ = ["DEFAULT_DATASET", "Dataset", "Normalized", "RuleContext", "get", "names"]
+
+DEFAULT_DATASET = "orders"
+_MODULES = {"orders": "etl_common.datasets.orders"}
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What business rules may depend on: the current time and per-function settings."""
+
+    now: datetime
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """The result of normalizing one record: a staged row or the reasons it was rejected."""
+
+    row: dict[str, Any] | None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        """True when the record produced a staged row."""
+        return self.row is not None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset's schema, normalization and database table.
+
+    ``columns`` are the staged row's fields, in table column order, and
+    ``column_types`` their PostgreSQL types; ``key`` is the primary key used for
+    in-batch de-duplication and for the upsert.
+    """
+
+    name: str
+    key: str
+    validate: Callable[[Any], list[Problem]]
+    normalize: Callable[[Any, str, RuleContext], Normalized]
+    table: str
+    columns: tuple[str, ...]
+    column_types: Mapping[str, str]
+
+
+def names() -> tuple[str, ...]:
+    """The registered dataset names."""
+    return tuple(_MODULES)
+
+
+def get(name: str = DEFAULT_DATASET) -> Dataset:
+    """Return the :class:`Dataset` called ``name`` (imports its module on first use)."""
+    module_name = _MODULES.get(name)
+    if module_name is None:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(_MODULES)}")
+    dataset: Dataset = importlib.import_module(module_name).DATASET
+    return dataset
