@@ -1,9 +1,265 @@
-"""Placeholder handler; the real one replaces this file."""
+"""ingest-api: accepts batches of orders on a Lambda function URL (payload 2.0).
+
+``POST /batches`` with the body ``{"records": [...]}`` and an optional
+``idempotency-key`` header:
+
+- every record is validated against the dataset schema; if any fails the answer
+  is 400 ``validation_failed`` with the first 100 problems and nothing is stored;
+- a body that is not JSON, not an object, or without a ``records`` list is 400
+  ``invalid_json`` / ``invalid_request``; more than 10,000 records or a body
+  over 5 MiB is 413; base64 bodies (``isBase64Encoded``) are decoded;
+- another method is 405, another path 404; every error body is JSON
+  ``{"error": code, "message": what to fix}``;
+- accepted: 202 ``{"batch_id": ..., "records": n}``. The batch is written once
+  to ``raw/YYYY/MM/DD/<batch_id>.jsonl`` (one JSON object per line) after its
+  manifest ``manifests/<batch_id>.json`` (stage ``received``).
+
+Idempotency: the record ``idempotency/<sha256(key)>.json`` is claimed with an S3
+conditional write (``IfNoneMatch='*'``), so two requests with the same key can't
+both create a batch. The same key with the same body answers the same
+``batch_id`` and writes nothing new (header ``idempotent-replayed: true``); the
+same key with a different body is 409. If a previous attempt died between the
+claim and the raw write, the replay finishes it (same key, same bytes).
+
+Environment variables (read once at import):
+
+- ``DATA_BUCKET``: the data bucket (required; a missing value is a 500
+  ``misconfigured`` at invocation).
+- ``LOG_LEVEL``: log level (default ``INFO``).
+- ``METRICS_NAMESPACE``: CloudWatch namespace for EMF metrics (default ``EtlPipeline``).
+
+S3 access: writes ``raw/``, ``manifests/`` (create-only) and ``idempotency/``;
+reads ``idempotency/`` (only an existing record, after a failed claim).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
+
+from etl_common import batches, datasets, http, logger, metrics, runtime, s3, tracing
+from etl_common.config import env_str
+from etl_common.errors import ApiError, ConfigurationError
+
+__all__ = ["handler"]
+
+FUNCTION = "ingest-api"
+DATA_BUCKET = env_str("DATA_BUCKET")
+DATASET = datasets.get(datasets.DEFAULT_DATASET)
+MAX_RECORDS = 10_000
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_DETAILS = 100
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+_EXAMPLE = '{"records": [{"order_id": "A-1", ...}]}'
+
+_log = logger.get_logger("etl.ingest")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"statusCode": 200, "body": "placeholder"}
+    """Lambda entry point (``handler.handler``)."""
+    with runtime.invocation(FUNCTION, context):
+        return http.handle(_route, event)
+
+
+def _route(request: http.Request) -> dict[str, Any]:
+    if request.path.rstrip("/") != "/batches":
+        raise ApiError(404, "not_found", f"no resource at {request.path}; use POST /batches")
+    if request.method != "POST":
+        raise ApiError(
+            405,
+            "method_not_allowed",
+            f"{request.method or 'this method'} is not allowed on /batches; use POST",
+            headers={"allow": "POST"},
+        )
+    if not DATA_BUCKET:
+        raise ConfigurationError("DATA_BUCKET is not set")
+    idempotency_key = _idempotency_key(request)
+    payload = _parse_body(request.body)
+    records = _records(payload)
+    _validate(records)
+    return _accept(records, payload, idempotency_key)
+
+
+def _idempotency_key(request: http.Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not (
+        1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isascii() and key.isprintable()
+    ):
+        raise ApiError(
+            400,
+            "invalid_request",
+            "the idempotency-key header must be 1 to 255 printable ASCII characters "
+            "(a UUID is a good choice)",
+        )
+    return key
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_body(body: bytes) -> Any:
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(
+            413,
+            "payload_too_large",
+            f"the body is {len(body)} bytes; the limit is {MAX_BODY_BYTES} bytes (5 MiB): "
+            "split the records into smaller batches",
+        )
+    if not body.strip():
+        raise ApiError(400, "invalid_json", f"the body is empty; send {_EXAMPLE}")
+    try:
+        return json.loads(
+            body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant
+        )
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_json", "the body is not UTF-8 encoded JSON") from None
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(
+            400, "invalid_json", f"the body is not valid JSON ({exc}); send {_EXAMPLE}"
+        ) from None
+
+
+def _records(payload: Any) -> list[Any]:
+    if not isinstance(payload, dict):
+        raise ApiError(
+            400, "invalid_request", f"the body must be a JSON object like {_EXAMPLE}"
+        )
+    unknown = sorted(str(k) for k in payload if k != "records")
+    if unknown:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"unknown top-level field(s) {', '.join(unknown)}; the body has only 'records'",
+        )
+    records = payload.get("records")
+    if not isinstance(records, list):
+        raise ApiError(
+            400, "invalid_request", f"'records' must be a list of order objects, like {_EXAMPLE}"
+        )
+    if not records:
+        raise ApiError(400, "invalid_request", "'records' is empty; send at least one record")
+    if len(records) > MAX_RECORDS:
+        raise ApiError(
+            413,
+            "too_many_records",
+            f"the batch has {len(records)} records; the limit is {MAX_RECORDS}: "
+            "split it into smaller batches",
+        )
+    return records
+
+
+def _validate(records: list[Any]) -> None:
+    details: list[dict[str, Any]] = []
+    total = 0
+    bad_records = 0
+    with tracing.subsegment("validate", records=len(records)) as span:
+        for index, record in enumerate(records):
+            problems = DATASET.validate(record)
+            if problems:
+                bad_records += 1
+                total += len(problems)
+                room = MAX_DETAILS - len(details)
+                details.extend(
+                    {"index": index, "field": p.field, "message": p.message}
+                    for p in problems[:room]
+                )
+        span.annotate("invalid_records", bad_records)
+    if total:
+        shown = "" if total <= MAX_DETAILS else f"; the first {MAX_DETAILS} are listed"
+        raise ApiError(
+            400,
+            "validation_failed",
+            f"{bad_records} of {len(records)} records are invalid ({total} problems{shown}). "
+            "Nothing was stored: fix them and send the whole batch again.",
+            details=details,
+        )
+
+
+def _fingerprint(payload: Any) -> str:
+    return hashlib.sha256(s3.dumps(payload).encode("utf-8")).hexdigest()
+
+
+def _accept(records: list[Any], payload: Any, idempotency_key: str | None) -> dict[str, Any]:
+    received = datetime.now(UTC)
+    batch_id = batches.new_batch_id(received)
+    logger.bind(batch_id=batch_id)
+    raw = batches.raw_key(batch_id, received)
+    received_at = batches.utc_now_iso(received)
+    if idempotency_key is None:
+        _store(batch_id, raw, received_at, records)
+        return _accepted(batch_id, len(records))
+
+    fingerprint = _fingerprint(payload)
+    record_key = batches.idempotency_key(
+        hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
+    )
+    claim = {
+        "batch_id": batch_id,
+        "raw_key": raw,
+        "received_at": received_at,
+        "request_sha256": fingerprint,
+        "records": len(records),
+        "state": "pending",
+    }
+    if s3.put_json(DATA_BUCKET, record_key, claim, if_none_match=True):
+        _store(batch_id, raw, received_at, records)
+        s3.put_json(DATA_BUCKET, record_key, {**claim, "state": "committed"})
+        return _accepted(batch_id, len(records))
+
+    existing = s3.read_json(DATA_BUCKET, record_key)
+    if not isinstance(existing, dict) or existing.get("request_sha256") != fingerprint:
+        raise ApiError(
+            409,
+            "idempotency_key_reused",
+            "this idempotency-key was already used with a different body; "
+            "use a new key for a new batch",
+        )
+    batch_id = str(existing["batch_id"])
+    logger.bind(batch_id=batch_id)
+    if existing.get("state") != "committed":
+        # A previous attempt claimed the key but may have died before writing the
+        # batch: finish it with the same key and bytes (a retry overwrites nothing new).
+        _log.warning("completing a pending idempotent request")
+        _store(batch_id, str(existing["raw_key"]), str(existing["received_at"]), records)
+        s3.put_json(DATA_BUCKET, record_key, {**existing, "state": "committed"})
+    _log.info("idempotent replay", extra={"records": len(records)})
+    return _accepted(batch_id, len(records), replayed=True)
+
+
+def _store(batch_id: str, raw: str, received_at: str, records: list[Any]) -> None:
+    with tracing.subsegment("store_raw", batch_id=batch_id, records=len(records)):
+        manifest = batches.new_manifest(
+            batch_id,
+            dataset=DATASET.name,
+            stage="received",
+            received=len(records),
+            received_at=received_at,
+            raw=raw,
+        )
+        # Create-only: never regress a manifest a later stage already advanced.
+        s3.put_json(DATA_BUCKET, batches.manifest_key(batch_id), manifest, if_none_match=True)
+        s3.put_jsonl(
+            DATA_BUCKET,
+            raw,
+            records,
+            metadata={
+                "dataset": DATASET.name,
+                "received-at": received_at,
+                "record-count": str(len(records)),
+            },
+        )
+    metrics.record_counts(FUNCTION, "ingest", {"received": len(records)}, batch_id=batch_id)
+    _log.info("batch accepted", extra={"records": len(records), "raw_key": raw})
+
+
+def _accepted(batch_id: str, count: int, *, replayed: bool = False) -> dict[str, Any]:
+    headers = {"location": f"/batches/{batch_id}"}
+    if replayed:
+        headers["idempotent-replayed"] = "true"
+    return http.json_response(202, {"batch_id": batch_id, "records": count}, headers)

@@ -1,9 +1,72 @@
-"""Placeholder handler; the real one replaces this file."""
+"""status-api: reports a batch's stage and counts (Lambda function URL, payload 2.0).
+
+``GET /batches/<batch_id>``:
+
+- 200 with the manifest: ``stage`` (``received``, ``transformed``, ``loaded``),
+  ``counts`` (received, staged, rejected, duplicates, loaded), ``times`` and the
+  object keys (``raw_key``, ``staged_key``, ``rejected_key``);
+- 404 JSON for an unknown batch, 400 for a malformed id (percent-encoded ids
+  such as ``backfill%3A1`` are decoded first), 405 for another method, 404 for
+  another path.
+
+Environment variables (read once at import):
+
+- ``DATA_BUCKET``: the data bucket (required; missing is a 500 ``misconfigured``).
+- ``LOG_LEVEL``: log level (default ``INFO``).
+
+S3 access: reads ``manifests/`` only. A missing manifest must come back as
+``NoSuchKey``; that needs ``s3:ListBucket`` on the bucket (with an
+``s3:prefix`` condition), otherwise S3 answers ``AccessDenied`` (a 503 here).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
+
+from etl_common import batches, http, logger, runtime, s3
+from etl_common.config import env_str
+from etl_common.errors import ApiError, ConfigurationError
+
+__all__ = ["handler"]
+
+FUNCTION = "status-api"
+DATA_BUCKET = env_str("DATA_BUCKET")
+_PREFIX = "/batches/"
+
+_log = logger.get_logger("etl.status")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"statusCode": 200, "body": "placeholder"}
+    """Lambda entry point (``handler.handler``)."""
+    with runtime.invocation(FUNCTION, context):
+        return http.handle(_route, event)
+
+
+def _route(request: http.Request) -> dict[str, Any]:
+    if not request.path.startswith(_PREFIX) or "/" in request.path[len(_PREFIX) :]:
+        raise ApiError(
+            404, "not_found", f"no resource at {request.path}; use GET /batches/<batch_id>"
+        )
+    if request.method != "GET":
+        raise ApiError(
+            405,
+            "method_not_allowed",
+            f"{request.method or 'this method'} is not allowed here; use GET",
+            headers={"allow": "GET"},
+        )
+    batch_id = unquote(request.path[len(_PREFIX) :])
+    if not batches.is_batch_id(batch_id):
+        raise ApiError(
+            400,
+            "invalid_batch_id",
+            "a batch id is 1 to 128 characters from A-Z a-z 0-9 _ : - starting with a "
+            "letter or digit, as returned by POST /batches",
+        )
+    if not DATA_BUCKET:
+        raise ConfigurationError("DATA_BUCKET is not set")
+    logger.bind(batch_id=batch_id)
+    manifest = s3.read_json(DATA_BUCKET, batches.manifest_key(batch_id), missing_ok=True)
+    if manifest is None:
+        raise ApiError(404, "batch_not_found", f"no batch {batch_id}; check the id")
+    return http.json_response(200, manifest)
