@@ -7,7 +7,7 @@ concurrency) are mapped to numbers here and only here.
 
 Example entry::
 
-    name = "transform"              # kebab-case, same as the folder
+    name = "transform"              # kebab-case, unique in the catalog
     handler = "handler.handler"     # <module>.<function>, module file in the folder
     description = "..."
     kind = "batch"                  # api (30 s) | batch (300 s)
@@ -193,10 +193,6 @@ def _load_entry(path: Path) -> FunctionSpec:
             "name",
             f"{name!r} must be kebab-case (a-z, 0-9, single hyphens), "
             f"at most {MAX_NAME_LENGTH} characters",
-        )
-    if name != path.parent.name:
-        raise CatalogError(
-            path, "name", f"{name!r} must equal its folder name {path.parent.name!r}"
         )
 
     handler = _string(path, data, "handler")

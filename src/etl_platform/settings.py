@@ -56,7 +56,6 @@ __all__ = [
 
 REGION = "us-east-1"
 NAMESPACE = "etl"
-MAX_SUFFIX_LENGTH = 24
 # CloudWatch Logs accepts only these retention values.
 ALLOWED_RETENTION_DAYS = (
     1,
@@ -207,10 +206,6 @@ def settings_from_mapping(
             "use lowercase letters, digits and single hyphens, starting with a letter and not "
             "ending with a hyphen (e.g. dev, pr-42)",
         )
-    if len(suffix) > MAX_SUFFIX_LENGTH:
-        raise SettingsError(
-            "etl:environmentSuffix", suffix, f"at most {MAX_SUFFIX_LENGTH} characters"
-        )
     problems = check_suffix_fits(suffix, function_names)
     if problems:
         raise SettingsError(
@@ -241,7 +236,7 @@ def settings_from_mapping(
     if retention not in ALLOWED_RETENTION_DAYS:
         raise SettingsError(
             "etl:logRetentionDays",
-            retention,
+            get("logRetentionDays"),
             "CloudWatch allows only " + ", ".join(map(str, ALLOWED_RETENTION_DAYS)),
         )
     log_level = (get("logLevel") or defaults.log_level).upper()

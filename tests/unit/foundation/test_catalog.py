@@ -1,0 +1,207 @@
+"""The function catalog: mistakes fail at load time naming the file, the key and what is allowed."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from etl_platform.catalog import (
+    CRITICAL_RESERVED_CONCURRENCY,
+    MAX_CONNECTIONS,
+    load_catalog,
+)
+from etl_platform.errors import CatalogError
+from etl_platform.paths import LAMBDAS_DIR
+
+GOOD = """
+name = "{name}"
+handler = "handler.handler"
+description = "A test function."
+kind = "batch"
+size = "small"
+critical = false
+database = false
+
+[trigger]
+type = "s3"
+prefix = "{prefix}"
+
+[needs]
+s3_read = ["{prefix}"]
+s3_write = ["out/"]
+"""
+
+
+def write_entry(root: Path, folder: str, text: str, handler: bool = True) -> Path:
+    directory = root / folder
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "function.toml").write_text(textwrap.dedent(text))
+    if handler:
+        (directory / "handler.py").write_text("def handler(event, context):\n    return None\n")
+    return directory / "function.toml"
+
+
+def test_the_seed_catalog_maps_profiles_to_numbers() -> None:
+    # GIVEN the real catalog  WHEN loaded
+    catalog = load_catalog()
+    # THEN the four functions and their profiles are as specified
+    assert catalog.names == ["ingest-api", "load", "status-api", "transform"]
+    expected = {
+        "ingest-api": (30, 512, CRITICAL_RESERVED_CONCURRENCY, None, "url"),
+        "status-api": (30, 512, None, None, "url"),
+        "transform": (300, 1024, CRITICAL_RESERVED_CONCURRENCY, None, "s3"),
+        "load": (300, 1024, CRITICAL_RESERVED_CONCURRENCY, MAX_CONNECTIONS, "s3"),
+    }
+    for spec in catalog:
+        got = (
+            spec.timeout,
+            spec.memory_size,
+            spec.reserved_concurrency,
+            spec.max_connections,
+            spec.trigger.type,
+        )
+        assert got == expected[spec.name], spec.name
+    assert MAX_CONNECTIONS == 10
+    assert catalog.get("transform").trigger.prefix == "raw/"
+    assert catalog.get("load").trigger.prefix == "staged/"
+
+
+def test_a_new_folder_is_a_new_function(tmp_path: Path) -> None:
+    # GIVEN the real catalog plus one new folder
+    shutil.copytree(LAMBDAS_DIR, tmp_path, dirs_exist_ok=True)
+    write_entry(tmp_path, "archive", GOOD.format(name="archive", prefix="loaded/"))
+    # WHEN loaded THEN it is there, with its profile, and nothing else changed
+    catalog = load_catalog(tmp_path)
+    assert "archive" in catalog.names and len(catalog) == 5
+    assert catalog.get("archive").memory_size == 512
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "allowed"),
+    [
+        ('colour = "blue"\n' + GOOD.format(name="x", prefix="in/"), "colour", "allowed keys"),
+        (
+            GOOD.format(name="x", prefix="in/").replace('kind = "batch"', 'kind = "stream"'),
+            "kind",
+            "['api', 'batch']",
+        ),
+        (
+            GOOD.format(name="x", prefix="in/").replace('size = "small"', 'size = "huge"'),
+            "size",
+            "['large', 'small']",
+        ),
+        (
+            GOOD.format(name="x", prefix="in/").replace("critical = false", 'critical = "yes"'),
+            "critical",
+            "true or false",
+        ),
+        (GOOD.format(name="Bad_Name", prefix="in/"), "name", "kebab-case"),
+        (
+            GOOD.format(name="x", prefix="in/").replace('"handler.handler"', '"handler"'),
+            "handler",
+            "module.function",
+        ),
+        (
+            GOOD.format(name="x", prefix="in/").replace('"handler.handler"', '"app.main"'),
+            "handler",
+            "app.py not found",
+        ),
+        (
+            GOOD.format(name="x", prefix="in/").replace('description = "A test function."\n', ""),
+            "description",
+            "missing",
+        ),
+        (GOOD.format(name="x", prefix="in"), "trigger.prefix", "key prefix like 'raw/'"),
+        (
+            GOOD.format(name="x", prefix="in/").replace(
+                's3_write = ["out/"]', 's3_write = ["out/*"]'
+            ),
+            "needs.s3_write",
+            "no wildcards",
+        ),
+        (
+            GOOD.format(name="x", prefix="in/").replace('type = "s3"', 'type = "sqs"'),
+            "trigger.type",
+            "['none', 's3', 'schedule', 'url']",
+        ),
+        (
+            GOOD.format(name="x", prefix="in/").replace(
+                'type = "s3"\nprefix = "in/"', 'type = "url"'
+            ),
+            "trigger.type",
+            'kind = "api"',
+        ),
+        (
+            GOOD.format(name="x", prefix="in/").replace('kind = "batch"', 'kind = "api"'),
+            "trigger.type",
+            'kind = "batch"',
+        ),
+        (
+            GOOD.format(name="x", prefix="in/").replace('s3_read = ["in/"]', "s3_read = []"),
+            "needs.s3_read",
+            "cannot read it",
+        ),
+        (
+            GOOD.format(name="x", prefix="in/").replace(
+                's3_write = ["out/"]', 's3_write = ["in/"]'
+            ),
+            "needs.s3_write",
+            "recursive loop",
+        ),
+        (
+            GOOD.format(name="x", prefix="in/") + '[environment]\nMAX_CONNECTIONS = "50"\n',
+            "environment.MAX_CONNECTIONS",
+            "set by the platform",
+        ),
+        (
+            GOOD.format(name="x", prefix="in/") + "[environment]\nRETRIES = 3\n",
+            "environment.RETRIES",
+            "must be a string",
+        ),
+        (GOOD.format(name="x", prefix="in/") + "[needs.extra]\n", "needs.extra", "allowed"),
+        ("name = [", "(file)", "not valid TOML"),
+    ],
+)
+def test_bad_entries_fail_naming_file_key_and_allowed_values(
+    tmp_path: Path, text: str, key: str, allowed: str
+) -> None:
+    # GIVEN one bad entry
+    path = write_entry(tmp_path, "x", text)
+    # WHEN the catalog loads THEN the error names the file, the key and what is allowed
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(tmp_path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert f"key '{key}'" in message
+    assert allowed in message
+
+
+def test_duplicate_names_are_refused(tmp_path: Path) -> None:
+    write_entry(tmp_path, "one", GOOD.format(name="same", prefix="a/"))
+    write_entry(tmp_path, "two", GOOD.format(name="same", prefix="b/"))
+    with pytest.raises(CatalogError, match="'same' is also used by"):
+        load_catalog(tmp_path)
+
+
+def test_overlapping_s3_trigger_prefixes_are_refused(tmp_path: Path) -> None:
+    # S3 rejects two notification rules whose prefixes overlap: catch it before deploy.
+    write_entry(tmp_path, "one", GOOD.format(name="one", prefix="raw/"))
+    write_entry(tmp_path, "two", GOOD.format(name="two", prefix="raw/orders/"))
+    with pytest.raises(CatalogError, match="overlaps one's 'raw/'"):
+        load_catalog(tmp_path)
+
+
+def test_an_empty_catalog_says_what_to_add(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match=r"no \*/function.toml found"):
+        load_catalog(tmp_path)
+
+
+def test_the_catalog_dir_can_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_entry(tmp_path, "solo", GOOD.format(name="solo", prefix="in/"))
+    monkeypatch.setenv("ETL_CATALOG_DIR", str(tmp_path))
+    assert load_catalog().names == ["solo"]
