@@ -120,7 +120,8 @@ def render_policy_document(args: Mapping[str, Any]) -> str:
                 principal: dict[str, Any] = {}
                 for p in raw[key]:
                     principal[p["type"]] = _one_or_list(sorted(p["identifiers"]))
-                statement[out] = principal
+                # Like the provider: a lone type "*" with identifier "*" renders as "*".
+                statement[out] = "*" if principal == {"*": "*"} else principal
         if raw.get("conditions"):
             condition: dict[str, dict[str, Any]] = {}
             for c in raw["conditions"]:
