@@ -55,6 +55,7 @@ class ObservabilityExports:
 class FunctionsExports:
     FUNCTION_NAMES = "functionNames"  # {function: name}
     FUNCTION_ARNS = "functionArns"  # {function: arn}
+    FUNCTION_URLS = "functionUrls"  # {function: url}, functions with a URL trigger
     INGEST_URL = "ingestUrl"
     STATUS_URL = "statusUrl"
     BUCKET_NAME = "bucketName"

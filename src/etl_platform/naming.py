@@ -32,6 +32,7 @@ LIMITS: dict[str, int] = {
     "alarm": 255,  # CloudWatch alarm name
     "etl": 255,  # CloudWatch dashboard name
     "data": 63,  # S3 bucket name (see bucket_name)
+    "schedule": 64,  # EventBridge rule name (functions with a schedule trigger)
 }
 LOG_GROUP_LIMIT = 512
 ACCOUNT_ID_LENGTH = 12
