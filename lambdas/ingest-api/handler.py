@@ -87,9 +87,7 @@ def _idempotency_key(request: http.Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
-    if not (
-        1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isascii() and key.isprintable()
-    ):
+    if not (1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isascii() and key.isprintable()):
         raise ApiError(
             400,
             "invalid_request",
@@ -127,9 +125,7 @@ def _parse_body(body: bytes) -> Any:
 
 def _records(payload: Any) -> list[Any]:
     if not isinstance(payload, dict):
-        raise ApiError(
-            400, "invalid_request", f"the body must be a JSON object like {_EXAMPLE}"
-        )
+        raise ApiError(400, "invalid_request", f"the body must be a JSON object like {_EXAMPLE}")
     unknown = sorted(str(k) for k in payload if k != "records")
     if unknown:
         raise ApiError(
@@ -175,7 +171,8 @@ def _validate(records: list[Any]) -> None:
         raise ApiError(
             400,
             "validation_failed",
-            f"{bad_records} of {len(records)} records are invalid ({total} problems{shown}). "
+            f"{bad_records} of {len(records)} records are invalid "
+            f"({total} problem{'s' if total != 1 else ''}{shown}). "
             "Nothing was stored: fix them and send the whole batch again.",
             details=details,
         )

@@ -125,9 +125,7 @@ def _ensure_tables(conn: psycopg.Connection[Any], dataset: datasets.Dataset) -> 
     ddl = sql.SQL(
         "CREATE TABLE IF NOT EXISTS {table} ({columns}, "
         "loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY ({key}))"
-    ).format(
-        table=sql.Identifier(dataset.table), columns=columns, key=sql.Identifier(dataset.key)
-    )
+    ).format(table=sql.Identifier(dataset.table), columns=columns, key=sql.Identifier(dataset.key))
     with conn.transaction():
         # Serialize concurrent first runs: CREATE TABLE IF NOT EXISTS can race.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('etl_common.schema'))")

@@ -90,9 +90,7 @@ def transform_lines(
     supported_currencies: tuple[str, ...] = SUPPORTED_CURRENCIES,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Turn raw lines into (staged rows, rejected entries, duplicate count); never raises."""
-    context = datasets.RuleContext(
-        now=now, settings={"supported_currencies": supported_currencies}
-    )
+    context = datasets.RuleContext(now=now, settings={"supported_currencies": supported_currencies})
     staged: dict[Any, dict[str, Any]] = {}
     rejected: list[dict[str, Any]] = []
     duplicates = 0

@@ -34,9 +34,7 @@ def env_int(name: str, default: int, *, minimum: int = 1, maximum: int = 1_000_0
     return value
 
 
-def env_float(
-    name: str, default: float, *, minimum: float = 0.1, maximum: float = 900.0
-) -> float:
+def env_float(name: str, default: float, *, minimum: float = 0.1, maximum: float = 900.0) -> float:
     """Return ``name`` as a number of seconds in ``[minimum, maximum]``."""
     raw = env_str(name)
     if not raw:

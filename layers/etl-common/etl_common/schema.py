@@ -124,7 +124,7 @@ def decimal(*, maximum: Decimal | None = None, places: int | None = None) -> Val
             return [
                 Problem(
                     _field(path),
-                    "must be a non-negative decimal number or numeric string like \"12.50\"",
+                    'must be a non-negative decimal number or numeric string like "12.50"',
                 )
             ]
         if number < 0:

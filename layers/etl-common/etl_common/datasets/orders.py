@@ -93,9 +93,7 @@ def normalize(record: Any, batch_id: str, context: RuleContext) -> Normalized:
             )
         )
     if created_at > context.now + MAX_FUTURE:
-        problems.append(
-            Problem("created_at", "must not be more than 5 minutes in the future")
-        )
+        problems.append(Problem("created_at", "must not be more than 5 minutes in the future"))
     if problems:
         return Normalized(None, tuple(problems))
     amount = schema.as_decimal(record["amount"])

@@ -1,0 +1,284 @@
+"""Fixtures for the pipeline's functional tests: moto (S3, Secrets Manager), a real
+PostgreSQL server, the four handlers loaded by path, and event factories.
+
+Rules of this tier: no network and no cloud. AWS is moto (in-process); PostgreSQL
+is a real server started once per test session as an unprivileged user (the
+server refuses to run as root) on a free port of 127.0.0.1, and every test that
+needs it gets its own fresh database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import importlib.util
+import itertools
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+LAYER_DIR = REPO / "layers" / "etl-common"
+LAMBDAS_DIR = REPO / "lambdas"
+if str(LAYER_DIR) not in sys.path:
+    sys.path.insert(0, str(LAYER_DIR))
+
+from etl_common import clients, logger, tracing  # noqa: E402
+from pipeline_factories import BUCKET, REGION  # noqa: E402
+
+PG_BINARIES = ("initdb", "pg_ctl", "postgres")
+_module_ids = itertools.count()
+
+
+# --------------------------------------------------------------------- handlers
+
+
+def load_handler_module(name: str) -> ModuleType:
+    """Import ``lambdas/<name>/handler.py`` under a unique module name (all are ``handler``)."""
+    path = LAMBDAS_DIR / name / "handler.py"
+    module_name = f"pipeline_handler_{name.replace('-', '_')}_{next(_module_ids)}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def load_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., ModuleType]]:
+    """``load_handler("transform", SUPPORTED_CURRENCIES="USD")``: env set, then a fresh import
+    (handlers read their environment once, at import, as in Lambda)."""
+    loaded: list[ModuleType] = []
+
+    def load(name: str, **env: str) -> ModuleType:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        module = load_handler_module(name)
+        loaded.append(module)
+        return module
+
+    yield load
+    for module in loaded:
+        database = getattr(module, "DATABASE", None)
+        if database is not None:
+            database.close()
+        sys.modules.pop(module.__name__, None)
+
+
+# --------------------------------------------------------------------- AWS (moto)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto S3 + Secrets Manager with the data bucket created; yields an S3 client."""
+    from moto import mock_aws
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "DATA_BUCKET": BUCKET,
+        "LOG_LEVEL": "INFO",
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_XRAY_DAEMON_ADDRESS", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    tracing.reset()
+    clients.reset()
+    with mock_aws():
+        import boto3
+
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET)
+        yield s3
+    clients.reset()
+    logger.clear()
+
+
+# --------------------------------------------------------------------- PostgreSQL
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running server: where it listens and who the superuser is (trust auth)."""
+
+    host: str
+    port: int
+    user: str
+
+    def conninfo(self, dbname: str = "postgres") -> str:
+        return f"host={self.host} port={self.port} user={self.user} dbname={dbname} sslmode=disable"
+
+
+def find_postgres_bin() -> Path | None:
+    """The directory holding initdb/pg_ctl/postgres: PATH first, then Debian's layout."""
+    found = [shutil.which(name) for name in PG_BINARIES]
+    if all(found):
+        return Path(str(found[0])).parent
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    for candidate in candidates:
+        if all((Path(candidate) / name).is_file() for name in PG_BINARIES):
+            return Path(candidate)
+    return None
+
+
+def _unprivileged_user() -> pwd.struct_passwd | None:
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    pytest.fail("running as root and neither the 'postgres' nor the 'nobody' user exists")
+
+
+def _as_user(user: pwd.struct_passwd | None, argv: list[str]) -> list[str]:
+    if user is None:
+        return argv
+    if shutil.which("runuser"):
+        return ["runuser", "-u", user.pw_name, "--", *argv]
+    if shutil.which("setpriv"):
+        return [
+            "setpriv",
+            f"--reuid={user.pw_uid}",
+            f"--regid={user.pw_gid}",
+            "--clear-groups",
+            "--",
+            *argv,
+        ]
+    pytest.fail("running as root but neither runuser nor setpriv is available")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Start PostgreSQL once for the session (as an unprivileged user) and stop it after."""
+    bin_dir = find_postgres_bin()
+    if bin_dir is None:
+        pytest.fail(
+            "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found on PATH "
+            "or under /usr/lib/postgresql/*/bin: run scripts/bootstrap to install them"
+        )
+    user = _unprivileged_user()
+    root = Path(tempfile.mkdtemp(prefix="etl-pg-"))
+    data, sockets, log = root / "data", root / "sock", root / "server.log"
+    sockets.mkdir()
+    if user is not None:
+        for path in (root, sockets):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    port = free_port()
+
+    def run(argv: list[str]) -> None:
+        result = subprocess.run(
+            _as_user(user, argv), capture_output=True, text=True, timeout=120, cwd=root
+        )
+        if result.returncode != 0:
+            server_log = log.read_text() if log.exists() else ""
+            pytest.fail(f"{argv[0]} failed:\n{result.stdout}\n{result.stderr}\n{server_log}")
+
+    run(
+        [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        ]
+    )
+    options = (
+        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    pg_ctl = str(bin_dir / "pg_ctl")
+    run([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"])
+    try:
+        yield PostgresServer(host="127.0.0.1", port=port, user="postgres")
+    finally:
+        subprocess.run(
+            _as_user(user, [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
+            capture_output=True,
+            timeout=60,
+            cwd=root,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def database(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database for one test; yields its name."""
+    import psycopg
+
+    name = f"etl_test_{os.getpid()}_{next(_module_ids)}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def create_db_secret(
+    host: str, port: int, dbname: str, *, user: str = "postgres", name: str = "etl/db"
+) -> str:
+    """Store an RDS-shaped secret in (moto) Secrets Manager; return its ARN."""
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name=REGION)
+    secret = {
+        "engine": "postgres",
+        "host": host,
+        "port": port,
+        "username": user,
+        "password": "not-checked-trust-auth",
+        "dbname": dbname,
+    }
+    return str(client.create_secret(Name=name, SecretString=json.dumps(secret))["ARN"])
+
+
+@pytest.fixture
+def load_env(aws: Any, postgres_server: PostgresServer, database: str) -> dict[str, str]:
+    """The environment the platform gives the load function, pointing at the test database."""
+    arn = create_db_secret(postgres_server.host, postgres_server.port, database)
+    return {
+        "DB_SECRET_ARN": arn,
+        "MAX_CONNECTIONS": "10",
+        "DB_SSLMODE": "disable",
+        "DB_CONNECT_TIMEOUT": "2",
+    }
+
+
+def query(server: PostgresServer, dbname: str, sql: str) -> list[tuple[Any, ...]]:
+    """Run one query in a database and return all rows."""
+    import psycopg
+
+    with psycopg.connect(server.conninfo(dbname)) as conn:
+        return list(conn.execute(sql).fetchall())
