@@ -110,7 +110,7 @@ def lock(session: nox.Session) -> None:
         )
     if not isinstance(frozen, str) or not frozen.strip():
         session.error("pip freeze returned nothing; constraints.txt left unchanged")
-    pins = sorted((ln for ln in frozen.splitlines() if ln.strip()), key=str.lower)
+    pins = [line for line in frozen.splitlines() if line.strip()]  # pip's own order
     CONSTRAINTS.write_text("\n".join([*header, *pins]) + "\n", encoding="utf-8")
     session.log(f"wrote {len(pins)} pins to {CONSTRAINTS.name}; run scripts/bootstrap to apply")
 

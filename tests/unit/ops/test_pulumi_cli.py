@@ -338,7 +338,7 @@ def test_new_env_is_idempotent_when_the_config_already_matches(
     assert ["config", "set", "etl:environment", "dev"] in [a[:4] for a in cli_env.argvs()]
 
 
-@pytest.mark.parametrize("suffix", ["Alice", "1abc", "a--b", "alice-", "a_b", "x" * 40])
+@pytest.mark.parametrize("suffix", ["Alice", "1abc", "a--b", "alice-", "a_b", "x" * 60])
 def test_new_env_refuses_a_bad_suffix_before_anything_runs(
     cli_env: FakePulumi, repo: Path, capsys: pytest.CaptureFixture[str], suffix: str
 ) -> None:
