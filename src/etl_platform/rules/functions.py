@@ -1,0 +1,281 @@
+"""Rules on Lambda functions, their layer, invoke configs, URLs and permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from etl_platform.naming import log_group_name
+from etl_platform.rules.model import Context, Resource, Rule
+from etl_platform.rules.types import (
+    FUNCTION,
+    FUNCTION_URL,
+    INVOKE_CONFIG,
+    LAYER_VERSION,
+    LOG_GROUP,
+    PERMISSION,
+)
+from etl_platform.runtimes import DEFAULT_RUNTIME, RUNTIMES, check_runtime
+
+__all__ = ["RULES"]
+
+# Lambda's value for "no reserved concurrency".
+UNRESERVED = -1
+
+
+def _replacement(runtime: str) -> str:
+    known = RUNTIMES.get(runtime)
+    if known is None or not runtime.startswith("python"):
+        return DEFAULT_RUNTIME
+    return known.replacement
+
+
+def check_runtime_supported(resource: Resource, context: Context) -> Iterator[str]:
+    """Functions and layers use a supported Python runtime, never a deprecated one."""
+    if resource.type == FUNCTION:
+        runtimes = [resource.props.get("runtime")]
+    else:
+        runtimes = list(resource.props.get("compatibleRuntimes") or [None])
+    for runtime in runtimes:
+        if not isinstance(runtime, str) or not runtime:
+            yield (
+                "has no runtime set. Fix: set runtime to "
+                f"{DEFAULT_RUNTIME} (from settings.runtime, config etl:runtime)"
+            )
+            continue
+        why = check_runtime(runtime, context.today)
+        if why:
+            yield (
+                f"{why}. Fix: switch it to {_replacement(runtime)} "
+                f"(config etl:runtime; the default is {DEFAULT_RUNTIME})"
+            )
+
+
+def check_profile(resource: Resource, context: Context) -> Iterator[str]:
+    """Memory, timeout and reserved concurrency come from the function's catalog profile."""
+    spec = context.function_for(resource)
+    if spec is None:
+        known = ", ".join(context.function_catalog().names)
+        yield (
+            "matches no catalog function (names are lambda-<function>-<suffix>; catalog: "
+            f"{known}). Fix: add lambdas/<function>/function.toml and derive the function "
+            "from the catalog"
+        )
+        return
+    memory = resource.props.get("memorySize")
+    if memory != spec.memory_size:
+        yield (
+            f"memorySize is {memory if memory is not None else 'unset (128 MB)'}, but catalog "
+            f"entry '{spec.name}' has size = \"{spec.size}\" = {spec.memory_size} MB. Fix: set "
+            "memory_size from FunctionSpec.memory_size"
+        )
+    timeout = resource.props.get("timeout")
+    if timeout != spec.timeout:
+        yield (
+            f"timeout is {timeout if timeout is not None else 'unset (3 s)'}, but catalog entry "
+            f"'{spec.name}' has kind = \"{spec.kind}\" = {spec.timeout} s. Fix: set timeout "
+            "from FunctionSpec.timeout"
+        )
+    reserved = resource.props.get("reservedConcurrentExecutions")
+    allowed = {None, UNRESERVED, spec.reserved_concurrency}
+    if reserved not in allowed:
+        want = (
+            f"{spec.reserved_concurrency} (critical) or unset"
+            if spec.critical
+            else "unset (it is not critical)"
+        )
+        yield (
+            f"reservedConcurrentExecutions is {reserved}; catalog entry '{spec.name}' allows "
+            f"{want}, never more. Fix: set reserved_concurrent_executions from "
+            "FunctionSpec.reserved_concurrency (None when etl:reservedConcurrency is false)"
+        )
+
+
+def check_tracing(resource: Resource, context: Context) -> Iterator[str]:
+    """X-Ray active tracing on every function."""
+    mode = resource.get("tracingConfig.mode")
+    if mode != "Active":
+        yield (
+            f"tracing mode is {mode or 'unset (PassThrough)'}, not Active. Fix: "
+            'tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active")'
+        )
+
+
+def check_dead_letter_queue(resource: Resource, context: Context) -> Iterator[str]:
+    """Every function sends failed async events to its DLQ."""
+    target = resource.get("deadLetterConfig.targetArn")
+    if not isinstance(target, str) or not target:
+        yield (
+            "has no dead-letter queue (deadLetterConfig.targetArn unset): failed async events "
+            "are lost. Fix: dead_letter_config with the function's DLQ ARN from the shared "
+            "stack (export dlqArns)"
+        )
+
+
+def check_json_logging(resource: Resource, context: Context) -> Iterator[str]:
+    """Logs are JSON and go to the function's pre-created log group."""
+    fmt = resource.get("loggingConfig.logFormat")
+    if fmt != "JSON":
+        yield (
+            f"log format is {fmt or 'unset (Text)'}, not JSON. Fix: "
+            'logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", ...)'
+        )
+    group = resource.get("loggingConfig.logGroup")
+    expected = log_group_name(resource.physical_name)
+    if group is not None and group != expected:
+        yield (
+            f"logs to {group!r}, not its pre-created log group {expected!r} (which carries "
+            "the retention). Fix: use the observability stack's logGroupNames export"
+        )
+
+
+def _function_keys(function: Resource) -> set[str]:
+    keys = {function.physical_name}
+    for key in ("arn", "id"):
+        value = function.props.get(key)
+        if isinstance(value, str) and value:
+            keys.add(value)
+    return keys
+
+
+def check_async_retries(
+    resources: Sequence[Resource], context: Context
+) -> Iterator[tuple[Resource, str]]:
+    """Every function has a FunctionEventInvokeConfig with retries set."""
+    configs = [r for r in resources if r.type == INVOKE_CONFIG]
+    for function in (r for r in resources if r.type == FUNCTION):
+        keys = _function_keys(function)
+        mine = [c for c in configs if c.props.get("functionName") in keys]
+        if not mine:
+            yield (
+                function,
+                "has no FunctionEventInvokeConfig: async retries and event age are left to "
+                "AWS defaults. Fix: add aws.lambda_.FunctionEventInvokeConfig(function_name="
+                "<function>.name, maximum_retry_attempts=settings.max_retry_attempts, "
+                "maximum_event_age_in_seconds=settings.max_event_age_seconds)",
+            )
+        elif all(c.props.get("maximumRetryAttempts") is None for c in mine):
+            yield (
+                function,
+                "has a FunctionEventInvokeConfig without maximumRetryAttempts. Fix: set "
+                "maximum_retry_attempts=settings.max_retry_attempts",
+            )
+
+
+def check_log_group_exists(
+    resources: Sequence[Resource], context: Context
+) -> Iterator[tuple[Resource, str]]:
+    """Across all three stacks, every function's log group is created by the platform."""
+    groups = {r.physical_name for r in resources if r.type == LOG_GROUP}
+    for function in (r for r in resources if r.type == FUNCTION):
+        group = function.get("loggingConfig.logGroup") or log_group_name(function.physical_name)
+        if group not in groups:
+            yield (
+                function,
+                f"has no pre-created log group {group!r}: Lambda would create one that never "
+                "expires. Fix: the observability stack creates one log group per catalog function",
+            )
+
+
+def check_url_auth(resource: Resource, context: Context) -> Iterator[str]:
+    """Function URLs require SigV4 (AWS_IAM); NONE makes the function public."""
+    auth = resource.props.get("authorizationType")
+    if auth != "AWS_IAM":
+        yield (
+            f"authorizationType is {auth!r}: anyone on the internet can invoke it. Fix: "
+            'authorization_type="AWS_IAM" (clients sign requests with SigV4)'
+        )
+
+
+def check_permission_source(resource: Resource, context: Context) -> Iterator[str]:
+    """A Lambda permission for a service names its source (and S3 its account)."""
+    principal = resource.props.get("principal")
+    if principal == "*":
+        yield (
+            "grants invoke to principal '*' (everyone). Fix: name the service or account "
+            "that invokes it"
+        )
+        return
+    if not isinstance(principal, str) or not principal.endswith(".amazonaws.com"):
+        return
+    if not resource.props.get("sourceArn"):
+        yield (
+            f"lets {principal} invoke the function from any resource, in any account (no "
+            "sourceArn): the confused-deputy problem. Fix: source_arn=<the bucket's/rule's .arn>"
+        )
+    if principal == "s3.amazonaws.com" and not resource.props.get("sourceAccount"):
+        yield (
+            "lets s3.amazonaws.com invoke the function without sourceAccount: bucket ARNs carry "
+            "no account id, so another account's bucket of that name could invoke it. Fix: "
+            "source_account=<the account id (aws.get_caller_identity_output().account_id)>"
+        )
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "lambda-runtime-supported",
+        "Functions and layers use a supported Python runtime; deprecated ones "
+        "(nodejs14.x-20.x, python3.8-3.11) are refused with their replacement "
+        "(dates: etl_platform.runtimes, from the AWS Lambda runtimes page).",
+        "resource",
+        check_runtime_supported,
+        frozenset({FUNCTION, LAYER_VERSION}),
+    ),
+    Rule(
+        "lambda-profile",
+        "Memory and timeout match the function's catalog profile; reserved concurrency "
+        "is 5 (critical) or unset, never above.",
+        "resource",
+        check_profile,
+        frozenset({FUNCTION}),
+    ),
+    Rule(
+        "lambda-tracing-active",
+        "X-Ray tracing mode is Active on every function.",
+        "resource",
+        check_tracing,
+        frozenset({FUNCTION}),
+    ),
+    Rule(
+        "lambda-dead-letter-queue",
+        "Every function has a dead-letter queue (deadLetterConfig.targetArn).",
+        "resource",
+        check_dead_letter_queue,
+        frozenset({FUNCTION}),
+    ),
+    Rule(
+        "lambda-async-retries",
+        "Every function has a FunctionEventInvokeConfig that sets its async retries.",
+        "stack",
+        check_async_retries,
+    ),
+    Rule(
+        "lambda-json-logs",
+        "Functions log JSON into their own log group /aws/lambda/<function-name>.",
+        "resource",
+        check_json_logging,
+        frozenset({FUNCTION}),
+    ),
+    Rule(
+        "lambda-log-group-precreated",
+        "Every function's log group is created (with retention) by the platform; checked "
+        "over all three stacks together (the plan), not stack by stack.",
+        "stack",
+        check_log_group_exists,
+        whole_platform=True,
+    ),
+    Rule(
+        "lambda-url-auth",
+        "Function URLs use authorization type AWS_IAM, never NONE.",
+        "resource",
+        check_url_auth,
+        frozenset({FUNCTION_URL}),
+    ),
+    Rule(
+        "lambda-permission-source",
+        "Every Lambda permission for a service principal carries sourceArn (and "
+        "sourceAccount for s3.amazonaws.com); none for principal '*'.",
+        "resource",
+        check_permission_source,
+        frozenset({PERMISSION}),
+    ),
+)

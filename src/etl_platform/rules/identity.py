@@ -1,0 +1,190 @@
+"""IAM rules: one role per function, boundaries, no wildcards, no AWS managed policies."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
+from etl_platform.rules.documents import policy_documents
+from etl_platform.rules.model import Context, Resource, Rule, statements
+from etl_platform.rules.types import (
+    FUNCTION,
+    POLICY_ATTACHMENT,
+    ROLE,
+    ROLE_POLICY_ATTACHMENT,
+    ROLE_POLICY_ATTACHMENTS_EXCLUSIVE,
+)
+
+__all__ = ["AWS_MANAGED_POLICY_PREFIX", "RULES"]
+
+AWS_MANAGED_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+
+
+def _role_key(role: Any) -> str | None:
+    """A role ARN or name reduced to the name, so ARNs and names compare equal."""
+    if not isinstance(role, str) or not role:
+        return None
+    return role.rsplit("/", 1)[-1]
+
+
+def check_role_per_function(
+    resources: Sequence[Resource], context: Context
+) -> Iterator[tuple[Resource, str]]:
+    """No two functions share an execution role."""
+    by_role: dict[str, list[Resource]] = defaultdict(list)
+    for function in (r for r in resources if r.type == FUNCTION):
+        key = _role_key(function.props.get("role"))
+        if key is None:
+            yield function, "has no execution role. Fix: give it its own role-<function>-<suffix>"
+            continue
+        by_role[key].append(function)
+    for role, functions in by_role.items():
+        for function in functions[1:]:
+            yield (
+                function,
+                f"shares execution role {role!r} with {functions[0].physical_name}: each would "
+                "get the other's permissions. Fix: one role per function "
+                "(role-<function>-<suffix>), with only that function's policy",
+            )
+
+
+def _trusts_lambda(role: Resource) -> bool:
+    for document in policy_documents(role):
+        if document.kind != "trust" or document.document is None:
+            continue
+        for statement in statements(document.document):
+            principal = statement.get("Principal")
+            services = principal.get("Service") if isinstance(principal, dict) else None
+            listed = services if isinstance(services, list) else [services]
+            if LAMBDA_SERVICE in listed:
+                return True
+    return False
+
+
+def check_boundary(resource: Resource, context: Context) -> Iterator[str]:
+    """Every role Lambda can assume has a permissions boundary."""
+    if _trusts_lambda(resource) and not resource.props.get("permissionsBoundary"):
+        yield (
+            "is a function role without a permissions boundary. Fix: "
+            "permissions_boundary=<the shared stack's boundaryArn export>"
+        )
+
+
+def _allow_statements(resource: Resource) -> Iterator[tuple[str, dict[str, Any]]]:
+    for document in policy_documents(resource):
+        if document.document is None:
+            continue
+        for statement in statements(document.document):
+            if statement.get("Effect", "Allow") == "Allow":
+                yield document.where, statement
+
+
+def check_wildcard_actions(resource: Resource, context: Context) -> Iterator[str]:
+    """Allow statements name every action; no '*', 'service:*' or 'service:Get*'."""
+    for where, statement in _allow_statements(resource):
+        sid = statement.get("Sid") or "(no Sid)"
+        if "NotAction" in statement:
+            yield (
+                f"{where} statement {sid} allows NotAction {statement['NotAction']}: everything "
+                "else is allowed. Fix: list the allowed actions instead"
+            )
+        wild = [a for a in statement.get("Action", []) if isinstance(a, str) and "*" in a]
+        if wild:
+            yield (
+                f"{where} statement {sid} allows wildcard actions {sorted(wild)}. Fix: list the "
+                "exact actions the function needs (etl_platform.iam.statement)"
+            )
+
+
+def check_star_resources(resource: Resource, context: Context) -> Iterator[str]:
+    """``"Resource": "*"`` only for actions that support no resource-level permissions."""
+    for document in policy_documents(resource):
+        if document.document is None or document.kind in ("trust", "key"):
+            continue
+        for statement in statements(document.document):
+            if statement.get("Effect", "Allow") != "Allow":
+                continue
+            sid = statement.get("Sid") or "(no Sid)"
+            if "NotResource" in statement:
+                yield (
+                    f"{document.where} statement {sid} uses NotResource: it allows every "
+                    "other resource. Fix: list the resources by ARN"
+                )
+            if "*" not in statement.get("Resource", []):
+                continue
+            scoped = sorted(
+                a
+                for a in statement.get("Action", [])
+                if a not in ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
+            )
+            if scoped:
+                yield (
+                    f"{document.where} statement {sid} allows {scoped} on Resource '*', but "
+                    "these actions support resource-level permissions. Fix: use the ARNs of "
+                    "the resources (the resource's .arn output)"
+                )
+
+
+def _managed_arns(resource: Resource) -> list[str]:
+    if resource.type == ROLE:
+        values = resource.props.get("managedPolicyArns") or []
+    elif resource.type == ROLE_POLICY_ATTACHMENTS_EXCLUSIVE:
+        values = resource.props.get("policyArns") or []
+    else:
+        values = [resource.props.get("policyArn")]
+    return [v for v in values if isinstance(v, str) and v.startswith(AWS_MANAGED_POLICY_PREFIX)]
+
+
+def check_no_aws_managed_policies(resource: Resource, context: Context) -> Iterator[str]:
+    """Roles get only the platform's own least-privilege policies."""
+    for arn in _managed_arns(resource):
+        yield (
+            f"attaches the AWS managed policy {arn}: it grants more than the function needs "
+            "and changes without notice. Fix: an inline policy built from the catalog's needs "
+            "(etl_platform.iam.statement)"
+        )
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "iam-role-per-function",
+        "Every function has its own execution role; no role is shared.",
+        "stack",
+        check_role_per_function,
+    ),
+    Rule(
+        "iam-permissions-boundary",
+        "Every role that Lambda can assume has a permissions boundary.",
+        "resource",
+        check_boundary,
+        frozenset({ROLE}),
+    ),
+    Rule(
+        "iam-no-wildcard-actions",
+        "No Allow statement in any policy uses a wildcard action ('*', 'service:*', "
+        "'service:Get*') or NotAction.",
+        "resource",
+        check_wildcard_actions,
+    ),
+    Rule(
+        "iam-star-resource-scoped",
+        "'Resource: *' only for actions with no resource-level permissions "
+        "(etl_platform.iam.ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS: xray:PutTraceSegments, "
+        "xray:PutTelemetryRecords and the EC2 network-interface actions Lambda uses in a VPC; "
+        "AWS accepts only '*' for them). In a KMS key policy '*' means the key itself.",
+        "resource",
+        check_star_resources,
+    ),
+    Rule(
+        "iam-no-aws-managed-policies",
+        "No AWS managed policy (arn:aws:iam::aws:policy/...) is attached to a role.",
+        "resource",
+        check_no_aws_managed_policies,
+        frozenset(
+            {ROLE, ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT, ROLE_POLICY_ATTACHMENTS_EXCLUSIVE}
+        ),
+    ),
+)
