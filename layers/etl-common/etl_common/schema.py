@@ -45,7 +45,7 @@ class Problem:
 
 Validator = Callable[[Any, str], list[Problem]]
 
-_DECIMAL_STRING = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,30})?")
+_DECIMAL_STRING = re.compile(r"-?[0-9]{1,30}(?:\.[0-9]{1,30})?")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
 )

@@ -13,11 +13,9 @@ import contextlib
 import glob
 import importlib.util
 import itertools
-import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +34,7 @@ if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from etl_common import clients, logger, tracing  # noqa: E402
-from pipeline_factories import BUCKET, REGION  # noqa: E402
+from pipeline_factories import BUCKET, REGION, create_db_secret, free_port  # noqa: E402
 
 PG_BINARIES = ("initdb", "pg_ctl", "postgres")
 _module_ids = itertools.count()
@@ -167,13 +165,6 @@ def _as_user(user: pwd.struct_passwd | None, argv: list[str]) -> list[str]:
     pytest.fail("running as root but neither runuser nor setpriv is available")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """Start PostgreSQL once for the session (as an unprivileged user) and stop it after."""
@@ -246,24 +237,6 @@ def database(postgres_server: PostgresServer) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def create_db_secret(
-    host: str, port: int, dbname: str, *, user: str = "postgres", name: str = "etl/db"
-) -> str:
-    """Store an RDS-shaped secret in (moto) Secrets Manager; return its ARN."""
-    import boto3
-
-    client = boto3.client("secretsmanager", region_name=REGION)
-    secret = {
-        "engine": "postgres",
-        "host": host,
-        "port": port,
-        "username": user,
-        "password": "not-checked-trust-auth",
-        "dbname": dbname,
-    }
-    return str(client.create_secret(Name=name, SecretString=json.dumps(secret))["ARN"])
-
-
 @pytest.fixture
 def load_env(aws: Any, postgres_server: PostgresServer, database: str) -> dict[str, str]:
     """The environment the platform gives the load function, pointing at the test database."""
@@ -274,11 +247,3 @@ def load_env(aws: Any, postgres_server: PostgresServer, database: str) -> dict[s
         "DB_SSLMODE": "disable",
         "DB_CONNECT_TIMEOUT": "2",
     }
-
-
-def query(server: PostgresServer, dbname: str, sql: str) -> list[tuple[Any, ...]]:
-    """Run one query in a database and return all rows."""
-    import psycopg
-
-    with psycopg.connect(server.conninfo(dbname)) as conn:
-        return list(conn.execute(sql).fetchall())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -124,3 +125,110 @@ def read_text(s3: Any, key: str) -> str:
 def read_jsonl(s3: Any, key: str) -> list[Any]:
     """A JSON-lines object as a list of values."""
     return [json.loads(line) for line in read_text(s3, key).splitlines()]
+
+
+def put_raw(
+    s3: Any,
+    batch_id: str,
+    lines: list[Any],
+    *,
+    day: str = "2026/11/29",
+    metadata: dict[str, str] | None = None,
+) -> str:
+    """Write a raw batch object (values JSON-encoded, strings written as-is); return its key."""
+    key = f"raw/{day}/{batch_id}.jsonl"
+    text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode("utf-8"), Metadata=metadata or {})
+    return key
+
+
+def read_json(s3: Any, key: str) -> Any:
+    """A JSON object's body."""
+    return json.loads(read_text(s3, key))
+
+
+def staged_row(index: int, batch_id: str, **overrides: Any) -> dict[str, Any]:
+    """A staged row as transform writes it."""
+    row: dict[str, Any] = {
+        "order_id": f"ORD-{index:05d}",
+        "customer_id": f"cust-{index % 7}",
+        "amount_cents": 1000 + index,
+        "currency": "USD",
+        "created_at": "2026-01-15T09:30:00Z",
+        "item_count": 1,
+        "batch_id": batch_id,
+    }
+    row.update(overrides)
+    return row
+
+
+def put_staged(s3: Any, batch_id: str, rows: list[Any], *, manifest: bool = True) -> str:
+    """Write a staged object (and, by default, its ``transformed`` manifest); return its key."""
+    key = f"staged/{batch_id}.jsonl"
+    text = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
+    if manifest:
+        s3.put_object(
+            Bucket=BUCKET,
+            Key=f"manifests/{batch_id}.json",
+            Body=json.dumps(
+                {
+                    "version": 1,
+                    "batch_id": batch_id,
+                    "dataset": "orders",
+                    "stage": "transformed",
+                    "counts": {
+                        "received": len(rows) + 1,
+                        "staged": len(rows),
+                        "rejected": 1,
+                        "duplicates": 0,
+                        "loaded": None,
+                    },
+                    "times": {
+                        "received_at": "2026-11-29T08:49:00.000Z",
+                        "transformed_at": "2026-11-29T08:49:01.000Z",
+                        "loaded_at": None,
+                    },
+                    "raw_key": f"raw/2026/11/29/{batch_id}.jsonl",
+                    "staged_key": key,
+                    "rejected_key": f"rejected/{batch_id}.jsonl",
+                }
+            ),
+        )
+    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode("utf-8"))
+    return key
+
+
+# --------------------------------------------------------------------- databases
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def create_db_secret(
+    host: str, port: int, dbname: str, *, user: str = "postgres", name: str = "etl/db"
+) -> str:
+    """Store an RDS-shaped secret in (moto) Secrets Manager; return its ARN."""
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name=REGION)
+    secret = {
+        "engine": "postgres",
+        "host": host,
+        "port": port,
+        "username": user,
+        "password": "not-checked-trust-auth",
+        "dbname": dbname,
+    }
+    return str(client.create_secret(Name=name, SecretString=json.dumps(secret))["ARN"])
+
+
+def query(server: Any, dbname: str, sql: str) -> list[tuple[Any, ...]]:
+    """Run one query in a database and return all rows."""
+    import psycopg
+
+    with psycopg.connect(server.conninfo(dbname)) as conn:
+        return list(conn.execute(sql).fetchall())
