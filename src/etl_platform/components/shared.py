@@ -2,10 +2,11 @@
 
 - :class:`SharedLayer` publishes ``layer-etl-common-<suffix>`` from the deterministic
   layer zip (:func:`etl_platform.packaging.build_layer_zip`), built for the configured
-  Lambda runtime and architecture (never for the deploying machine). The zip is built
-  once, when the component is constructed, never inside an ``apply``; an unchanged
-  layer has the same ``source_code_hash`` and so shows no diff, a changed one replaces
-  the version (exactly one new version).
+  Lambda runtime and architecture (never for the deploying machine), and checked
+  against that target before it is published. The zip is built once, when the
+  component is constructed, never inside an ``apply``; an unchanged layer has the same
+  ``source_code_hash`` and so shows no diff, a changed one replaces the version
+  (exactly one new version).
 - :class:`DeadLetterQueues` creates ``dlq-<function>-<suffix>`` for every catalog
   function: SSE-SQS encryption, 14-day retention (the maximum, so failures can be
   examined and redriven for two weeks), and a queue policy that denies any request
@@ -27,7 +28,7 @@ from pulumi import ResourceOptions
 
 from etl_platform.iam import deny_insecure_transport, policy_document
 from etl_platform.naming import resource_name
-from etl_platform.packaging import BuiltArtifact, build_layer_zip
+from etl_platform.packaging import BuiltArtifact, build_layer_zip, check_layer
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR
 from etl_platform.tags import cost_tags
 
@@ -89,6 +90,12 @@ class SharedLayer(pulumi.ComponentResource):
             python_version=settings.python_version,
             architecture=settings.architecture,
             cache_dir=args.cache_dir,
+        )
+        # Never publish a layer whose wheels or extensions miss the Lambda target.
+        check_layer(
+            self.artifact.path,
+            python_version=settings.python_version,
+            architecture=settings.architecture,
         )
         self.layer = aws.lambda_.LayerVersion(
             f"{name}-version",
