@@ -6,6 +6,7 @@ import importlib
 import inspect
 import keyword
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from functools import cache
 
@@ -48,11 +49,17 @@ def is_taggable(type_token: str) -> bool:
     module = parts[1].split("/")[0]
     if keyword.iskeyword(module):
         module += "_"
-    try:
-        mod = importlib.import_module("pulumi_aws" if module == "index" else f"pulumi_aws.{module}")
-    except ImportError:
-        return False
-    args = getattr(mod, f"{parts[2]}Args", None)
+    # Importing a pulumi_aws module (lazily, on attribute access too) warns about its
+    # deprecated V2 classes; those warnings are not about this platform.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            mod = importlib.import_module(
+                "pulumi_aws" if module == "index" else f"pulumi_aws.{module}"
+            )
+        except ImportError:
+            return False
+        args = getattr(mod, f"{parts[2]}Args", None)
     if args is None:
         return False
     return "tags" in inspect.signature(args.__init__).parameters
