@@ -1,0 +1,113 @@
+"""load's database path with X-Ray tracing switched on, as in Lambda with active tracing.
+
+Runs in a child interpreter (so the test process never patches psycopg or botocore)
+with a capturing emitter instead of the UDP daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pipeline_factories import query
+
+pytestmark = pytest.mark.functional
+
+REPO = Path(__file__).resolve().parents[3]
+
+PROBE = """
+import importlib.util, json, sys
+from aws_xray_sdk.core import xray_recorder
+from aws_xray_sdk.core.lambda_launcher import LambdaContext
+
+sent = []
+class Emitter:
+    def send_entity(self, entity):
+        sent.append(entity.to_dict())
+    def set_daemon_address(self, address):
+        pass
+xray_recorder.configure(emitter=Emitter(), context=LambdaContext())
+
+spec = importlib.util.spec_from_file_location("load_handler", sys.argv[1])
+handler = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(handler)
+from etl_common import datasets, tracing
+from etl_common.db import Credentials
+
+server = json.loads(sys.argv[2])
+handler.DATABASE.secret.get = lambda: Credentials(
+    host=server["host"], port=server["port"], username="postgres", password="x",
+    dbname=server["dbname"],
+)
+rows = [
+    {"order_id": f"T-{i}", "customer_id": "c", "amount_cents": i, "currency": "USD",
+     "created_at": "2026-01-01T00:00:00Z", "item_count": 0, "batch_id": "traced"}
+    for i in range(3)
+]
+dataset = datasets.get("orders")
+with tracing.subsegment("load", batch_id="traced"):
+    with handler.DATABASE.connection() as conn:
+        handler._ensure_tables(conn, dataset)
+        changed = handler._upsert(conn, dataset, "traced", rows, {})
+handler.DATABASE.close()
+print(json.dumps({
+    "changed": changed,
+    "patched": sorted(tracing._state["patched"]),
+    "sent": sent,
+}, default=str))
+"""
+
+
+def test_load_works_with_tracing_on_and_traces_sql(
+    postgres_server: Any, database: str, tmp_path: Path
+) -> None:
+    # GIVEN a child interpreter that looks like Lambda with active tracing
+    env = {
+        "AWS_LAMBDA_FUNCTION_NAME": "lambda-load-dev",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "LAMBDA_TASK_ROOT": str(tmp_path),
+        "_X_AMZN_TRACE_ID": (
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+        ),
+        "PYTHONPATH": str(REPO / "layers" / "etl-common"),
+        "PATH": "/usr/bin:/bin",
+        "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:etl-db",
+        "DB_SSLMODE": "disable",
+        "DB_CONNECT_TIMEOUT": "5",
+    }
+    server = {"host": postgres_server.host, "port": postgres_server.port, "dbname": database}
+
+    # WHEN load's database path runs through the psycopg pool with X-Ray patching
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PROBE,
+            str(REPO / "lambdas" / "load" / "handler.py"),
+            json.dumps(server),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+    # THEN the batch is upserted, psycopg was patched, and the SQL appears in the trace
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["changed"] == 3
+    assert report["patched"] == ["botocore", "psycopg"]
+    sent = report["sent"]
+    (load,) = [entity for entity in sent if entity["name"] == "load"]
+    assert load["annotations"] == {"batch_id": "traced"}
+    sql = [entity for entity in sent if entity.get("sql")]
+    sql += [sub for sub in load.get("subsegments", []) if sub.get("sql")]
+    assert sql, sent
+    assert all(entity["sql"]["database_type"] == "PostgreSQL" for entity in sql)
+    # AND the SDK complained about nothing (no missing context, no daemon errors)
+    assert "error" not in result.stderr.lower(), result.stderr
+    assert query(postgres_server, database, "SELECT count(*) FROM orders") == [(3,)]
