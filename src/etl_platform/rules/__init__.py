@@ -16,10 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from etl_platform.offline import PlannedResource
+from etl_platform.catalog import load_catalog
+from etl_platform.offline import PlannedResource, read_stack_config
+from etl_platform.paths import PROJECTS_DIR
 from etl_platform.rules import functions, hygiene, identity, storage
 from etl_platform.rules.model import Context, Resource, Rule, Violation
+from etl_platform.settings import settings_from_mapping
 
 __all__ = [
     "RULES",
@@ -31,6 +35,7 @@ __all__ = [
     "check",
     "evaluate",
     "rule",
+    "stack_context",
     "to_resources",
 ]
 
@@ -63,6 +68,27 @@ def rule(rule_id: str) -> Rule:
         return _BY_ID[rule_id]
     except KeyError:
         raise KeyError(f"no rule {rule_id!r}; known: {sorted(_BY_ID)}") from None
+
+
+def stack_context(
+    stack: str,
+    project_dir: Path = PROJECTS_DIR / "shared",
+    *,
+    whole_platform: bool = False,
+) -> Context:
+    """The context of ``stack`` from its validated settings (``Pulumi.<stack>.yaml``).
+
+    All three projects share the ``etl:`` settings, so any project's stack file will
+    do. Raises the settings' own error when the config is invalid.
+    """
+    catalog = load_catalog()
+    settings = settings_from_mapping(read_stack_config(project_dir, stack), catalog.names)
+    return Context(
+        environment=settings.environment,
+        suffix=settings.suffix,
+        catalog=catalog,
+        whole_platform=whole_platform,
+    )
 
 
 def to_resources(resources: Iterable[Resource | PlannedResource]) -> list[Resource]:

@@ -8,11 +8,12 @@ topic, bucket and KMS key policies: a ``policy`` property).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from etl_platform.rules.model import Resource, parse_policy
+from etl_platform.rules.model import Resource, parse_policy, plain
 from etl_platform.rules.types import KMS_KEY, MANAGED_POLICY, ROLE, ROLE_POLICY
 
 __all__ = ["PolicyDocument", "policy_documents"]
@@ -45,9 +46,7 @@ def _kind_of(resource_type: str) -> Kind:
 
 def _document(resource: Resource, where: str, kind: Kind, value: Any) -> PolicyDocument | None:
     if isinstance(value, Mapping):
-        import json
-
-        value = json.dumps(value)
+        value = json.dumps(plain(value))
     if not isinstance(value, str) or not value.strip():
         return None
     return PolicyDocument(resource, where, kind, value, parse_policy(value))

@@ -27,8 +27,10 @@ __all__ = [
     "Rule",
     "StackCheck",
     "Violation",
+    "is_sequence",
     "lookup",
     "parse_policy",
+    "plain",
     "statements",
 ]
 
@@ -86,6 +88,18 @@ class Resource:
         tags = self.props.get("tags")
         return tags if isinstance(tags, Mapping) else {}
 
+    def known_tag(self, key: str) -> str | None:
+        """A tag's value, or None when absent or not known yet.
+
+        A policy pack raises ``UnknownValueError`` for a value that is only known after
+        deployment; deriving the context must not fail on that, so it is treated as absent.
+        """
+        try:
+            value = self.tags.get(key)
+        except Exception:  # pulumi_policy's UnknownValueError (not imported here)
+            return None
+        return value if isinstance(value, str) and value else None
+
     def get(self, path: str) -> Any:
         """A nested property by dotted path (``tracingConfig.mode``); None when absent."""
         return lookup(self.props, path)
@@ -136,15 +150,11 @@ class Context:
 
     def environment_of(self, resource: Resource) -> str | None:
         """The resource's ``Environment`` tag, else the context's environment."""
-        tagged = resource.tags.get("Environment")
-        return tagged if isinstance(tagged, str) and tagged else self.environment
+        return resource.known_tag("Environment") or self.environment
 
     def suffix_of(self, resource: Resource) -> str | None:
         """The context's suffix, else the resource's ``EnvironmentSuffix`` tag."""
-        if self.suffix:
-            return self.suffix
-        tagged = resource.tags.get("EnvironmentSuffix")
-        return tagged if isinstance(tagged, str) and tagged else None
+        return self.suffix or resource.known_tag("EnvironmentSuffix")
 
     def completed_from(self, resources: Iterable[Resource]) -> Context:
         """Fill a missing environment/suffix with the most common tag values of ``resources``."""
@@ -153,10 +163,10 @@ class Context:
         envs: Counter[str] = Counter()
         suffixes: Counter[str] = Counter()
         for resource in resources:
-            env, suffix = resource.tags.get("Environment"), resource.tags.get("EnvironmentSuffix")
-            if isinstance(env, str) and env:
+            env, suffix = resource.known_tag("Environment"), resource.known_tag("EnvironmentSuffix")
+            if env:
                 envs[env] += 1
-            if isinstance(suffix, str) and suffix:
+            if suffix:
                 suffixes[suffix] += 1
         return replace(
             self,
@@ -234,10 +244,25 @@ def lookup(props: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def is_sequence(value: Any) -> bool:
+    """A list-like property value (a list, or a policy pack's list proxy), not a string."""
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def plain(value: Any) -> Any:
+    """Deep copy of Mapping/Sequence values into dicts and lists (policy-pack proxies too)."""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if is_sequence(value):
+        return [plain(v) for v in value]
+    return value
+
+
 def parse_policy(document: Any) -> dict[str, Any] | None:
-    """A policy document (JSON text or already a dict) as a dict; None when unparsable."""
+    """A policy document (JSON text or already a mapping) as a dict; None when unparsable."""
     if isinstance(document, Mapping):
-        return dict(document)
+        parsed_mapping: dict[str, Any] = plain(document)
+        return parsed_mapping
     if not isinstance(document, str) or not document.strip():
         return None
     try:

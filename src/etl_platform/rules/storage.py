@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from etl_platform.rules.model import Context, Resource, Rule, parse_policy, statements
+from etl_platform.rules.model import (
+    Context,
+    Resource,
+    Rule,
+    is_sequence,
+    parse_policy,
+    statements,
+)
 from etl_platform.rules.types import (
     BUCKET_POLICY,
     BUCKET_PUBLIC_ACCESS_BLOCK,
@@ -121,11 +128,11 @@ def check_topic_tls(
 def _sse_configured(configs: Iterable[Resource], bucket: Resource) -> bool:
     blocks = [c.props.get("rules") for c in configs]
     inline = bucket.props.get("serverSideEncryptionConfiguration")
-    if isinstance(inline, dict):
+    if isinstance(inline, Mapping):
         blocks.append(inline.get("rules") or inline.get("rule"))
     for rules in blocks:
-        for rule in rules if isinstance(rules, list) else [rules]:
-            if isinstance(rule, dict) and (
+        for rule in rules if is_sequence(rules) else [rules]:
+            if isinstance(rule, Mapping) and (
                 rule.get("applyServerSideEncryptionByDefault") or {}
             ).get("sseAlgorithm"):
                 return True
