@@ -95,7 +95,7 @@ def check_wildcard_actions(resource: Resource, context: Context) -> Iterator[str
         if wild:
             yield (
                 f"{where} statement {sid} allows wildcard actions {sorted(wild)}. Fix: list the "
-                "exact actions the function needs (etl_platform.iam.statement)"
+                "exact actions the principal needs (etl_platform.iam.statement)"
             )
 
 
