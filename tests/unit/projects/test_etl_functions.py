@@ -113,12 +113,37 @@ def statements_by_sid(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in document["Statement"]}
 
 
-def upstream_value(project: str, stack: str, key: str, suffix: str | None = None) -> Any:
-    """What the faked upstream stack exports (the same fakes ``run_project`` serves)."""
-    from conftest import upstream_outputs  # the fixture module of this folder
+def upstream(stack: str) -> dict[str, dict[str, Any]]:
+    """The upstream exports as deployed stacks would hold them (what ``run_project`` fakes),
+    written out here so the expectations do not depend on the fixture's internals."""
+    arn = f"arn:aws:{{}}:us-east-1:{ACCOUNT_ID}:{{}}"
+    names = CATALOG.names
+    group = {fn: f"/aws/lambda/lambda-{fn}-{stack}" for fn in names}
+    shared = {
+        SharedExports.LAYER_ARN: arn.format("lambda", f"layer:layer-etl-common-{stack}:3"),
+        SharedExports.DLQ_ARNS: {fn: arn.format("sqs", f"dlq-{fn}-{stack}") for fn in names},
+        SharedExports.DLQ_URLS: {
+            fn: f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT_ID}/dlq-{fn}-{stack}" for fn in names
+        },
+        SharedExports.DLQ_NAMES: {fn: f"dlq-{fn}-{stack}" for fn in names},
+        SharedExports.BOUNDARY_ARN: f"arn:aws:iam::{ACCOUNT_ID}:policy/boundary-etl-{stack}",
+    }
+    observability = {
+        ObservabilityExports.LOG_GROUP_NAMES: group,
+        ObservabilityExports.LOG_GROUP_ARNS: {
+            fn: arn.format("logs", f"log-group:{g}") for fn, g in group.items()
+        },
+        ObservabilityExports.ALARM_TOPIC_ARN: arn.format("sns", f"alarms-{stack}"),
+        ObservabilityExports.DASHBOARD_NAME: f"etl-{stack}",
+    }
+    return {
+        stack_reference_name("organization", SHARED, stack): shared,
+        stack_reference_name("organization", OBSERVABILITY, stack): observability,
+    }
 
-    outputs = upstream_outputs(stack, suffix or stack, CATALOG.names)
-    return outputs[stack_reference_name("organization", project, stack)][key]
+
+def upstream_value(project: str, stack: str, key: str) -> Any:
+    return upstream(stack)[stack_reference_name("organization", project, stack)][key]
 
 
 def bucket_arn(stack: str) -> str:
@@ -694,13 +719,11 @@ def test_a_missing_upstream_entry_fails_naming_the_function_and_the_fix(
     run_project: Callable[..., ProgramRun], project: str, export: str
 ) -> None:
     # GIVEN an upstream stack that has no entry for "load" (deployed before it existed)
-    from conftest import upstream_outputs
-
-    upstream = upstream_outputs("dev", "dev", CATALOG.names)
-    del upstream[stack_reference_name("organization", project, "dev")][export]["load"]
+    broken = upstream("dev")
+    del broken[stack_reference_name("organization", project, "dev")][export]["load"]
     # WHEN the program runs / THEN it stops naming the function, the export and the fix
     with pytest.raises(ContractError) as failure:
-        run_project(PROJECT, "dev", upstream=upstream)
+        run_project(PROJECT, "dev", upstream=broken)
     # The failed run leaves futures holding the error; finalise them now, not at a random
     # later GC (CPython 3.11's ast.parse fails with a SystemError if that GC lands in it).
     gc.collect()
