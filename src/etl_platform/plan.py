@@ -6,6 +6,10 @@ StackReference from the previous program's exports, exactly as a deploy would.
 Prints every resource (type, name, key settings) and the exports of each stack,
 and writes the whole plan as JSON to ``build/plan-<stack>.json``. No cloud, no CLI,
 no credentials: what a newcomer runs first.
+
+Then it applies the guardrails (:mod:`etl_platform.rules`, the same rules the policy
+pack enforces) to the three stacks' resources together, prints each rule with PASS or
+FAIL and every violation, and exits 1 when any rule fails.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from etl_platform.contract import DEPLOY_ORDER, stack_reference_name
 from etl_platform.errors import EtlPlatformError
 from etl_platform.offline import PlannedResource, ProgramRun, read_stack_config, run_program
 from etl_platform.paths import BUILD_DIR, PROJECTS_DIR
+from etl_platform.rules import Context, check, stack_context
 
-__all__ = ["KEY_SETTINGS", "main", "plan_stack"]
+__all__ = ["KEY_SETTINGS", "main", "plan_stack", "rules_report"]
 
 # What to show for each resource type in the table (property paths into the inputs).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -144,6 +149,38 @@ def plan_json(runs: Sequence[ProgramRun]) -> dict[str, Any]:
     }
 
 
+def rules_report(
+    runs: Sequence[ProgramRun],
+    stack: str,
+    *,
+    context: Context | None = None,
+    projects_dir: Path = PROJECTS_DIR,
+) -> tuple[str, int]:
+    """Every rule over all three programs' resources: the report text and the exit code.
+
+    The resources of the three stacks are checked together (``whole_platform``), so
+    cross-stack rules apply; the context (environment, suffix) comes from the stack's
+    settings. The exit code is 1 when any rule fails, else 0.
+    """
+    if context is None:
+        context = stack_context(stack, projects_dir / "shared", whole_platform=True)
+    results = check([r for run in runs for r in run.resources], context)
+    failed = [r for r in results if not r.passed]
+    width = max(len(r.rule.id) for r in results)
+    lines = [
+        f"== guardrails ({stack}): {len(results)} rules, "
+        f"{len(results) - len(failed)} passed, {len(failed)} failed",
+        "",
+    ]
+    for result in results:
+        status = "SKIP" if result.skipped else ("PASS" if result.passed else "FAIL")
+        lines.append(f"{status}  {result.rule.id.ljust(width)}  {result.rule.description}")
+        lines += [f"      - {v.message}" for v in result.violations]
+    if failed:
+        lines += ["", f"plan refused: {len(failed)} rule(s) failed; fix the resources above"]
+    return "\n".join(lines), 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s plan --", description=__doc__.split("\n")[0])
     parser.add_argument("stack", nargs="?", default="dev", help="stack name (default: dev)")
@@ -163,7 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(plan_json(runs), indent=2, sort_keys=True, default=str) + "\n")
     print(f"plan written to {out}")
-    return 0
+    print()
+    try:
+        report, code = rules_report(runs, args.stack)
+    except (EtlPlatformError, FileNotFoundError) as exc:
+        print(f"plan failed: {exc}", file=sys.stderr)
+        return 1
+    print(report)
+    return code
 
 
 if __name__ == "__main__":
