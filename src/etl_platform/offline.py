@@ -12,7 +12,9 @@ Used by the unit tests, by the guardrails and by ``nox -s plan``.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import gc
 import json
 import os
 import runpy
@@ -27,7 +29,8 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from etl_platform.catalog import CATALOG_DIR_ENV
 
@@ -44,6 +47,7 @@ __all__ = [
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+LEFTOVER_TIMEOUT_SECONDS = 10
 
 
 @dataclass
@@ -325,6 +329,35 @@ def _environ(values: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _discard_leftovers() -> None:
+    """Forget what a failed run left behind, so the next run in this process starts clean.
+
+    The SDK stops at the first failed output and leaves the rest pending on the event
+    loop; failed outputs stay in ``SETTINGS.outputs``, which in a fresh context falls
+    back to one process-wide default set. Without this, the next run re-raises the
+    previous run's error (a contract test would break the test after it).
+    """
+    loop = _ensure_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if pending:
+        # Let them finish (the mocks answer at once; they fail like the run did) rather
+        # than cancel them inside the SDK's re-entrant _sync_await.
+        loop.run_until_complete(asyncio.wait(pending, timeout=LEFTOVER_TIMEOUT_SECONDS))
+    for task in pending:
+        if not task.done():
+            task.cancel()
+    SETTINGS.outputs.clear()
+    SETTINGS.rpc_manager.clear()
+    # Mark every failed future's error as seen. Otherwise each one logs "exception was
+    # never retrieved" when garbage-collected, at a random later point; on CPython 3.11
+    # that logging formats a traceback with ast.parse, and if the collection happened
+    # inside another ast.parse (pytest's assertion rewriting) that one fails with
+    # "SystemError: AST constructor recursion depth mismatch".
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.Future) and obj.done() and not obj.cancelled():
+            obj.exception()
+
+
 def run_program(
     project_dir: Path,
     stack: str,
@@ -358,7 +391,11 @@ def run_program(
         def program() -> None:
             runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
 
-        _sync_await(pulumi.runtime.stack.run_pulumi_func(program))
+        try:
+            _sync_await(pulumi.runtime.stack.run_pulumi_func(program))
+        except BaseException:
+            _discard_leftovers()
+            raise
         # set_mocks registers the root stack's outputs before the program runs, so read
         # the exports from the stack object itself, resolved.
         outputs = getattr(root, "outputs", {})

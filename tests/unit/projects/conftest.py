@@ -75,9 +75,13 @@ def upstream_outputs(
 RunProject = Callable[..., ProgramRun]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_project() -> RunProject:
-    """Run one of the three programs; upstream exports default to realistic fakes."""
+    """Run one of the three programs; upstream exports default to realistic fakes.
+
+    Session-scoped (it is a stateless runner), so module-scoped fixtures can reuse one
+    program run across several tests.
+    """
 
     def run(
         project: str,
