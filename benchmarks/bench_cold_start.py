@@ -84,7 +84,8 @@ def measure(
         started = time.perf_counter()
         subprocess.run(_command(paths, statement, False), check=True, capture_output=True)
         durations.append((time.perf_counter() - started) * 1000)
-    cumulative, heaviest = None, []
+    cumulative: float | None = None
+    heaviest: list[tuple[str, float]] = []
     if module:
         result = subprocess.run(
             _command(paths, statement, True), check=True, capture_output=True, text=True
