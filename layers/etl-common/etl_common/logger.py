@@ -2,7 +2,9 @@
 
 Every line carries ``level``, ``message``, ``function``, ``request_id``,
 ``batch_id`` and ``cold_start`` (set per invocation by :mod:`etl_common.runtime`
-and :func:`bind`), plus any ``extra={...}`` fields.
+and :func:`bind`), plus any ``extra={...}`` fields (keep them JSON-serializable:
+Lambda's formatter has no fallback). As in Lambda's format, a field without a
+value (``None``, for example ``batch_id`` before a batch is known) is omitted.
 
 Two modes, same shape:
 
@@ -88,8 +90,12 @@ class JsonFormatter(logging.Formatter):
                 out[name] = value
         if record.exc_info:
             out["errorType"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            out["errorMessage"] = str(record.exc_info[1])
             out["stackTrace"] = self.formatException(record.exc_info).splitlines()
-        return json.dumps(out, default=str, ensure_ascii=False)
+        # Like Lambda's own JSON formatter: fields without a value are left out.
+        return json.dumps(
+            {k: v for k, v in out.items() if v is not None}, default=str, ensure_ascii=False
+        )
 
 
 class _StdoutHandler(logging.StreamHandler):
