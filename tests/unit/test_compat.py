@@ -1,0 +1,173 @@
+"""``nox -s compat``: the Lambda code and the layer fit the target runtime before deploy.
+
+GIVEN handler code (a temporary catalog, or the repository's own), WHEN the check runs
+for a target runtime, THEN an import the layer does not carry, a module removed from
+the target's standard library, unparsable code or a layer built for another target
+fails with the file, the line, the module and the fix; the real repository passes.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from etl_platform import compat
+from etl_platform.errors import EtlPlatformError
+
+# What the real layer carries (a subset is enough for the source checks).
+LAYER_NAMES = frozenset({"aws_xray_sdk", "psycopg", "psycopg_pool", "typing_extensions", "wrapt"})
+
+
+@pytest.fixture(scope="module")
+def built_layer() -> Path:
+    """The real layer zip for python3.13 arm64 (built, or taken from the build cache).
+
+    Needs pip and the network unless build/cache already holds this exact layer; the
+    tests that need it are skipped, saying so, when it cannot be built here.
+    """
+    try:
+        return compat.build_layer("3.13", "arm64")
+    except EtlPlatformError as error:  # pragma: no cover - depends on the machine
+        pytest.skip(f"the layer cannot be built here: {error}")
+
+
+def make_function(root: Path, name: str, handler: str, **extra_files: str) -> Path:
+    """A catalog entry ``root/<name>/`` with ``handler.py`` and any other files."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "function.toml").write_text(
+        textwrap.dedent(
+            f"""\
+            name = "{name}"
+            handler = "handler.handler"
+            description = "A test function."
+            kind = "api"
+            size = "small"
+            """
+        )
+    )
+    (folder / "handler.py").write_text(textwrap.dedent(handler))
+    for filename, text in extra_files.items():
+        (folder / filename).write_text(textwrap.dedent(text))
+    return folder
+
+
+BAD_HANDLER = """\
+    from __future__ import annotations
+
+    import json
+    import requests
+    import cgi
+    from typing import TYPE_CHECKING
+
+    import boto3
+    from etl_common import logger
+    import helpers
+
+    if TYPE_CHECKING:
+        from mypy_boto3_s3 import S3Client
+
+
+    def handler(event, context):
+        import psycopg
+        return json.dumps({"ok": True})
+"""
+
+
+def _check(catalog: Path, runtime: str = "python3.13") -> list[compat.Problem]:
+    files = [f for f in compat.source_files(catalog) if catalog in f.path.parents]
+    return compat.check_sources(files, compat._version(runtime), LAYER_NAMES)
+
+
+def test_an_import_the_layer_does_not_carry_fails_with_file_line_and_fix(tmp_path: Path) -> None:
+    # GIVEN a handler importing requests (not in the layer), beside a helpers.py
+    make_function(tmp_path, "bad-fn", BAD_HANDLER, **{"helpers.py": "X = 1\n"})
+    # WHEN the sources are checked for python3.13
+    problems = {p.module: p for p in _check(tmp_path)}
+    # THEN requests is refused at its line, with what to do about it
+    requests = problems["requests"]
+    assert requests.path.name == "handler.py" and requests.line == 4
+    text = str(requests)
+    assert "bad-fn/handler.py:4: [requests] imports requests" in text
+    assert "ImportError on Lambda" in text
+    assert "layers/etl-common/requirements.txt" in text
+    # AND boto3 (runtime), etl_common, helpers (own folder), psycopg (layer) and the
+    # TYPE_CHECKING-only import are all fine
+    assert set(problems) == {"requests", "cgi"}
+
+
+def test_a_module_removed_in_python_3_13_fails_with_the_replacement(tmp_path: Path) -> None:
+    # GIVEN the same handler, which imports cgi (removed in 3.13 by PEP 594)
+    make_function(tmp_path, "bad-fn", BAD_HANDLER, **{"helpers.py": "X = 1\n"})
+    # WHEN checked for python3.13
+    (cgi,) = [p for p in _check(tmp_path) if p.module == "cgi"]
+    # THEN the message names the removal and the replacement
+    assert cgi.line == 5
+    assert "removed from the standard library in Python 3.13" in cgi.message
+    assert "urllib.parse" in cgi.fix
+
+
+def test_removals_follow_the_target_version(tmp_path: Path) -> None:
+    # GIVEN a handler using imp (removed in 3.12) and cgi (removed in 3.13)
+    make_function(tmp_path, "old-fn", "import imp\nimport cgi\n\n\ndef handler(e, c):\n    pass\n")
+    # WHEN checked for python3.12
+    modules = {p.module for p in _check(tmp_path, "python3.12")}
+    # THEN imp is refused but cgi, still in 3.12, is not
+    assert modules == {"imp"}
+
+
+def test_code_that_does_not_parse_is_reported(tmp_path: Path) -> None:
+    # GIVEN a handler with a syntax error
+    make_function(tmp_path, "broken-fn", "def handler(event:\n    pass\n")
+    # THEN the check reports the file and line instead of crashing
+    (problem,) = _check(tmp_path)
+    assert problem.line == 1 and "does not parse as Python 3.13" in problem.message
+
+
+def test_the_cli_fails_on_the_bad_handler(
+    tmp_path: Path, built_layer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a temporary catalog with the bad handler and the real built layer
+    make_function(tmp_path, "bad-fn", BAD_HANDLER, **{"helpers.py": "X = 1\n"})
+    # WHEN `nox -s compat` runs over it
+    code = compat.main(["--catalog-dir", str(tmp_path), "--layer-zip", str(built_layer)])
+    # THEN it exits 1 naming the file, the line, the module and the fix
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "bad-fn/handler.py:4: [requests] imports requests" in err
+    assert "bad-fn/handler.py:5: [cgi] imports cgi" in err
+
+
+def test_the_layer_must_match_the_architecture(built_layer: Path) -> None:
+    # GIVEN the arm64 layer  WHEN checked for x86_64
+    problems = compat.check_layer_zip(built_layer, "3.13", "x86_64")
+    # THEN its compiled extensions are refused, naming the file and the target
+    assert problems
+    assert any("compiled for aarch64, the target is x86_64" in p.message for p in problems)
+
+
+def test_the_layer_must_match_the_python_version(built_layer: Path) -> None:
+    # GIVEN the python3.13 layer  WHEN checked for python3.12
+    problems = compat.check_layer_zip(built_layer, "3.12", "arm64")
+    # THEN its cp313 wheels are refused with the rebuild command
+    assert any("CPython 3.12" in p.message for p in problems)
+    assert all("--runtime python3.12" in p.fix for p in problems)
+
+
+def test_the_layer_carries_its_packages(built_layer: Path) -> None:
+    # GIVEN the built layer  THEN its top-level import names are read from the zip
+    names = compat.layer_import_names(built_layer)
+    assert {"etl_common", "psycopg", "psycopg_pool", "aws_xray_sdk"} <= names
+    assert "boto3" not in names  # provided by the runtime, never bundled
+
+
+def test_the_real_repository_passes(built_layer: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN the repository's catalog, etl_common and the built layer
+    # WHEN `nox -s compat` runs for the default target
+    code = compat.main(["--layer-zip", str(built_layer)])
+    # THEN there is nothing to fix
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "fit python3.13 arm64" in captured.out
