@@ -18,7 +18,6 @@ Keys (all in the ``etl:`` namespace unless noted; defaults per environment come 
 ``architecture``            ``arm64`` (default, cheaper per GB-second) or ``x86_64``
 ``reservedConcurrency``     ``true`` (default): critical functions reserve 5; ``false``
                             for accounts whose concurrency quota is too small
-``logRetentionDays``        default 7 (dev) / 30 (prod); a CloudWatch-allowed value
 ``logLevel``                application log level; default DEBUG (dev) / INFO (prod)
 ``maxRetryAttempts``        async retries, 0-2 (default 2)
 ``maxEventAgeSeconds``      async event age, 60-21600 (default 21600 = 6 hours)
@@ -56,31 +55,6 @@ __all__ = [
 
 REGION = "us-east-1"
 NAMESPACE = "etl"
-# CloudWatch Logs accepts only these retention values.
-ALLOWED_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 ARCHITECTURES = ("arm64", "x86_64")
 
@@ -92,7 +66,8 @@ class EnvironmentDefaults:
     dlq_age_alarm_seconds: int
 
 
-# One table of per-environment defaults; config overrides any of them.
+# One table of per-environment defaults. Log retention is platform policy (the
+# guardrails enforce it): it changes here, for every stack, not per stack in config.
 ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
     "dev": EnvironmentDefaults(log_retention_days=7, log_level="DEBUG", dlq_age_alarm_seconds=900),
     "prod": EnvironmentDefaults(log_retention_days=30, log_level="INFO", dlq_age_alarm_seconds=300),
@@ -107,7 +82,6 @@ KNOWN_KEYS = (
     "runtime",
     "architecture",
     "reservedConcurrency",
-    "logRetentionDays",
     "logLevel",
     "maxRetryAttempts",
     "maxEventAgeSeconds",
@@ -232,13 +206,6 @@ def settings_from_mapping(
             "etl:architecture", architecture, f"allowed: {', '.join(ARCHITECTURES)}"
         )
 
-    retention = _int(get, "logRetentionDays", defaults.log_retention_days, 1, 3653)
-    if retention not in ALLOWED_RETENTION_DAYS:
-        raise SettingsError(
-            "etl:logRetentionDays",
-            get("logRetentionDays"),
-            "CloudWatch allows only " + ", ".join(map(str, ALLOWED_RETENTION_DAYS)),
-        )
     log_level = (get("logLevel") or defaults.log_level).upper()
     if log_level not in LOG_LEVELS:
         raise SettingsError("etl:logLevel", get("logLevel"), f"allowed: {', '.join(LOG_LEVELS)}")
@@ -278,7 +245,7 @@ def settings_from_mapping(
         runtime=runtime,
         architecture=architecture,
         reserved_concurrency=_bool(get, "reservedConcurrency", True),
-        log_retention_days=retention,
+        log_retention_days=defaults.log_retention_days,
         log_level=log_level,
         max_retry_attempts=_int(get, "maxRetryAttempts", 2, 0, 2),
         max_event_age_seconds=_int(get, "maxEventAgeSeconds", 21600, 60, 21600),

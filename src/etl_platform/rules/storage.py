@@ -182,7 +182,7 @@ def check_log_retention(resource: Resource, context: Context) -> Iterator[str]:
         yield (
             f"keeps logs {days} days; {environment} keeps them "
             f"{defaults.log_retention_days} days. Fix: retention_in_days="
-            "settings.log_retention_days (remove an etl:logRetentionDays override)"
+            "settings.log_retention_days (the per-environment table in etl_platform.settings)"
         )
 
 

@@ -40,7 +40,6 @@ def test_defaults_come_from_the_environment_table() -> None:
 def test_config_overrides_defaults() -> None:
     s = settings(
         **config(
-            logRetentionDays="14",
             reservedConcurrency="false",
             architecture="x86_64",
             runtime="python3.12",
@@ -49,7 +48,6 @@ def test_config_overrides_defaults() -> None:
             vpcSecurityGroupIds='["sg-0123456789abcdef0"]',
         )
     )
-    assert s.log_retention_days == 14
     assert s.reserved_concurrency is False
     assert (s.architecture, s.runtime, s.python_version) == ("x86_64", "python3.12", "3.12")
     assert s.alarm_email == "ops@example.com"
@@ -67,9 +65,9 @@ def test_config_overrides_defaults() -> None:
         (config(environmentSuffix="a" * 42), "etl:environmentSuffix", "AWS name limit"),
         (config(environment="staging"), "etl:environment", "dev, prod"),
         ({"aws:region": "eu-west-1"}, "aws:region", "us-east-1"),
-        (config(logRetentionDays="-1"), "etl:logRetentionDays", "whole number from 1 to 3653"),
-        (config(logRetentionDays="seven"), "etl:logRetentionDays", "whole number"),
-        (config(logRetentionDays="8"), "etl:logRetentionDays", "CloudWatch allows only"),
+        (config(logRetentionDays="90"), "etl:logRetentionDays", "unknown key"),
+        (config(dlqAgeAlarmSeconds="-1"), "etl:dlqAgeAlarmSeconds", "from 60 to 1209600"),
+        (config(dlqAgeAlarmSeconds="ten"), "etl:dlqAgeAlarmSeconds", "whole number"),
         (config(maxRetryAttempts="1.5"), "etl:maxRetryAttempts", "whole number from 0 to 2"),
         (config(maxRetryAttempts="3"), "etl:maxRetryAttempts", "whole number from 0 to 2"),
         (config(maxEventAgeSeconds="-60"), "etl:maxEventAgeSeconds", "from 60 to 21600"),

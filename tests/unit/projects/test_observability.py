@@ -20,7 +20,7 @@ from etl_platform.catalog import TIMEOUT_SECONDS, load_catalog
 from etl_platform.components.alarms import ALARM_RULES
 from etl_platform.components.observability import KEY_POLICY_LINT_SUPPRESSIONS
 from etl_platform.contract import SHARED, ObservabilityExports, SharedExports, stack_reference_name
-from etl_platform.errors import ContractError
+from etl_platform.errors import ContractError, SettingsError
 from etl_platform.naming import resource_name
 from etl_platform.offline import ACCOUNT_ID, PlannedResource, ProgramRun
 from etl_platform.paths import LAMBDAS_DIR
@@ -123,12 +123,11 @@ def test_every_function_gets_its_lambda_log_group_with_the_environments_retentio
     assert not any(g.inputs.get("deletionProtectionEnabled") for g in groups.values())
 
 
-def test_log_retention_follows_the_config_override(run_project: Any) -> None:
-    # GIVEN a prod stack whose config asks for 90 days
-    run = run_project("observability", "prod", config={"etl:logRetentionDays": "90"})
-    # THEN every log group keeps logs for 90 days
-    assert {g.inputs["retentionInDays"] for g in run.of_type(LOG_GROUP)} == {90}
-    assert len(run.of_type(LOG_GROUP)) == len(CATALOG)
+def test_log_retention_is_platform_policy_not_stack_config(run_project: Any) -> None:
+    # GIVEN a prod stack whose config tries to keep logs for 90 days
+    # WHEN the program runs THEN it refuses: retention is 7 (dev) / 30 (prod) for every stack
+    with pytest.raises(SettingsError, match="etl:logRetentionDays"):
+        run_project("observability", "prod", config={"etl:logRetentionDays": "90"})
 
 
 def test_exports_are_the_contract_the_functions_stack_reads(dev: ProgramRun) -> None:
