@@ -9,18 +9,14 @@ needs it gets its own fresh database.
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import importlib.util
 import itertools
 import os
-import pwd
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -35,8 +31,8 @@ if str(LAYER_DIR) not in sys.path:
 
 from etl_common import clients, logger, tracing  # noqa: E402
 from pipeline_factories import BUCKET, REGION, create_db_secret, free_port  # noqa: E402
+from pipeline_postgres import PostgresServer, as_user, require_postgres_bin, unprivileged_user  # noqa: E402
 
-PG_BINARIES = ("initdb", "pg_ctl", "postgres")
 _module_ids = itertools.count()
 
 
@@ -111,70 +107,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 # --------------------------------------------------------------------- PostgreSQL
 
 
-@dataclass(frozen=True)
-class PostgresServer:
-    """A running server: where it listens and who the superuser is (trust auth)."""
-
-    host: str
-    port: int
-    user: str
-
-    def conninfo(self, dbname: str = "postgres") -> str:
-        return f"host={self.host} port={self.port} user={self.user} dbname={dbname} sslmode=disable"
-
-
-def find_postgres_bin() -> Path | None:
-    """The directory holding initdb/pg_ctl/postgres: PATH first, then Debian's layout."""
-    found = [shutil.which(name) for name in PG_BINARIES]
-    if all(found):
-        return Path(str(found[0])).parent
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"),
-        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    for candidate in candidates:
-        if all((Path(candidate) / name).is_file() for name in PG_BINARIES):
-            return Path(candidate)
-    return None
-
-
-def _unprivileged_user() -> pwd.struct_passwd | None:
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        with contextlib.suppress(KeyError):
-            return pwd.getpwnam(name)
-    pytest.fail("running as root and neither the 'postgres' nor the 'nobody' user exists")
-
-
-def _as_user(user: pwd.struct_passwd | None, argv: list[str]) -> list[str]:
-    if user is None:
-        return argv
-    if shutil.which("runuser"):
-        return ["runuser", "-u", user.pw_name, "--", *argv]
-    if shutil.which("setpriv"):
-        return [
-            "setpriv",
-            f"--reuid={user.pw_uid}",
-            f"--regid={user.pw_gid}",
-            "--clear-groups",
-            "--",
-            *argv,
-        ]
-    pytest.fail("running as root but neither runuser nor setpriv is available")
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """Start PostgreSQL once for the session (as an unprivileged user) and stop it after."""
-    bin_dir = find_postgres_bin()
-    if bin_dir is None:
-        pytest.fail(
-            "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found on PATH "
-            "or under /usr/lib/postgresql/*/bin: run scripts/bootstrap to install them"
-        )
-    user = _unprivileged_user()
+    bin_dir = require_postgres_bin()
+    user = unprivileged_user()
     root = Path(tempfile.mkdtemp(prefix="etl-pg-"))
     data, sockets, log = root / "data", root / "sock", root / "server.log"
     sockets.mkdir()
@@ -185,7 +122,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
     def run(argv: list[str]) -> None:
         result = subprocess.run(
-            _as_user(user, argv), capture_output=True, text=True, timeout=120, cwd=root
+            as_user(user, argv), capture_output=True, text=True, timeout=120, cwd=root
         )
         if result.returncode != 0:
             server_log = log.read_text() if log.exists() else ""
@@ -214,7 +151,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield PostgresServer(host="127.0.0.1", port=port, user="postgres")
     finally:
         subprocess.run(
-            _as_user(user, [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
+            as_user(user, [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
             capture_output=True,
             timeout=60,
             cwd=root,
