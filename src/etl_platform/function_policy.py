@@ -11,10 +11,12 @@ from upstream exports and resource outputs (never assembled by hand):
 - ``DeadLetterQueue``: ``sqs:SendMessage`` on the function's own DLQ.
 - ``ReadObjects``/``WriteObjects``: ``s3:GetObject``/``s3:PutObject`` on
   ``<bucket-arn>/<prefix>*`` for each ``needs.s3_read``/``needs.s3_write`` prefix.
-- ``ListReadPrefixes``: ``s3:ListBucket`` on the bucket, limited by an ``s3:prefix``
-  condition to the read prefixes. Without it S3 answers ``AccessDenied`` instead of
-  ``NoSuchKey`` for a missing object, which the handlers must tell apart (status-api's
-  unknown batch is a 404, load's missing manifest is "not yet written").
+- ``ListDataBucket``: ``s3:ListBucket`` on this stack's data bucket, for functions that
+  read. Without it S3 answers ``AccessDenied`` instead of ``NoSuchKey`` for a missing
+  object, which the handlers must tell apart (status-api's unknown batch is a 404,
+  ingest's first use of an idempotency key, load's manifest not yet written). It is not
+  narrowed with an ``s3:prefix`` condition: S3 decides 403-or-404 for a GetObject, a
+  request that has no ``s3:prefix`` key, so such a condition would silently never match.
 - ``DatabaseSecret``: ``secretsmanager:GetSecretValue`` on ``etl:databaseSecretArn``, for
   database functions when it is configured.
 - ``VpcNetworkInterfaces``: the ENI actions Lambda needs, on ``*``, for database
@@ -98,14 +100,7 @@ def role_policy_statements(
         statements.append(
             statement("ReadObjects", ["s3:GetObject"], _objects(bucket_arn, spec.s3_read))
         )
-        statements.append(
-            statement(
-                "ListReadPrefixes",
-                ["s3:ListBucket"],
-                [bucket_arn],
-                conditions=[("StringLike", "s3:prefix", [f"{p}*" for p in spec.s3_read])],
-            )
-        )
+        statements.append(statement("ListDataBucket", ["s3:ListBucket"], [bucket_arn]))
     if spec.s3_write:
         statements.append(
             statement("WriteObjects", ["s3:PutObject"], _objects(bucket_arn, spec.s3_write))

@@ -104,7 +104,7 @@ def _data_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) -> 
             )
         )
         # Without ListBucket, a GET of a missing key answers AccessDenied instead of
-        # NoSuchKey. The role policy narrows it with an s3:prefix condition.
+        # NoSuchKey; role policies grant it only to functions that read.
         statements.append(statement("ListDataBucket", ["s3:ListBucket"], [bucket_arn]))
     if writes:
         statements.append(
