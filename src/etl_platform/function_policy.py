@@ -15,8 +15,10 @@ from upstream exports and resource outputs (never assembled by hand):
   read. Without it S3 answers ``AccessDenied`` instead of ``NoSuchKey`` for a missing
   object, which the handlers must tell apart (status-api's unknown batch is a 404,
   ingest's first use of an idempotency key, load's manifest not yet written). It is not
-  narrowed with an ``s3:prefix`` condition: S3 decides 403-or-404 for a GetObject, a
-  request that has no ``s3:prefix`` key, so such a condition would silently never match.
+  narrowed with an ``s3:prefix`` condition: S3 makes that 403-or-404 decision for a
+  GetObject request, which carries no ``s3:prefix`` key, so a condition on it is not
+  documented to apply there (unverified without AWS); the grant is scoped to this
+  stack's bucket instead, and lists key names only.
 - ``DatabaseSecret``: ``secretsmanager:GetSecretValue`` on ``etl:databaseSecretArn``, for
   database functions when it is configured.
 - ``VpcNetworkInterfaces``: the ENI actions Lambda needs, on ``*``, for database
