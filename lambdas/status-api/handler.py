@@ -14,9 +14,10 @@ Environment variables (read once at import):
 - ``DATA_BUCKET``: the data bucket (required; missing is a 500 ``misconfigured``).
 - ``LOG_LEVEL``: log level (default ``INFO``).
 
-S3 access: reads ``manifests/`` only. A missing manifest must come back as
-``NoSuchKey``; that needs ``s3:ListBucket`` on the bucket (with an
-``s3:prefix`` condition), otherwise S3 answers ``AccessDenied`` (a 503 here).
+S3 access: reads ``manifests/`` only. An unknown batch is a 404 because S3
+answers ``NoSuchKey``; that relies on the ``s3:ListBucket`` grant the platform
+gives every function that reads (without it S3 answers ``AccessDenied``, which
+this function reports as a 503 rather than guessing).
 """
 
 from __future__ import annotations
