@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pipeline_factories import (
     BUCKET,
     DROP,
@@ -434,3 +436,38 @@ def test_logs_are_json_lines_with_function_request_and_batch(ingest, aws, capsys
     emf = next(line for line in lines if "_aws" in line)
     assert emf["RecordsReceived"] == 1
     assert emf["Function"] == "ingest-api"
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["records", "order_id", "x"]), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    body=st.one_of(
+        st.text(max_size=50),
+        JSONISH.map(json.dumps),
+        st.lists(JSONISH, max_size=3).map(lambda records: json.dumps({"records": records})),
+    )
+)
+def test_any_body_gets_a_json_answer_never_an_exception(ingest, body):
+    # GIVEN any body at all / WHEN posted
+    status, answer, _ = ingest(post(body))
+
+    # THEN the answer is a documented status with a JSON body saying what happened
+    assert status in (202, 400, 413)
+    if status == 202:
+        assert set(answer) == {"batch_id", "records"}
+    else:
+        assert answer["error"] in {"invalid_json", "invalid_request", "validation_failed"}
+        assert answer["message"]
