@@ -12,10 +12,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -30,8 +27,8 @@ if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from etl_common import clients, logger, tracing  # noqa: E402
-from pipeline_factories import BUCKET, REGION, create_db_secret, free_port  # noqa: E402
-from pipeline_postgres import PostgresServer, as_user, require_postgres_bin, unprivileged_user  # noqa: E402
+from pipeline_factories import BUCKET, REGION, create_db_secret  # noqa: E402
+from pipeline_postgres import PostgresServer, require_postgres_bin, running_server  # noqa: E402
 
 _module_ids = itertools.count()
 
@@ -109,54 +106,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """Start PostgreSQL once for the session (as an unprivileged user) and stop it after."""
-    bin_dir = require_postgres_bin()
-    user = unprivileged_user()
-    root = Path(tempfile.mkdtemp(prefix="etl-pg-"))
-    data, sockets, log = root / "data", root / "sock", root / "server.log"
-    sockets.mkdir()
-    if user is not None:
-        for path in (root, sockets):
-            os.chown(path, user.pw_uid, user.pw_gid)
-    port = free_port()
+    """PostgreSQL, started once for the session as an unprivileged user, stopped after.
 
-    def run(argv: list[str]) -> None:
-        result = subprocess.run(
-            as_user(user, argv), capture_output=True, text=True, timeout=120, cwd=root
-        )
-        if result.returncode != 0:
-            server_log = log.read_text() if log.exists() else ""
-            pytest.fail(f"{argv[0]} failed:\n{result.stdout}\n{result.stderr}\n{server_log}")
-
-    run(
-        [
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--no-locale",
-            "--no-sync",
-        ]
-    )
-    options = (
-        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
-    pg_ctl = str(bin_dir / "pg_ctl")
-    run([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"])
-    try:
-        yield PostgresServer(host="127.0.0.1", port=port, user="postgres")
-    finally:
-        subprocess.run(
-            as_user(user, [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
-            capture_output=True,
-            timeout=60,
-            cwd=root,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    Missing server binaries FAIL the tests that need it (with the bootstrap hint).
+    """
+    with running_server(require_postgres_bin()) as server:
+        yield server
 
 
 @pytest.fixture
