@@ -84,9 +84,23 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def typecheck(session: nox.Session) -> None:
-    """Mypy over the files configured in pyproject.toml ([tool.mypy])."""
+    """Mypy: the library and layer ([tool.mypy] in pyproject.toml), then each program alone.
+
+    Every handler is a module named ``handler`` and every Pulumi program a ``__main__``,
+    as Lambda and Pulumi want them, so each is checked in its own mypy run.
+    """
     python = _sync(session)
-    session.run(python, "-m", "mypy", *session.posargs, external=True)
+    if session.posargs:
+        session.run(python, "-m", "mypy", *session.posargs, external=True)
+        return
+    session.run(python, "-m", "mypy", external=True)
+    singles = sorted(REPO.glob("lambdas/*/handler.py")) + sorted(
+        REPO.glob("projects/*/__main__.py")
+    )
+    singles.append(REPO / "policy" / "__main__.py")
+    env = {"MYPYPATH": str(REPO / "layers" / "etl-common")}
+    for path in singles:
+        session.run(python, "-m", "mypy", str(path.relative_to(REPO)), env=env, external=True)
 
 
 @nox.session(venv_backend="none")
