@@ -84,6 +84,8 @@ def _settings_text(resource: PlannedResource) -> str:
         if value is not None:
             if isinstance(value, str) and value.startswith("arn:"):
                 value = value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)  # the engine's numbers are floats: show 512, not 512.0
             shown.append(f"{path.split('.')[-1]}={value}")
     return " ".join(shown)
 
