@@ -83,16 +83,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if _config_error is not None:
             raise _config_error
         SETTINGS.check()
-        objects = s3.event_objects(event)
-        if not objects:
-            _log.warning("event names no S3 object; nothing to do")
-        results = []
-        for obj in objects:
-            if not obj.created:
-                _log.info("ignoring non-create event", extra={"event_name": obj.event_name})
-                continue
-            results.append(_load_object(obj))
-        return {"batches": results}
+        return {"batches": [_load_object(obj) for obj in s3.created_objects(event, _log)]}
 
 
 def _read_rows(obj: s3.S3Object, dataset: datasets.Dataset) -> list[dict[str, Any]]:

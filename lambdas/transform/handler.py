@@ -56,16 +56,7 @@ _log = logger.get_logger("etl.transform")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (``handler.handler``)."""
     with runtime.invocation(FUNCTION, context):
-        objects = s3.event_objects(event)
-        if not objects:
-            _log.warning("event names no S3 object; nothing to do")
-        results = []
-        for obj in objects:
-            if not obj.created:
-                _log.info("ignoring non-create event", extra={"event_name": obj.event_name})
-                continue
-            results.append(_transform_object(obj))
-        return {"batches": results}
+        return {"batches": [_transform_object(obj) for obj in s3.created_objects(event, _log)]}
 
 
 def _reject_constant(name: str) -> Any:

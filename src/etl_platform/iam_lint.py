@@ -19,11 +19,20 @@ from dataclasses import dataclass
 
 from parliament import analyze_policy_string, enhance_finding
 
+from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
 from etl_platform.offline import PlannedResource
 from etl_platform.rules import Resource, to_resources
 from etl_platform.rules.documents import PolicyDocument, policy_documents
 
-__all__ = ["SUPPRESSIONS", "Finding", "Suppression", "lint_documents", "lint_resources", "main"]
+__all__ = [
+    "SUPPRESSIONS",
+    "Finding",
+    "Suppression",
+    "lint_documents",
+    "lint_resources",
+    "main",
+    "open_findings",
+]
 
 
 @dataclass(frozen=True)
@@ -34,9 +43,13 @@ class Suppression:
     kind: str  # the document kind it applies to: trust, identity, resource or key
     detail_contains: str  # a substring of the finding's detail ("" matches any)
     reason: str
+    # When set, the finding's detail (a list of actions) must name only these actions.
+    only_actions: frozenset[str] | None = None
 
     def covers(self, document: PolicyDocument, issue: str, detail: str) -> bool:
-        return issue == self.issue and document.kind == self.kind and self.detail_contains in detail
+        if issue != self.issue or document.kind != self.kind or self.detail_contains not in detail:
+            return False
+        return self.only_actions is None or set(detail.split(", ")) <= self.only_actions
 
 
 SUPPRESSIONS: tuple[Suppression, ...] = (
@@ -58,6 +71,18 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
             'In a KMS key policy, "Resource": "*" means the key the policy is attached to; '
             "AWS documents it that way and a key policy cannot name its own ARN before the "
             "key exists. Wildcard actions are still refused by rule iam-no-wildcard-actions."
+        ),
+    ),
+    Suppression(
+        issue="RESOURCE_STAR",
+        kind="identity",
+        detail_contains="",
+        only_actions=ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS,
+        reason=(
+            "X-Ray upload and the network-interface actions of a function in a VPC: Lambda "
+            "creates, describes and deletes those ENIs itself, the Lambda developer guide and "
+            "AWS's own AWSLambdaVPCAccessExecutionRole grant them on '*', and a scoped "
+            "ec2:DeleteNetworkInterface can cut a function off its VPC (etl_platform.iam)."
         ),
     ),
 )
@@ -104,6 +129,11 @@ def lint_resources(resources: Iterable[Resource | PlannedResource]) -> list[Find
     """Every document of ``resources`` through parliament."""
     documents = [d for r in to_resources(resources) for d in policy_documents(r)]
     return lint_documents(documents)
+
+
+def open_findings(resources: Iterable[Resource | PlannedResource]) -> list[Finding]:
+    """The findings on ``resources``' documents that no suppression covers."""
+    return [f for f in lint_resources(resources) if f.suppressed_by is None]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

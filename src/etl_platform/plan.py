@@ -26,6 +26,7 @@ from etl_platform.errors import EtlPlatformError
 from etl_platform.offline import PlannedResource, ProgramRun, read_stack_config, run_program
 from etl_platform.paths import BUILD_DIR, PROJECTS_DIR
 from etl_platform.rules import Context, check, stack_context
+from etl_platform.rules.model import lookup
 
 __all__ = ["KEY_SETTINGS", "main", "plan_stack", "rules_report"]
 
@@ -59,15 +60,6 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _lookup(props: dict[str, Any], path: str) -> Any:
-    value: Any = props
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
 def _physical_name(resource: PlannedResource) -> str:
     props = resource.props
     for key in ("name", "functionName", "layerName", "bucket", "dashboardName", "role"):
@@ -80,7 +72,7 @@ def _physical_name(resource: PlannedResource) -> str:
 def _settings_text(resource: PlannedResource) -> str:
     shown = []
     for path in KEY_SETTINGS.get(resource.type, ()):
-        value = _lookup(resource.inputs, path)
+        value = lookup(resource.inputs, path)
         if value is not None:
             if isinstance(value, str) and value.startswith("arn:"):
                 value = value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]

@@ -12,15 +12,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from etl_common import clients
 from etl_common.errors import ObjectUnreadableError, TransientError
 
+if TYPE_CHECKING:
+    import logging
+
 __all__ = [
     "S3Object",
     "StoredObject",
+    "created_objects",
     "dumps",
     "event_objects",
     "put_bytes",
@@ -74,6 +78,20 @@ def event_objects(event: Mapping[str, Any]) -> list[S3Object]:
             )
         )
     return objects
+
+
+def created_objects(event: Mapping[str, Any], log: logging.Logger) -> list[S3Object]:
+    """The objects an S3 event created; an empty event or other event types are logged."""
+    objects = event_objects(event)
+    if not objects:
+        log.warning("event names no S3 object; nothing to do")
+    created = []
+    for obj in objects:
+        if obj.created:
+            created.append(obj)
+        else:
+            log.info("ignoring non-create event", extra={"event_name": obj.event_name})
+    return created
 
 
 def _error_code(exc: Exception) -> str:

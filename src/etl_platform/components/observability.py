@@ -26,7 +26,6 @@ from etl_platform.tags import cost_tags
 
 __all__ = [
     "KEY_ADMIN_ACTIONS",
-    "KEY_POLICY_LINT_SUPPRESSIONS",
     "KEY_USE_ACTIONS",
     "TOPIC_ACTIONS",
     "AlarmTopic",
@@ -86,13 +85,6 @@ TOPIC_ACTIONS = (
     "sns:SetTopicAttributes",
     "sns:Subscribe",
 )
-# parliament findings accepted on the key policy, each with its reason.
-KEY_POLICY_LINT_SUPPRESSIONS = {
-    "RESOURCE_STAR": (
-        'in a KMS key policy "Resource": "*" means "this key" and nothing else; the key '
-        "cannot name its own ARN before it exists"
-    ),
-}
 KEY_DELETION_WINDOW_DAYS = 7  # the minimum: `destroy` frees the key quickly
 
 

@@ -18,9 +18,9 @@ from parliament import analyze_policy_string
 
 from etl_platform.catalog import TIMEOUT_SECONDS, load_catalog
 from etl_platform.components.alarms import ALARM_RULES
-from etl_platform.components.observability import KEY_POLICY_LINT_SUPPRESSIONS
 from etl_platform.contract import SHARED, ObservabilityExports, SharedExports, stack_reference_name
 from etl_platform.errors import ContractError, SettingsError
+from etl_platform.iam_lint import lint_resources
 from etl_platform.naming import resource_name
 from etl_platform.offline import ACCOUNT_ID, PlannedResource, ProgramRun
 from etl_platform.paths import LAMBDAS_DIR
@@ -309,10 +309,10 @@ def test_key_policy_has_no_parliament_findings_but_the_documented_suppressions(
 ) -> None:
     # GIVEN the key policy, linted by parliament
     (key,) = dev.of_type(KEY)
-    findings = analyze_policy_string(key.inputs["policy"]).findings
-    # THEN every finding is one suppressed in code, with a written reason
-    assert {f.issue for f in findings} <= set(KEY_POLICY_LINT_SUPPRESSIONS)
-    assert all(len(reason) > 20 for reason in KEY_POLICY_LINT_SUPPRESSIONS.values())
+    findings = lint_resources([key])
+    # THEN every finding is covered by a suppression in etl_platform.iam_lint, with its reason
+    assert all(f.suppressed_by is not None for f in findings), [str(f) for f in findings]
+    assert all(len(f.suppressed_by.reason) > 20 for f in findings if f.suppressed_by)
 
 
 def test_email_subscription_only_when_an_alarm_email_is_configured(

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from parliament import analyze_policy_string
 
 from etl_platform.catalog import load_catalog
 from etl_platform.contract import SharedExports
 from etl_platform.errors import SettingsError
 from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
+from etl_platform.iam_lint import open_findings
 from etl_platform.naming import bucket_name, log_group_name, resource_name
 from etl_platform.offline import ACCOUNT_ID, PlannedResource, ProgramRun, run_program
 from etl_platform.packaging import build_layer_zip
@@ -79,23 +79,6 @@ def as_list(value: Any) -> list[Any]:
 
 def boundary_document(run: ProgramRun) -> str:
     return str(run.one(POLICY, "boundary-policy").inputs["policy"])
-
-
-def parliament_findings(document: str) -> list[tuple[str, Any]]:
-    """Parliament's findings, minus the one reviewed suppression below."""
-    findings = []
-    for finding in analyze_policy_string(document).findings:
-        # Suppressed, with reason: parliament's database lists resource types for the
-        # VPC network-interface actions, but Lambda creates, describes and deletes those
-        # ENIs itself when it attaches a function to the VPC; AWS's own managed policy
-        # (AWSLambdaVPCAccessExecutionRole) grants them on "*", and the boundary only
-        # includes them when the stack configures a VPC.
-        if finding.issue == "RESOURCE_STAR" and set(finding.detail) <= (
-            ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
-        ):
-            continue
-        findings.append((finding.issue, finding.detail))
-    return findings
 
 
 @cache
@@ -165,7 +148,7 @@ def test_every_queue_denies_requests_without_tls(runs: dict[str, ProgramRun], st
         assert only["Resource"] == queue.outputs["arn"]
         assert only["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         # AND parliament finds nothing wrong with it
-        assert parliament_findings(document) == []
+        assert open_findings([policy]) == []
     # AND no policy is attached to anything but these queues
     assert policies == {}
 
@@ -287,7 +270,7 @@ def test_boundary_allows_nothing_outside_this_environment(
     assert "secretsmanager:GetSecretValue" not in granted
     assert not any(a.startswith("ec2:") for a in granted)
     # AND parliament finds nothing wrong with it
-    assert parliament_findings(boundary_document(run)) == []
+    assert open_findings([run.one(POLICY, "boundary-policy")]) == []
 
 
 def test_boundary_grants_the_database_secret_and_vpc_actions_only_when_configured(
@@ -307,7 +290,7 @@ def test_boundary_grants_the_database_secret_and_vpc_actions_only_when_configure
     assert set(as_list(vpc[0]["Action"])) <= ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
     assert "ec2:CreateNetworkInterface" in as_list(vpc[0]["Action"])
     # AND parliament reports nothing beyond the reviewed suppression for those actions
-    assert parliament_findings(document) == []
+    assert open_findings([run.one(POLICY, "boundary-policy")]) == []
 
 
 # ------------------------------------------------------------------ tags, names, protection
