@@ -158,6 +158,15 @@ def build(session: nox.Session) -> None:
     session.run(python, "-m", "etl_platform.packaging", *session.posargs, external=True)
 
 
+@nox.session(venv_backend="none")
+def redrive(session: nox.Session) -> None:
+    """Re-invoke the events in a function's DLQ: `nox -s redrive -- <stack> <fn> [--dry-run]`."""
+    if len(session.posargs) < 2:
+        session.error("usage: nox -s redrive -- <stack> <function> [--dry-run]")
+    python = _sync(session)
+    session.run(python, "-m", "etl_platform.ops.redrive", *session.posargs, external=True)
+
+
 @nox.session(name="deploy-all", venv_backend="none")
 def deploy_all(session: nox.Session) -> None:
     """pulumi up in shared -> observability -> etl-functions: `nox -s deploy-all -- <stack>`."""

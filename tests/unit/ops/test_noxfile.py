@@ -95,6 +95,7 @@ def test_nox_lists_every_entry_point_and_runs_the_tests_by_default(
                 "preview-all",
                 "destroy-all",
                 "new-env",
+                "redrive",
             )
         },
     }

@@ -1,0 +1,125 @@
+"""Send the events waiting in a function's dead-letter queue back to the function.
+
+A failed asynchronous invocation is retried twice by Lambda, then its original event
+is put in ``dlq-<function>-<suffix>`` and kept for 14 days. Once the cause is fixed::
+
+    nox -s redrive -- <stack> <function> --dry-run   # show what is waiting
+    nox -s redrive -- <stack> <function>             # re-invoke, asynchronously
+
+Each message body is the original event; it is invoked again with
+``InvocationType=Event`` (so retries and the DLQ apply again) and deleted from the
+queue only after Lambda accepted it (HTTP 202). A message whose invocation fails stays
+in the queue, visible again after the visibility timeout. Needs AWS credentials with
+``sqs:ReceiveMessage``/``sqs:DeleteMessage`` on the queue and ``lambda:InvokeFunction``
+on the function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from etl_platform.catalog import load_catalog
+from etl_platform.errors import EtlPlatformError
+from etl_platform.naming import resource_name
+from etl_platform.offline import read_stack_config
+from etl_platform.paths import PROJECTS_DIR
+from etl_platform.settings import REGION, settings_from_mapping
+
+__all__ = ["RedriveResult", "main", "peek", "redrive"]
+
+BATCH = 10  # SQS's maximum per ReceiveMessage
+VISIBILITY_SECONDS = 120  # time to invoke a batch before SQS shows a message again
+
+
+@dataclass
+class RedriveResult:
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)  # message ids left in the queue
+
+
+def redrive(sqs: Any, lambda_client: Any, queue_url: str, function_name: str) -> RedriveResult:
+    """Re-invoke every message of ``queue_url``; delete each only once Lambda accepted it."""
+    result = RedriveResult()
+    seen: set[str] = set()
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=BATCH,
+            VisibilityTimeout=VISIBILITY_SECONDS,
+            WaitTimeSeconds=1,
+        ).get("Messages", [])
+        fresh = [m for m in messages if m["MessageId"] not in seen]
+        if not fresh:
+            return result
+        for message in fresh:
+            seen.add(message["MessageId"])
+            try:
+                status = lambda_client.invoke(
+                    FunctionName=function_name,
+                    InvocationType="Event",
+                    Payload=message["Body"].encode(),
+                )["StatusCode"]
+            except Exception as exc:
+                print(f"  {message['MessageId']}: invoke failed: {exc}", file=sys.stderr)
+                status = None
+            if status == 202:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                result.sent += 1
+            else:
+                result.failed.append(message["MessageId"])
+
+
+def peek(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Up to 10 waiting messages, left visible (nothing is changed)."""
+    response = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=BATCH, VisibilityTimeout=0, WaitTimeSeconds=1
+    )
+    return list(response.get("Messages", []))
+
+
+def _names(stack: str, function: str) -> tuple[str, str]:
+    catalog = load_catalog()
+    if function not in catalog.names:
+        raise EtlPlatformError(f"no function {function!r} in the catalog; known: {catalog.names}")
+    config = read_stack_config(PROJECTS_DIR / "shared", stack)
+    settings = settings_from_mapping(config, catalog.names)
+    return (
+        resource_name("dlq", function, settings.suffix),
+        resource_name("lambda", function, settings.suffix),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="nox -s redrive --", description=(__doc__ or "").split("\n")[0]
+    )
+    parser.add_argument("stack")
+    parser.add_argument("function", help="catalog name, e.g. transform")
+    parser.add_argument("--dry-run", action="store_true", help="list waiting events only")
+    args = parser.parse_args(argv)
+    try:
+        queue_name, function_name = _names(args.stack, args.function)
+    except (EtlPlatformError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    if args.dry_run:
+        messages = peek(sqs, queue_url)
+        print(f"{queue_name}: {len(messages)} event(s) shown (at most {BATCH})")
+        for message in messages:
+            print(f"  {message['MessageId']}: {message['Body'][:200]}")
+        return 0
+    result = redrive(sqs, boto3.client("lambda", region_name=REGION), queue_url, function_name)
+    print(f"{queue_name} -> {function_name}: {result.sent} re-invoked, {len(result.failed)} left")
+    return 1 if result.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Redrive: events waiting in a DLQ go back to their function, and none is lost on the way."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from etl_platform.ops.redrive import main, peek, redrive
+
+
+class FakeLambda:
+    """Stands in for the Lambda client (moto would need Docker to run a function)."""
+
+    def __init__(self, fail_for: frozenset[str] = frozenset()) -> None:
+        self.invoked: list[tuple[str, str, dict[str, Any]]] = []
+        self.fail_for = fail_for
+
+    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
+        event = json.loads(Payload)
+        if event["id"] in self.fail_for:
+            raise RuntimeError("throttled")
+        self.invoked.append((FunctionName, InvocationType, event))
+        return {"StatusCode": 202}
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield boto3.client("sqs", region_name="us-east-1")
+
+
+def dlq_with(sqs: Any, events: list[dict[str, Any]]) -> str:
+    url = sqs.create_queue(QueueName="dlq-transform-dev")["QueueUrl"]
+    for event in events:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    return url
+
+
+def remaining(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
+def test_every_waiting_event_is_reinvoked_asynchronously_then_deleted(sqs: Any) -> None:
+    # GIVEN 13 original events in the DLQ (more than one receive batch)
+    events = [{"id": f"e{i}", "Records": []} for i in range(13)]
+    url = dlq_with(sqs, events)
+    fake = FakeLambda()
+    # WHEN they are redriven
+    result = redrive(sqs, fake, url, "lambda-transform-dev")
+    # THEN each original event went back to the function as an async invocation
+    assert result.sent == 13 and result.failed == []
+    assert sorted(e["id"] for _, _, e in fake.invoked) == sorted(e["id"] for e in events)
+    assert {(name, kind) for name, kind, _ in fake.invoked} == {("lambda-transform-dev", "Event")}
+    # AND the queue is empty
+    assert remaining(sqs, url) == 0
+
+
+def test_an_event_lambda_did_not_accept_stays_in_the_queue(sqs: Any) -> None:
+    # GIVEN two events, one of which Lambda refuses
+    url = dlq_with(sqs, [{"id": "ok"}, {"id": "refused"}])
+    # WHEN redriven
+    result = redrive(sqs, FakeLambda(fail_for=frozenset({"refused"})), url, "lambda-transform-dev")
+    # THEN the refused one is reported and still in the queue (nothing lost)
+    assert result.sent == 1 and len(result.failed) == 1
+    assert remaining(sqs, url) == 1
+
+
+def test_dry_run_changes_nothing(sqs: Any) -> None:
+    url = dlq_with(sqs, [{"id": "a"}, {"id": "b"}])
+    assert sorted(json.loads(m["Body"])["id"] for m in peek(sqs, url)) == ["a", "b"]
+    assert remaining(sqs, url) == 2
+
+
+def test_cli_refuses_an_unknown_function_with_the_known_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["dev", "transfrom"]) == 2
+    assert "known: ['ingest-api', 'load', 'status-api', 'transform']" in capsys.readouterr().err
+
+
+def test_cli_dry_run_finds_the_stacks_queue_by_its_name(
+    sqs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dlq_with(sqs, [{"id": "waiting"}])
+    assert main(["dev", "transform", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dlq-transform-dev: 1 event(s)" in out and "waiting" in out
