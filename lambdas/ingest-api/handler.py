@@ -67,13 +67,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _route(request: http.Request) -> dict[str, Any]:
     if request.path.rstrip("/") != "/batches":
         raise ApiError(404, "not_found", f"no resource at {request.path}; use POST /batches")
-    if request.method != "POST":
-        raise ApiError(
-            405,
-            "method_not_allowed",
-            f"{request.method or 'this method'} is not allowed on /batches; use POST",
-            headers={"allow": "POST"},
-        )
+    http.require_method(request, "POST", "/batches")
     if not DATA_BUCKET:
         raise ConfigurationError("DATA_BUCKET is not set")
     idempotency_key = _idempotency_key(request)

@@ -49,13 +49,7 @@ def _route(request: http.Request) -> dict[str, Any]:
         raise ApiError(
             404, "not_found", f"no resource at {request.path}; use GET /batches/<batch_id>"
         )
-    if request.method != "GET":
-        raise ApiError(
-            405,
-            "method_not_allowed",
-            f"{request.method or 'this method'} is not allowed here; use GET",
-            headers={"allow": "GET"},
-        )
+    http.require_method(request, "GET", "/batches/<batch_id>")
     batch_id = unquote(request.path[len(_PREFIX) :])
     if not batches.is_batch_id(batch_id):
         raise ApiError(

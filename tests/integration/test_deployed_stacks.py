@@ -15,6 +15,7 @@ from botocore.awsrequest import AWSRequest
 
 from etl_platform.catalog import load_catalog
 from etl_platform.contract import FunctionsExports, ObservabilityExports, SharedExports
+from etl_platform.runtimes import check_runtime
 
 pytestmark = pytest.mark.integration
 CATALOG = load_catalog()
@@ -44,7 +45,7 @@ def test_every_function_is_configured_as_promised(
     client = boto3.client("lambda", region_name=region)
     name = outputs["functions"][FunctionsExports.FUNCTION_NAMES][spec.name]
     config = client.get_function_configuration(FunctionName=name)
-    assert config["Runtime"].startswith("python3.1")
+    assert check_runtime(config["Runtime"]) is None, config["Runtime"]
     assert config["TracingConfig"]["Mode"] == "Active"
     assert config["MemorySize"] == spec.memory_size
     assert config["Timeout"] == spec.timeout

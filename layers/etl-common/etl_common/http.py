@@ -12,7 +12,14 @@ from typing import Any
 from etl_common import logger
 from etl_common.errors import ApiError, ConfigurationError, TransientError
 
-__all__ = ["Request", "error_response", "handle", "json_response", "parse_request"]
+__all__ = [
+    "Request",
+    "error_response",
+    "handle",
+    "json_response",
+    "parse_request",
+    "require_method",
+]
 
 _log = logger.get_logger("etl.http")
 
@@ -25,6 +32,17 @@ class Request:
     path: str
     headers: Mapping[str, str]
     body: bytes
+
+
+def require_method(request: Request, method: str, where: str) -> None:
+    """405 with an ``allow`` header unless ``request`` uses ``method``."""
+    if request.method != method:
+        raise ApiError(
+            405,
+            "method_not_allowed",
+            f"{request.method or 'this method'} is not allowed on {where}; use {method}",
+            headers={"allow": method},
+        )
 
 
 def parse_request(event: Mapping[str, Any]) -> Request:
