@@ -86,7 +86,7 @@ def check_suffix_fits(suffix: str, function_names: Iterable[str]) -> list[str]:
         ("etl", ""),
     ]
     for fn in names:
-        candidates += [("lambda", fn), ("role", fn), ("policy", fn), ("dlq", fn)]
+        candidates += [("lambda", fn), ("role", fn), ("policy", fn), ("dlq", fn), ("schedule", fn)]
         candidates.append(("alarm", f"{fn}-async-events-dropped"))
     for resource_type, base in candidates:
         try:
