@@ -47,13 +47,10 @@ dataset = datasets.get("orders")
 data = (",".join(dataset.staged_columns) + "\n" + "".join(
     f"T-{i},c,{i},USD,2026-01-01T00:00:00Z,0,traced,2026-01-01T00:00:00Z\n" for i in range(3)
 )).encode()
+from etl_common.s3 import S3Object
 with tracing.subsegment("load", batch_id="traced"):
-    with handler.DATABASE.connection() as conn:
-        handler._ensure_tables(conn, dataset)
-        with conn.transaction():
-            changed = handler._load_rows(conn, dataset, data).changed
-            with conn.cursor() as cur:
-                cur.execute("SELECT count(*) FROM orders")
+    obj = S3Object(bucket="b", key="staged/traced.csv", event_name="ObjectCreated:Put")
+    changed = handler._load_batch(obj, dataset, "traced", data, {"staged": 3}).changed
 handler.DATABASE.close()
 print(json.dumps({
     "changed": changed,
