@@ -41,7 +41,7 @@ def test_redelivered_raw_event_after_load_keeps_the_batch_loaded_with_its_counts
     # GIVEN a batch transformed and loaded
     key = put_raw(aws, BATCH, [order(1), order(2), order(3, currency="XYZ")])
     run(functions["transform"], key)
-    run(functions["load"], f"staged/{BATCH}.csv")
+    run(functions["load"], list_keys(aws, "staged/")[0])
     loaded = read_json(aws, f"manifests/{BATCH}.json")
     assert loaded["stage"] == "loaded"
 
