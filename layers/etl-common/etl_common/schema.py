@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = [
+    "CONTROL_CHARACTERS",
     "Problem",
     "as_decimal",
     "check_decimal",
@@ -56,8 +57,8 @@ _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?"
     r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
-# Unicode categories Cc (C0, DEL, C1) and Cs (surrogates), exactly.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Unicode categories Cc (C0, DEL, C1) and Cs (surrogates), exactly: refused in strings."""
 
 
 def field_name(path: str) -> str | None:
@@ -105,7 +106,7 @@ def check_string(
             field_name(path),
             f"must be {min_length} to {max_length} characters long (got {len(value)})",
         )
-    if _CONTROL.search(value) is not None:
+    if CONTROL_CHARACTERS.search(value) is not None:
         return Problem(field_name(path), "must not contain control characters")
     if pattern is not None and pattern.fullmatch(value) is None:
         return Problem(field_name(path), hint or f"must match {pattern.pattern}")

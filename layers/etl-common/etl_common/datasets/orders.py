@@ -31,12 +31,14 @@ from decimal import Decimal
 from typing import Any
 
 from etl_common.datasets import Dataset, Normalized, RuleContext
+from etl_common.schema import CONTROL_CHARACTERS as _CONTROL
 from etl_common.schema import (
     Problem,
     check_decimal,
     check_integer,
     check_string,
     check_timestamp,
+    parse_timestamp,
     type_name,
     unknown_fields,
 )
@@ -89,8 +91,106 @@ def _check_item(item: Any, path: str, problems: list[Problem]) -> None:
         problems.extend(unknown_fields(item, _ITEM_FIELDS, path))
 
 
-def _check(record: Any) -> tuple[list[Problem], Decimal | None, datetime | None]:
-    """Validate a record in one pass: (problems, amount, created_at in UTC)."""
+_AMOUNT_FAST = re.compile(r"([0-9]{1,7})(?:\.([0-9]{1,2}))?")
+_DECIMAL_FAST = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,30})?")
+_MAX_CENTS = int(MAX_AMOUNT * 100)
+
+
+def _fast_cents(amount: Any) -> int | None:
+    """Cents of an amount in the common, plainly valid forms; ``None`` means: check in full."""
+    kind = type(amount)
+    if kind is str:
+        match = _AMOUNT_FAST.fullmatch(amount)
+        if match is None:
+            return None
+        whole, fraction = match.groups()
+        cents = int(whole) * 100
+        if fraction:
+            cents += int(fraction) * (10 if len(fraction) == 1 else 1)
+    elif kind is Decimal:
+        # Compared before int(): 1E+999999999 is a valid JSON number.
+        if not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT:
+            return None
+        if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+            return None
+        cents = int(amount * 100)
+    elif kind is int:
+        cents = amount * 100
+        if cents < 0:
+            return None
+    else:
+        return None
+    return cents if cents <= _MAX_CENTS else None
+
+
+def _fast_items(items: Any) -> bool:
+    """True when ``items`` is plainly valid (else it is checked in full)."""
+    if type(items) is not list or len(items) > MAX_ITEMS:
+        return False
+    for item in items:
+        if type(item) is not dict or len(item) != 3:
+            return False
+        sku = item.get("sku")
+        quantity = item.get("quantity")
+        price = item.get("unit_price", _MISSING)
+        if not (
+            type(sku) is str
+            and 1 <= len(sku) <= 64
+            and _CONTROL.search(sku) is None
+            and type(quantity) is int
+            and 1 <= quantity <= 10_000
+        ):
+            return False
+        kind = type(price)
+        if kind is str:
+            if _DECIMAL_FAST.fullmatch(price) is None:
+                return False
+        elif kind is Decimal:
+            if not price.is_finite() or price < 0:
+                return False
+        elif kind is not int or price < 0:
+            return False
+    return True
+
+
+def _fast_check(record: Any) -> tuple[int, datetime] | None:
+    """(cents, created_at) of a plainly valid record; ``None`` means: check in full."""
+    if type(record) is not dict:
+        return None
+    size = len(record)
+    if size == 6:
+        if not _fast_items(record.get("items", _MISSING)):
+            return None
+        size = 5
+    if size != 5:
+        return None
+    order_id = record.get("order_id")
+    customer_id = record.get("customer_id")
+    currency = record.get("currency")
+    if not (
+        type(order_id) is str
+        and _ORDER_ID_FAST.fullmatch(order_id) is not None
+        and type(customer_id) is str
+        and 1 <= len(customer_id) <= 64
+        and _CONTROL.search(customer_id) is None
+        and type(currency) is str
+        and _CURRENCY.fullmatch(currency) is not None
+    ):
+        return None
+    cents = _fast_cents(record.get("amount"))
+    if cents is None:
+        return None
+    created_at = parse_timestamp(record.get("created_at"))
+    if created_at is None:
+        return None
+    return cents, created_at
+
+
+def _check(record: Any) -> tuple[list[Problem], int | None, datetime | None]:
+    """Validate a record in one pass: (problems, amount in cents, created_at in UTC)."""
+    fast = _fast_check(record)
+    if fast is not None:
+        return [], fast[0], fast[1]
     if not isinstance(record, Mapping):
         return [Problem(None, f"must be a JSON object, not {type_name(record)}")], None, None
     problems: list[Problem] = []
@@ -168,7 +268,7 @@ def _check(record: Any) -> tuple[list[Problem], Decimal | None, datetime | None]
 
     if len(record) > found:
         problems.extend(unknown_fields(record, _FIELDS, ""))
-    return problems, amount, created_at
+    return problems, None if amount is None else int(amount * 100), created_at
 
 
 def validate(record: Any) -> list[Problem]:
@@ -178,10 +278,10 @@ def validate(record: Any) -> list[Problem]:
 
 def normalize(record: Any, batch_id: str, context: RuleContext) -> Normalized:
     """Validate, apply the business rules and build the staged row; never raises."""
-    problems, amount, created_at = _check(record)
+    problems, cents, created_at = _check(record)
     if problems:
         return Normalized(None, tuple(problems))
-    assert amount is not None and created_at is not None  # validated above
+    assert cents is not None and created_at is not None  # validated above
     currency = record["currency"]
     supported = context.settings.get("supported_currencies", DEFAULT_SUPPORTED_CURRENCIES)
     if currency not in supported:
@@ -199,7 +299,7 @@ def normalize(record: Any, batch_id: str, context: RuleContext) -> Normalized:
     row = {
         "order_id": record["order_id"],
         "customer_id": record["customer_id"],
-        "amount_cents": int(amount * 100),
+        "amount_cents": cents,
         "currency": currency,
         "created_at": created_at.isoformat().replace("+00:00", "Z"),
         "item_count": len(items) if items else 0,
