@@ -102,26 +102,31 @@ _decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
 
 
+def _skip(text: str, index: int) -> int:
+    """The index of the first non-whitespace character at or after ``index``."""
+    match = _WHITESPACE.match(text, index)
+    return match.end() if match else index
+
+
 def _scan(text: str) -> tuple[list[Any], list[str]] | None:
     """``{"records": [...]}`` -> (records, each record's exact text); ``None`` for any other
     body, which :func:`_parse_body` then parses in full to say what is wrong."""
-    skip = _WHITESPACE.match
     decode = _decoder.raw_decode
     try:
-        i = skip(text).end()
+        i = _skip(text, 0)
         if text[i : i + 1] != "{":
             return None
-        i = skip(text, i + 1).end()
+        i = _skip(text, i + 1)
         if text[i : i + 1] != '"':
             return None
         key, i = decode(text, i)
-        i = skip(text, i).end()
+        i = _skip(text, i)
         if key != "records" or text[i : i + 1] != ":":
             return None
-        i = skip(text, skip(text, i + 1).end()).end()
+        i = _skip(text, i + 1)
         if text[i : i + 1] != "[":
             return None
-        i = skip(text, i + 1).end()
+        i = _skip(text, i + 1)
         records: list[Any] = []
         lines: list[str] = []
         if text[i : i + 1] == "]":
@@ -131,16 +136,16 @@ def _scan(text: str) -> tuple[list[Any], list[str]] | None:
                 record, end = decode(text, i)
                 records.append(record)
                 lines.append(text[i:end])
-                i = skip(text, end).end()
+                i = _skip(text, end)
                 if text[i : i + 1] == ",":
-                    i = skip(text, i + 1).end()
+                    i = _skip(text, i + 1)
                 elif text[i : i + 1] == "]":
                     i += 1
                     break
                 else:
                     return None
-        i = skip(text, i).end()
-        if text[i : i + 1] != "}" or skip(text, i + 1).end() != len(text):
+        i = _skip(text, i)
+        if text[i : i + 1] != "}" or _skip(text, i + 1) != len(text):
             return None
     except (ValueError, RecursionError):
         return None

@@ -111,7 +111,7 @@ def _fast_cents(amount: Any) -> int | None:
         # Compared before int(): 1E+999999999 is a valid JSON number.
         if not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT:
             return None
-        if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        if amount.as_tuple().exponent < -2:
             return None
         cents = int(amount * 100)
     elif kind is int:
