@@ -42,15 +42,14 @@ reads ``idempotency/`` (only an existing record, after a failed claim).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from etl_common import api, batches, datasets, http, logger, metrics, s3, tracing
 from etl_common.config import env_str
 from etl_common.errors import ApiError
+from etl_common.schema import RECORD_DECODER
 
 __all__ = ["handler"]
 
@@ -94,11 +93,6 @@ def _idempotency_key(request: http.Request) -> str | None:
     return key
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
 
 
@@ -111,7 +105,7 @@ def _skip(text: str, index: int) -> int:
 def _scan(text: str) -> tuple[list[Any], list[str]] | None:
     """``{"records": [...]}`` -> (records, each record's exact text); ``None`` for any other
     body, which :func:`_parse_body` then parses in full to say what is wrong."""
-    decode = _decoder.raw_decode
+    decode = RECORD_DECODER.raw_decode
     try:
         i = _skip(text, 0)
         if text[i : i + 1] != "{":
@@ -174,7 +168,7 @@ def _parse_body(body: bytes) -> tuple[list[Any], list[str]]:
     if scanned is not None:
         return _records({"records": scanned[0]}), scanned[1]
     try:
-        payload = _decoder.decode(text)
+        payload = RECORD_DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise ApiError(
             400, "invalid_json", f"the body is not valid JSON ({exc}); send {_EXAMPLE}"

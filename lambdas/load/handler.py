@@ -204,8 +204,11 @@ def _load_object(obj: s3.S3Object) -> dict[str, Any]:
     logger.bind(batch_id=batch_id)
     with tracing.subsegment("load", batch_id=batch_id) as span:
         stored = s3.read_data(obj.bucket, obj.key)
-        document = s3.read_json(obj.bucket, batches.manifest_key(batch_id), missing_ok=True)
-        manifest = None if document is None else batches.Manifest.from_json(document)
+        manifest = None
+        if not all(stored.metadata.get(name) for name in ("dataset", *batches.COUNTS[:4])):
+            # Not written by transform (a hand-made staged object): fall back on the manifest.
+            document = s3.read_json(obj.bucket, batches.manifest_key(batch_id), missing_ok=True)
+            manifest = None if document is None else batches.Manifest.from_json(document)
         dataset = datasets.get(
             stored.metadata.get("dataset")
             or (manifest.dataset if manifest else "")
@@ -218,8 +221,7 @@ def _load_object(obj: s3.S3Object) -> dict[str, Any]:
         span.annotate_many({**result, "changed": loaded.changed, "direct": loaded.direct})
 
         def transition(current: batches.Manifest | None) -> batches.Manifest:
-            if current is None:
-                _log.warning("no manifest for this batch; creating one")
+            if current is None:  # a staged object dropped by hand: no manifest yet
                 current = batches.Manifest.received(
                     batch_id,
                     dataset=dataset.name,

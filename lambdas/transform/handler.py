@@ -42,16 +42,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from etl_common import batches, datasets, logger, metrics, runtime, s3, tracing
 from etl_common.config import env_list
 from etl_common.datasets.orders import DEFAULT_SUPPORTED_CURRENCIES
 from etl_common.errors import UnexpectedObjectKeyError
-from etl_common.schema import parse_timestamp
+from etl_common.schema import decode_record, parse_timestamp
 
 __all__ = ["handler", "staged_csv", "transform_lines"]
 
@@ -67,13 +65,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (``handler.handler``)."""
     with runtime.invocation(FUNCTION, context):
         return {"batches": [_transform_object(obj) for obj in s3.created_objects(event, _log)]}
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_decode = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant).decode
 
 
 def transform_lines(
@@ -93,7 +84,7 @@ def transform_lines(
     duplicates = 0
     for number, line in enumerate(lines, start=1):
         try:
-            record = _decode(line)
+            record = decode_record(line)
         except (ValueError, RecursionError) as exc:
             message = "empty line" if not line.strip() else f"not valid JSON: {exc}"
             rejected.append(

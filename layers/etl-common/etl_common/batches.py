@@ -254,17 +254,22 @@ def advance_manifest(
     attempts: int = 8,
 ) -> Manifest:
     """Apply ``transition`` to the stored manifest (``None`` if there is none) and store
-    the result with a conditional write (If-Match on the ETag read, or If-None-Match
-    for a new one), re-reading and re-applying on a concurrent change."""
+    the result with a conditional write, re-reading and re-applying on a concurrent change.
+
+    A new manifest is created with If-None-Match; an existing one is read and replaced
+    with If-Match on the ETag read (a compare-and-swap). Reading only ever happens once
+    the manifest exists, so this needs ``s3:GetObject`` and ``s3:PutObject`` on
+    ``manifests/`` and never ``s3:ListBucket`` (which S3 needs to answer 404).
+    """
     key = manifest_key(batch_id)
     for _ in range(attempts):
+        created = transition(None)
+        if s3.put_json(bucket, key, created.to_json(), if_none_match=True):
+            return created
         stored = s3.read_json_with_etag(bucket, key)
-        current = None if stored is None else Manifest.from_json(stored[0])
-        updated = transition(current)
-        if stored is None:
-            written = s3.put_json(bucket, key, updated.to_json(), if_none_match=True)
-        else:
-            written = s3.put_json(bucket, key, updated.to_json(), if_match=stored[1])
-        if written:
+        if stored is None:  # deleted in between: create it again
+            continue
+        updated = transition(Manifest.from_json(stored[0]))
+        if s3.put_json(bucket, key, updated.to_json(), if_match=stored[1]):
             return updated
     raise ManifestConflictError(f"s3://{bucket}/{key} kept changing; retry")

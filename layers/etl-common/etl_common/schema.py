@@ -10,6 +10,7 @@ one pass (``etl_common.datasets.orders``). Digits are ASCII only everywhere:
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ __all__ = [
     "check_integer",
     "check_string",
     "check_timestamp",
+    "decode_record",
     "field_name",
     "join",
     "parse_timestamp",
@@ -38,6 +40,17 @@ TIMESTAMP_HINT = (
     "like 2026-11-29T08:49:00Z or 2026-11-29T09:49:00+01:00"
 )
 DECIMAL_HINT = 'must be a non-negative decimal number or numeric string like "12.50"'
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+RECORD_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+"""How ingest and transform both read a record's JSON text: decimals as ``Decimal``
+(exact, never a float), ``NaN``/``Infinity`` refused. ``raw_decode`` finds where a
+record ends inside a request body."""
+decode_record = RECORD_DECODER.decode
 
 
 @dataclass(frozen=True)

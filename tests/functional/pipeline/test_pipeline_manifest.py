@@ -137,7 +137,7 @@ def test_concurrent_manifest_changes_are_not_lost(aws):
     counts = {"received": 3, "staged": 3, "rejected": 0, "duplicates": 0}
 
     def to_transformed(at: str) -> Any:
-        return lambda current: current.transformed(
+        return lambda current: (current or received).transformed(
             counts=counts, at=at, raw_key="raw/k", staged_key="staged/k", rejected_key=None
         )
 
@@ -148,6 +148,8 @@ def test_concurrent_manifest_changes_are_not_lost(aws):
     calls = {"n": 0}
 
     def racing_load(current: Any) -> Any:
+        if current is None:  # the create-only attempt, refused: the manifest exists
+            return received
         calls["n"] += 1
         if calls["n"] == 1:
             batches.advance_manifest(bucket, BATCH, to_transformed("t1-late"))
@@ -166,14 +168,12 @@ def test_concurrent_manifest_changes_are_not_lost(aws):
 def test_a_manifest_that_keeps_changing_raises_a_retryable_error(aws, monkeypatch):
     # GIVEN every conditional write loses the race
     bucket = BUCKET
-    assert batches.create_manifest(
-        bucket,
-        batches.Manifest.received(
-            BATCH, dataset="orders", received=1, received_at="t", raw_key="r"
-        ),
+    received = batches.Manifest.received(
+        BATCH, dataset="orders", received=1, received_at="t", raw_key="r"
     )
+    assert batches.create_manifest(bucket, received)
     monkeypatch.setattr(s3, "put_json", lambda *args, **kwargs: False)
 
     # WHEN a transition is applied / THEN it gives up with an error Lambda retries
     with pytest.raises(TransientError, match="kept changing"):
-        batches.advance_manifest(bucket, BATCH, lambda m: m, attempts=3)
+        batches.advance_manifest(bucket, BATCH, lambda m: m or received, attempts=3)
