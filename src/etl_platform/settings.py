@@ -24,6 +24,13 @@ Keys (all in the ``etl:`` namespace unless noted; defaults per environment come 
 ``durationAlarmPercent``    duration alarm at this % of the timeout, 1-100 (default 80)
 ``dlqAgeAlarmSeconds``      oldest DLQ message alarm, seconds (default 900 dev / 300 prod)
 ``alarmEmail``              optional e-mail subscribed to the alarm topic
+``stageSlaMinutes``         JSON object, minutes a batch may wait per stage before the
+                            watchdog counts it stuck (default received 15, transformed 15)
+``freshnessHours``          page when no batch was received for this many hours, 1-24
+                            (default: off)
+``asyncEventAgeAlarmSeconds``  p99 age of async events that pages, 60-21600 (default 600)
+``tracing``                 ``xray-sdk`` (default) or ``otel`` (OpenTelemetry SDK)
+``otelCollectorLayerArn``   the ADOT collector Lambda layer (required with ``otel``)
 ``databaseSecretArn``       Secrets Manager ARN with the RDS-shaped DB credentials
 ``vpcSubnetIds``            JSON list of subnet ids for database functions (with
 ``vpcSecurityGroupIds``     JSON list of security group ids; both or neither)
@@ -91,13 +98,23 @@ KNOWN_KEYS = (
     "databaseSecretArn",
     "vpcSubnetIds",
     "vpcSecurityGroupIds",
+    "stageSlaMinutes",
+    "freshnessHours",
+    "asyncEventAgeAlarmSeconds",
+    "tracing",
+    "otelCollectorLayerArn",
 )
+TRACING_BACKENDS = ("xray-sdk", "otel")
+# Batches wait in these stages; each has an SLA in minutes (etl:stageSlaMinutes).
+WAITING_STAGES = ("received", "transformed")
+DEFAULT_STAGE_SLA_MINUTES = 15
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:us-east-1:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,256}$")
+_LAYER_ARN = re.compile(r"^arn:aws:lambda:us-east-1:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 
 
 @dataclass(frozen=True)
@@ -123,6 +140,13 @@ class Settings:
     database_secret_arn: str | None
     vpc_subnet_ids: tuple[str, ...]
     vpc_security_group_ids: tuple[str, ...]
+    stage_sla_minutes: tuple[tuple[str, int], ...] = tuple(
+        (stage, DEFAULT_STAGE_SLA_MINUTES) for stage in WAITING_STAGES
+    )
+    freshness_hours: int | None = None
+    async_event_age_alarm_seconds: int = 600
+    tracing: str = "xray-sdk"
+    otel_collector_layer_arn: str | None = None
 
     @property
     def python_version(self) -> str:
@@ -235,6 +259,28 @@ def settings_from_mapping(
             "set both etl:vpcSubnetIds and etl:vpcSecurityGroupIds, or neither",
         )
 
+    tracing = get("tracing") or "xray-sdk"
+    if tracing not in TRACING_BACKENDS:
+        raise SettingsError("etl:tracing", tracing, f"allowed: {', '.join(TRACING_BACKENDS)}")
+    otel_layer = get("otelCollectorLayerArn") or None
+    if otel_layer is not None and not _LAYER_ARN.match(otel_layer):
+        raise SettingsError(
+            "etl:otelCollectorLayerArn",
+            otel_layer,
+            "a Lambda layer version ARN in us-east-1: arn:aws:lambda:us-east-1:<account>:"
+            "layer:<name>:<version> (the ADOT collector layer for your architecture, from "
+            "https://aws-otel.github.io/docs/getting-started/lambda)",
+        )
+    if tracing == "otel" and otel_layer is None:
+        raise SettingsError(
+            "etl:otelCollectorLayerArn",
+            None,
+            "required with etl:tracing=otel: the ADOT collector layer ARN for us-east-1 and "
+            "your architecture (https://aws-otel.github.io/docs/getting-started/lambda)",
+            fix="pulumi config set etl:otelCollectorLayerArn arn:aws:lambda:us-east-1:...",
+        )
+    freshness = _int(get, "freshnessHours", 0, 0, 24)
+
     return Settings(
         suffix=suffix,
         environment=environment,
@@ -257,6 +303,11 @@ def settings_from_mapping(
         database_secret_arn=secret,
         vpc_subnet_ids=subnets,
         vpc_security_group_ids=groups,
+        stage_sla_minutes=_stage_sla(get),
+        freshness_hours=freshness or None,
+        async_event_age_alarm_seconds=_int(get, "asyncEventAgeAlarmSeconds", 600, 60, 21600),
+        tracing=tracing,
+        otel_collector_layer_arn=otel_layer,
     )
 
 
@@ -333,3 +384,34 @@ def _id_list(get: Getter, key: str, pattern: re.Pattern[str], example: str) -> t
             fix=f"pulumi config set --path 'etl:{key}[0]' {example}",
         )
     return tuple(parsed)
+
+
+def _stage_sla(get: Getter) -> tuple[tuple[str, int], ...]:
+    """``{"received": 15, "transformed": 30}`` -> pairs for every waiting stage."""
+    raw = get("stageSlaMinutes")
+    sla = dict.fromkeys(WAITING_STAGES, DEFAULT_STAGE_SLA_MINUTES)
+    if raw is None or raw == "":
+        return tuple(sla.items())
+    allowed = (
+        f'a JSON object of minutes (1-1440) by stage, stages {", ".join(WAITING_STAGES)}: '
+        '{"received": 15, "transformed": 30}'
+    )
+    try:
+        parsed: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise SettingsError(
+            "etl:stageSlaMinutes",
+            raw,
+            allowed,
+            fix="pulumi config set --path 'etl:stageSlaMinutes.transformed' 30",
+        )
+    for stage, minutes in parsed.items():
+        value = minutes if isinstance(minutes, int) else None
+        if isinstance(minutes, str) and minutes.strip().isdigit():
+            value = int(minutes)
+        if stage not in sla or value is None or isinstance(minutes, bool) or not 1 <= value <= 1440:
+            raise SettingsError("etl:stageSlaMinutes", raw, allowed)
+        sla[stage] = value
+    return tuple(sla.items())
