@@ -251,8 +251,10 @@ def _list(bucket: str, prefix: str) -> Iterator[tuple[str, datetime]]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        pages = clients.get("s3").get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=prefix
+        pages = (
+            clients.get("s3")
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=bucket, Prefix=prefix)
         )
         for page in pages:
             for item in page.get("Contents") or []:

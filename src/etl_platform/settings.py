@@ -393,7 +393,7 @@ def _stage_sla(get: Getter) -> tuple[tuple[str, int], ...]:
     if raw is None or raw == "":
         return tuple(sla.items())
     allowed = (
-        f'a JSON object of minutes (1-1440) by stage, stages {", ".join(WAITING_STAGES)}: '
+        f"a JSON object of minutes (1-1440) by stage, stages {', '.join(WAITING_STAGES)}: "
         '{"received": 15, "transformed": 30}'
     )
     try:

@@ -74,7 +74,7 @@ def pipeline_period_seconds(spec: FunctionSpec) -> int:
     seconds = rate_seconds(spec.trigger.expression) if spec.trigger.type == "schedule" else None
     if seconds is None or seconds % 60:
         raise ValueError(
-            f"{spec.source}: the watchdog needs [trigger] type = \"schedule\" with "
+            f'{spec.source}: the watchdog needs [trigger] type = "schedule" with '
             f'expression = "rate(N minutes)" (its interval is the period of the pipeline '
             f"alarms); got {spec.trigger.type} {spec.trigger.expression!r}"
         )

@@ -81,7 +81,10 @@ def test_watchdog_flags_the_stuck_batches_and_not_the_fresh_ones(
         "stuck-transformed",
         day=now,
         stage="transformed",
-        times={"received_at": now - timedelta(minutes=45), "transformed_at": now - timedelta(minutes=40)},
+        times={
+            "received_at": now - timedelta(minutes=45),
+            "transformed_at": now - timedelta(minutes=40),
+        },
         rejected=1,
     )
     _plant(
@@ -91,7 +94,9 @@ def test_watchdog_flags_the_stuck_batches_and_not_the_fresh_ones(
         stage="received",
         times={"received_at": now - timedelta(minutes=40)},
     )
-    _plant(aws, "fresh", day=now, stage="received", times={"received_at": now - timedelta(minutes=2)})
+    _plant(
+        aws, "fresh", day=now, stage="received", times={"received_at": now - timedelta(minutes=2)}
+    )
     _plant(
         aws,
         "done",
@@ -176,7 +181,9 @@ def test_flow_counts_the_last_complete_interval_and_a_rerun_gives_the_same_numbe
         },
         rejected=2,
     )
-    _plant(aws, "before", day=now, stage="received", times={"received_at": at - timedelta(minutes=2)})
+    _plant(
+        aws, "before", day=now, stage="received", times={"received_at": at - timedelta(minutes=2)}
+    )
 
     # WHEN the watchdog runs twice for the same moment (a retry)
     first = watchdog.run(BUCKET, now)
