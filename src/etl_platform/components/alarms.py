@@ -256,11 +256,11 @@ def alarm_threshold(rule: AlarmRule, spec: FunctionSpec, settings: Settings) -> 
     return float(value)
 
 
-def _statistic(rule: AlarmRule) -> dict[str, str]:
-    """``statistic`` for Sum/Maximum/..., ``extended_statistic`` for percentiles (p99)."""
+def _statistic(rule: AlarmRule) -> tuple[str | None, str | None]:
+    """(``statistic``, ``extended_statistic``): the latter for percentiles such as p99."""
     if rule.statistic.startswith("p"):
-        return {"extended_statistic": rule.statistic}
-    return {"statistic": rule.statistic}
+        return None, rule.statistic
+    return rule.statistic, None
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,8 @@ class FunctionAlarms(ComponentResource):
                 namespace=NAMESPACES[rule.target],
                 metric_name=rule.metric_name,
                 dimensions={DIMENSIONS[rule.target]: subjects[rule.target]},
-                **_statistic(rule),
+                statistic=_statistic(rule)[0],
+                extended_statistic=_statistic(rule)[1],
                 period=PERIOD_SECONDS,
                 evaluation_periods=rule.periods,
                 comparison_operator=rule.comparison,
@@ -355,7 +356,8 @@ class PipelineAlarms(ComponentResource):
                 namespace=NAMESPACES[rule.target],
                 metric_name=rule.metric_name,
                 dimensions=dict(rule.dimensions) or None,
-                **_statistic(rule),
+                statistic=_statistic(rule)[0],
+                extended_statistic=_statistic(rule)[1],
                 period=period,
                 evaluation_periods=periods,
                 datapoints_to_alarm=periods,
