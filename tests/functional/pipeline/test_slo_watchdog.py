@@ -15,7 +15,8 @@ import pytest
 from pipeline_factories import BUCKET, lambda_context
 
 from etl_platform.catalog import load_catalog
-from etl_platform.slo import WATCHDOG, stage_sla_variable
+from etl_platform.settings import WAITING_STAGES
+from etl_platform.slo import PIPELINE_METRICS, WATCHDOG, stage_sla_variable
 
 pytestmark = pytest.mark.functional
 
@@ -141,6 +142,13 @@ def test_watchdog_flags_the_stuck_batches_and_not_the_fresh_ones(
     assert 40 * 60 <= by_stage["received"]["OldestWaitingSeconds"] < 41 * 60
     (flow,) = [doc for doc in docs if "BatchesReceived" in doc]
     assert flow["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]
+    # AND they are the metrics the platform's alarms and dashboard watch, stage by stage
+    assert set(by_stage) == set(WAITING_STAGES) == set(watchdog.WAITING_STAGES)
+    for doc in by_stage.values():
+        emitted = [m["Name"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+        assert tuple(emitted) == PIPELINE_METRICS["stage"]
+    emitted = [m["Name"] for m in flow["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    assert tuple(emitted) == PIPELINE_METRICS["flow"]
     # the flow document reports one aligned 5-minute interval, stamped with its start
     start = datetime.fromisoformat(flow["interval_start"].replace("Z", "+00:00"))
     assert flow["_aws"]["Timestamp"] == int(start.timestamp() * 1000)
