@@ -2,9 +2,11 @@
 tracing on, for one backend, with an in-memory exporter. Prints one JSON report.
 
 Run by ``test_slo_tracing.py`` (a child process, so the test process never patches
-botocore or installs a global tracer). ``argv``: backend, PostgreSQL server JSON.
-moto plays S3 and Secrets Manager; each invocation gets its own ``_X_AMZN_TRACE_ID``,
-as Lambda sets it.
+botocore or installs a global tracer). ``argv``: backend, PostgreSQL server JSON, and
+the chain as JSON: ``[[function, trigger prefix or null], ...]`` from the catalog, the
+first one invoked through its URL (``POST /batches``), each next one with the S3 event
+of the object the previous hop wrote under its trigger prefix. moto plays S3 and
+Secrets Manager; each invocation gets its own ``_X_AMZN_TRACE_ID``, as Lambda sets it.
 """
 
 from __future__ import annotations
@@ -22,11 +24,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path[:0] = [str(REPO / "layers" / "etl-common"), str(HERE)]
 
-TRACE_IDS = {
-    "ingest-api": "1-674a1b2c-0123456789abcdef01234567",
-    "transform": "1-674a1b2d-89abcdef0123456789abcdef",
-    "load": "1-674a1b2e-fedcba9876543210fedcba98",
-}
+
+def _trace_id(hop: int) -> str:
+    return f"1-674a1b{hop:02x}-{hop:024x}"
 
 
 def _load(name: str) -> Any:
@@ -40,7 +40,8 @@ def _load(name: str) -> Any:
 
 
 def main() -> None:
-    backend, server = sys.argv[1], json.loads(sys.argv[2])
+    backend, server, chain = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+    trace_ids = {name: _trace_id(hop + 1) for hop, (name, _) in enumerate(chain)}
     os.environ.update(
         {
             "ETL_TRACING": backend,
@@ -99,24 +100,28 @@ def main() -> None:
                 "MAX_CONNECTIONS": "2",
             }
         )
-        handlers = {name: _load(name) for name in TRACE_IDS}
+        handlers = {name: _load(name) for name in trace_ids}
 
         def invoke(name: str, event: dict[str, Any]) -> Any:
-            os.environ["_X_AMZN_TRACE_ID"] = (
-                f"Root={TRACE_IDS[name]};Parent=53995c3f42cd8ad8;Sampled=1"
-            )
+            header = f"Root={trace_ids[name]};Parent=53995c3f42cd8ad8;Sampled=1"
+            os.environ["_X_AMZN_TRACE_ID"] = header
             return handlers[name].handler(event, lambda_context(name))
 
         records = [order(1), order(2, currency="EUR"), order(3, currency="CHF")]
-        answer = invoke("ingest-api", api_event("POST", "/batches", {"records": records}))
+        first, _ = chain[0]
+        answer = invoke(first, api_event("POST", "/batches", {"records": records}))
         batch_id = json.loads(answer["body"])["batch_id"]
-        (raw,) = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="raw/")["Contents"]]
-        invoke("transform", s3_event(raw))
-        invoke("load", s3_event(f"staged/{batch_id}.jsonl"))
+        for name, prefix in chain[1:]:
+            listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents") or []
+            (key,) = [o["Key"] for o in listed if batch_id in o["Key"]]
+            invoke(name, s3_event(key))
         manifest = json.loads(
             s3.get_object(Bucket=BUCKET, Key=f"manifests/{batch_id}.json")["Body"].read()
         )
-        handlers["load"].DATABASE.close()
+        for module in handlers.values():
+            database = getattr(module, "DATABASE", None)
+            if database is not None:
+                database.close()
 
     if backend == "otel":
         for span in exporter.get_finished_spans():
@@ -137,7 +142,7 @@ def main() -> None:
                 "logs": [line for line in logs if "_aws" not in line],
                 "spans": spans,
                 "patched": sorted(tracing._state["patched"]),
-                "trace_ids": TRACE_IDS,
+                "trace_ids": trace_ids,
             },
             default=str,
         )

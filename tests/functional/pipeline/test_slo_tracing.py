@@ -5,6 +5,8 @@ trace is found by the annotation ``batch_id``.
 
 Each backend runs in a child interpreter (``slo_tracing_probe.py``) with an in-memory
 exporter: the X-Ray SDK's emitter captured, or OpenTelemetry's InMemorySpanExporter.
+The hops come from the catalog: the URL function that writes the prefix an S3-triggered
+function listens on, then each function triggered by what the previous one writes.
 """
 
 from __future__ import annotations
@@ -20,10 +22,32 @@ import pytest
 from etl_common import tracing
 from pipeline_factories import query
 
+from etl_platform.catalog import Catalog, load_catalog
+
 pytestmark = pytest.mark.functional
 
 PROBE = Path(__file__).resolve().parent / "slo_tracing_probe.py"
-HOPS = {"ingest-api": "store_raw", "transform": "transform", "load": "load"}
+
+
+def s3_chain(catalog: Catalog) -> list[tuple[str, str | None]]:
+    """``[(url function, None), (s3 function, its prefix), ...]`` following writes -> triggers."""
+    triggered = {s.trigger.prefix: s for s in catalog if s.trigger.type == "s3"}
+
+    def next_hop(spec: Any) -> Any:
+        writes = (*spec.s3_write, *getattr(spec, "s3_create", ()))  # create-only writes too
+        return next((triggered[p] for p in writes if p in triggered), None)
+
+    starts = [s for s in catalog if s.trigger.type == "url" and next_hop(s)]
+    assert len(starts) == 1, "expected one URL function that starts the S3 chain"
+    chain: list[tuple[str, str | None]] = [(starts[0].name, None)]
+    hop = next_hop(starts[0])
+    while hop is not None and hop.name not in dict(chain):
+        chain.append((hop.name, hop.trigger.prefix))
+        hop = next_hop(hop)
+    return chain
+
+
+CHAIN = s3_chain(load_catalog())
 
 
 def _walk(entity: dict[str, Any]) -> list[dict[str, Any]]:
@@ -43,7 +67,7 @@ def test_the_pipeline_traces_one_batch_across_its_hops(
 
     # WHEN one batch goes through ingest, transform and load
     result = subprocess.run(
-        [sys.executable, str(PROBE), backend, json.dumps(server)],
+        [sys.executable, str(PROBE), backend, json.dumps(server), json.dumps(CHAIN)],
         capture_output=True,
         text=True,
         env=env,
@@ -59,25 +83,36 @@ def test_the_pipeline_traces_one_batch_across_its_hops(
     assert query(postgres_server, database, "SELECT count(*) FROM orders") == [(2,)]
 
     # AND every log line that knows the batch carries it and its invocation's trace id
+    assert len(CHAIN) >= 3  # ingest -> transform -> load, as the catalog wires them
     batch_lines = [line for line in report["logs"] if line.get("batch_id") == batch_id]
-    assert {line["function"] for line in batch_lines} == set(HOPS)
+    assert {line["function"] for line in batch_lines} == {name for name, _ in CHAIN}
     for line in batch_lines:
         assert line["trace_id"] == trace_ids[line["function"]], line
     assert all(line.get("trace_id") for line in report["logs"]), report["logs"]
 
-    # AND each hop's stage span is in that invocation's trace, annotated with the batch id
+    # AND each hop's trace (that invocation's trace id) has a span annotated with the
+    # batch id, so `annotation.batch_id = "<id>"` finds the batch's whole journey
     if backend == "otel":
-        for function, stage in HOPS.items():
-            (span,) = [s for s in report["spans"] if s["name"] == stage]
-            assert span["trace_id"] == trace_ids[function].replace("1-", "", 1).replace("-", "")
-            assert span["attributes"]["batch_id"] == batch_id
-            assert "batch_id" in span["attributes"][tracing.ANNOTATIONS_ATTRIBUTE]
-            assert span["parent"] == "53995c3f42cd8ad8"  # the Lambda segment
+        for function, _ in CHAIN:
+            xray_hex = trace_ids[function].replace("1-", "", 1).replace("-", "")
+            annotated = [
+                s
+                for s in report["spans"]
+                if s["trace_id"] == xray_hex and s["attributes"].get("batch_id") == batch_id
+            ]
+            assert annotated, function
+            for span in annotated:
+                assert "batch_id" in span["attributes"][tracing.ANNOTATIONS_ATTRIBUTE]
+                assert span["parent"] == "53995c3f42cd8ad8"  # the Lambda segment
         assert report["patched"] == []
     else:
         entities = [e for top in report["spans"] for e in _walk(top)]
-        for function, stage in HOPS.items():
-            (sub,) = [e for e in entities if e["name"] == stage]
-            assert sub["annotations"]["batch_id"] == batch_id
-            assert sub["trace_id"] == trace_ids[function]
+        for function, _ in CHAIN:
+            annotated = [
+                e
+                for e in entities
+                if e.get("trace_id") == trace_ids[function]
+                and (e.get("annotations") or {}).get("batch_id") == batch_id
+            ]
+            assert annotated, function
         assert "botocore" in report["patched"]

@@ -113,7 +113,7 @@ def test_watchdog_flags_the_stuck_batches_and_not_the_fresh_ones(
     _plant(aws, "ancient", day=old_day, stage="received", times={"received_at": old_day})
 
     # WHEN the watchdog runs (as Lambda's schedule would invoke it)
-    result = watchdog.handler({"source": "aws.events"}, lambda_context("watchdog"))
+    result = watchdog.handler({"source": "aws.events"}, lambda_context(WATCHDOG))
 
     # THEN exactly the two batches past their stage's SLA are stuck; the fresh one waits
     assert result["stuck"] == {"received": ["stuck-received"], "transformed": ["stuck-transformed"]}
