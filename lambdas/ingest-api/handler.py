@@ -21,6 +21,10 @@ both create a batch. The same key with the same body answers the same
 same key with a different body is 409. If a previous attempt died between the
 claim and the raw write, the replay finishes it (same key, same bytes).
 
+Every object ingest writes is created, never overwritten: each write carries
+``IfNoneMatch='*'`` (an existing object is left as it is), which is what the
+catalog's ``needs.s3_create`` grants (PutObject only with that header).
+
 Environment variables (read once at import):
 
 - ``DATA_BUCKET``: the data bucket (required; a missing value is a 500
@@ -28,7 +32,7 @@ Environment variables (read once at import):
 - ``LOG_LEVEL``: log level (default ``INFO``).
 - ``METRICS_NAMESPACE``: CloudWatch namespace for EMF metrics (default ``EtlPipeline``).
 
-S3 access: writes ``raw/``, ``manifests/`` (create-only) and ``idempotency/``;
+S3 access: creates ``raw/``, ``manifests/`` and ``idempotency/`` objects (create-only);
 reads ``idempotency/`` (only an existing record, after a failed claim).
 """
 
@@ -196,11 +200,9 @@ def _accept(records: list[Any], payload: Any, idempotency_key: str | None) -> di
         "received_at": received_at,
         "request_sha256": fingerprint,
         "records": len(records),
-        "state": "pending",
     }
     if s3.put_json(DATA_BUCKET, record_key, claim, if_none_match=True):
         _store(batch_id, raw, received_at, records)
-        s3.put_json(DATA_BUCKET, record_key, {**claim, "state": "committed"})
         return _accepted(batch_id, len(records))
 
     existing = s3.read_json(DATA_BUCKET, record_key)
@@ -213,12 +215,9 @@ def _accept(records: list[Any], payload: Any, idempotency_key: str | None) -> di
         )
     batch_id = str(existing["batch_id"])
     logger.bind(batch_id=batch_id)
-    if existing.get("state") != "committed":
-        # A previous attempt claimed the key but may have died before writing the
-        # batch: finish it with the same key and bytes (a retry overwrites nothing new).
-        _log.warning("completing a pending idempotent request")
-        _store(batch_id, str(existing["raw_key"]), str(existing["received_at"]), records)
-        s3.put_json(DATA_BUCKET, record_key, {**existing, "state": "committed"})
+    # A previous attempt may have died after the claim: finish it with the same keys and
+    # bytes. Every write is create-only, so what it did write stays as it is.
+    _store(batch_id, str(existing["raw_key"]), str(existing["received_at"]), records)
     _log.info("idempotent replay", extra={"records": len(records)})
     return _accepted(batch_id, len(records), replayed=True)
 
@@ -235,7 +234,7 @@ def _store(batch_id: str, raw: str, received_at: str, records: list[Any]) -> Non
         )
         # Create-only: never regress a manifest a later stage already advanced.
         s3.put_json(DATA_BUCKET, batches.manifest_key(batch_id), manifest, if_none_match=True)
-        s3.put_jsonl(
+        created = s3.put_jsonl(
             DATA_BUCKET,
             raw,
             records,
@@ -244,7 +243,10 @@ def _store(batch_id: str, raw: str, received_at: str, records: list[Any]) -> Non
                 "received-at": received_at,
                 "record-count": str(len(records)),
             },
+            if_none_match=True,
         )
+    if not created:
+        return  # an idempotent replay of a batch that was stored completely
     metrics.record_counts(FUNCTION, "ingest", {"received": len(records)}, batch_id=batch_id)
     _log.info("batch accepted", extra={"records": len(records), "raw_key": raw})
 

@@ -18,13 +18,16 @@ Keys (all in the ``etl:`` namespace unless noted; defaults per environment come 
 ``architecture``            ``arm64`` (default, cheaper per GB-second) or ``x86_64``
 ``reservedConcurrency``     ``true`` (default): critical functions reserve 5; ``false``
                             for accounts whose concurrency quota is too small
-``logLevel``                application log level; default DEBUG (dev) / INFO (prod)
+``logLevel``                application log level; default DEBUG (dev) / INFO (prod);
+                            TRACE is logged as Python's finest level, DEBUG
 ``maxRetryAttempts``        async retries, 0-2 (default 2)
 ``maxEventAgeSeconds``      async event age, 60-21600 (default 21600 = 6 hours)
 ``durationAlarmPercent``    duration alarm at this % of the timeout, 1-100 (default 80)
 ``dlqAgeAlarmSeconds``      oldest DLQ message alarm, seconds (default 900 dev / 300 prod)
 ``alarmEmail``              optional e-mail subscribed to the alarm topic
-``databaseSecretArn``       Secrets Manager ARN with the RDS-shaped DB credentials
+``databaseSecretArn``       the full Secrets Manager ARN (with its 6-character suffix) of
+                            the RDS-shaped DB credentials
+``databaseSecretKmsKeyArn`` optional: the customer managed KMS key encrypting that secret
 ``vpcSubnetIds``            JSON list of subnet ids for database functions (with
 ``vpcSecurityGroupIds``     JSON list of security group ids; both or neither)
 ==========================  ===========================================================
@@ -50,6 +53,7 @@ __all__ = [
     "EnvironmentDefaults",
     "Settings",
     "load_settings",
+    "secret_arn_problem",
     "settings_from_mapping",
 ]
 
@@ -89,12 +93,20 @@ KNOWN_KEYS = (
     "dlqAgeAlarmSeconds",
     "alarmEmail",
     "databaseSecretArn",
+    "databaseSecretKmsKeyArn",
     "vpcSubnetIds",
     "vpcSecurityGroupIds",
 )
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:us-east-1:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+# Secrets Manager appends "-" and 6 random characters to a secret's name in its ARN; an
+# ARN without them names no secret, so a policy granting it never matches (AccessDenied).
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws:kms:us-east-1:\d{12}:key/"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,256}$")
@@ -121,6 +133,7 @@ class Settings:
     dlq_age_alarm_seconds: int
     alarm_email: str | None
     database_secret_arn: str | None
+    database_secret_kms_key_arn: str | None
     vpc_subnet_ids: tuple[str, ...]
     vpc_security_group_ids: tuple[str, ...]
 
@@ -217,13 +230,33 @@ def settings_from_mapping(
         )
 
     secret = get("databaseSecretArn") or None
-    if secret is not None and not _SECRET_ARN.match(secret):
+    problem = secret_arn_problem(secret) if secret is not None else None
+    if problem:
         raise SettingsError(
             "etl:databaseSecretArn",
             secret,
-            "must be a Secrets Manager ARN in us-east-1: "
-            "arn:aws:secretsmanager:us-east-1:<account>:secret:<name>",
+            problem,
+            fix="aws secretsmanager describe-secret --secret-id <name> --query ARN --output text"
+            ", then pulumi config set etl:databaseSecretArn <that ARN>",
         )
+    secret_key = get("databaseSecretKmsKeyArn") or None
+    if secret_key is not None:
+        if not _KMS_KEY_ARN.match(secret_key):
+            raise SettingsError(
+                "etl:databaseSecretKmsKeyArn",
+                secret_key,
+                "must be the ARN of a KMS key in us-east-1 "
+                "(arn:aws:kms:us-east-1:<account>:key/<key-id>; not an alias): the "
+                "customer managed key that encrypts etl:databaseSecretArn",
+                fix="aws secretsmanager describe-secret --secret-id <name> --query KmsKeyId",
+            )
+        if secret is None:
+            raise SettingsError(
+                "etl:databaseSecretKmsKeyArn",
+                secret_key,
+                "is the key of the database secret, but etl:databaseSecretArn is not set: "
+                "set both, or remove this one",
+            )
 
     subnets = _id_list(get, "vpcSubnetIds", _SUBNET, "subnet-0123456789abcdef0")
     groups = _id_list(get, "vpcSecurityGroupIds", _SECURITY_GROUP, "sg-0123456789abcdef0")
@@ -255,9 +288,27 @@ def settings_from_mapping(
         ),
         alarm_email=alarm_email,
         database_secret_arn=secret,
+        database_secret_kms_key_arn=secret_key,
         vpc_subnet_ids=subnets,
         vpc_security_group_ids=groups,
     )
+
+
+def secret_arn_problem(arn: str) -> str | None:
+    """Why ``arn`` is not the full ARN of a Secrets Manager secret in us-east-1, or None."""
+    if not _SECRET_ARN.match(arn):
+        return (
+            "must be the ARN of a Secrets Manager secret in us-east-1: "
+            "arn:aws:secretsmanager:us-east-1:<account>:secret:<name>-<6 characters>"
+        )
+    if not _SECRET_SUFFIX.search(arn):
+        return (
+            "is a partial ARN: a secret's ARN ends with the '-' and 6 characters Secrets "
+            "Manager appends to its name (for example ...:secret:etl/database-AbCdEf), and "
+            "a policy that names the ARN without them matches no secret (AccessDenied at the "
+            "first load). Use the full ARN"
+        )
+    return None
 
 
 def load_settings(function_names: Iterable[str] = ()) -> Settings:

@@ -1,7 +1,9 @@
 """The alarms that make a failed execution impossible to miss.
 
 Every threshold lives in :data:`ALARM_RULES`, one table. Each catalog function gets
-five alarms on its Lambda metrics and two on its dead-letter queue; all notify the
+five alarms on its Lambda metrics and two on its dead-letter queue, and a function
+with a URL trigger one more on its URL's 5xx answers (an API turns a failure into a
+JSON 500/503, which Lambda's ``Errors`` metric never counts); all notify the
 alarm topic on ALARM and on OK, and treat missing data as not breaching (a function
 that is not invoked is healthy). DeadLetterErrors and AsyncEventsDropped are the two
 blind spots that common alarm kits leave open: an event that could not even reach
@@ -56,6 +58,11 @@ class AlarmRule:
     description: str
     threshold: int | None = None
     setting: str | None = None
+    #: Only functions whose catalog trigger has this type get the alarm (None: all).
+    trigger: str | None = None
+
+    def applies_to(self, spec: FunctionSpec) -> bool:
+        return self.trigger is None or spec.trigger.type == self.trigger
 
 
 # The one table of alarms and thresholds.
@@ -104,6 +111,17 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "count",
         "an asynchronous event was dropped without being processed",
         threshold=1,
+    ),
+    AlarmRule(
+        "url-5xx",
+        "function",
+        "Url5xxCount",
+        "Sum",
+        "count",
+        "its function URL answered a request with a 5xx error (an unexpected exception, "
+        "a misconfiguration or a dependency down): see its ERROR logs",
+        threshold=1,
+        trigger="url",
     ),
     AlarmRule(
         "dlq-visible",
@@ -161,7 +179,7 @@ class FunctionAlarms(ComponentResource):
             "dlq": args.dlq_name,
         }
         self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
-        for rule in ALARM_RULES:
+        for rule in (r for r in ALARM_RULES if r.applies_to(spec)):
             self.alarms[rule.what] = aws.cloudwatch.MetricAlarm(
                 f"{name}-{rule.what}",
                 name=resource_name("alarm", f"{spec.name}-{rule.what}", settings.suffix),

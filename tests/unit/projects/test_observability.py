@@ -155,17 +155,22 @@ def test_exports_are_the_contract_the_functions_stack_reads(dev: ProgramRun) -> 
 def test_every_function_has_its_five_alarms_and_its_dlq_two(run: ProgramRun) -> None:
     # GIVEN a real stack
     # WHEN we group its alarms by the function or queue they watch
-    for fn in CATALOG.names:
+    expected = 0
+    for spec in CATALOG:
+        fn = spec.name
         on_function = function_alarms(run, fn)
         on_dlq = dlq_alarms(run, fn)
-        # THEN the function's own metrics have the five alarms, in AWS/Lambda
-        assert set(on_function) == FUNCTION_METRICS, fn
+        # THEN the function's own metrics have the five alarms, in AWS/Lambda, and a
+        # function behind a URL also the alarm on its URL's 5xx answers
+        url = {"Url5xxCount"} if spec.trigger.type == "url" else set()
+        assert set(on_function) == FUNCTION_METRICS | url, fn
+        expected += len(on_function) + len(on_dlq)
         assert {a.inputs["namespace"] for a in on_function.values()} == {"AWS/Lambda"}
         # AND its dead-letter queue (the name the shared stack exported) has its two
         assert set(on_dlq) == DLQ_METRICS, fn
         assert {a.inputs["namespace"] for a in on_dlq.values()} == {"AWS/SQS"}
     # AND there is no other alarm
-    assert len(run.of_type(ALARM)) == len(CATALOG) * len(ALARM_RULES)
+    assert len(run.of_type(ALARM)) == expected
 
 
 def test_every_alarm_pages_the_topic_on_alarm_and_on_ok(run: ProgramRun) -> None:
@@ -185,12 +190,16 @@ def test_every_alarm_pages_the_topic_on_alarm_and_on_ok(run: ProgramRun) -> None
 
 
 def test_a_single_failure_of_any_kind_fires_an_alarm(dev: ProgramRun) -> None:
-    for fn in CATALOG.names:
+    for spec in CATALOG:
+        fn = spec.name
         # GIVEN a function's alarms
         on_function = function_alarms(dev, fn)
         on_dlq = dlq_alarms(dev, fn)
-        # THEN one error, throttle, undeliverable or dropped event is enough
-        for metric in ("Errors", "Throttles", "DeadLetterErrors", "AsyncEventsDropped"):
+        # THEN one error, throttle, undeliverable or dropped event is enough, and for a
+        # function behind a URL one 5xx answer (which Lambda's Errors never counts)
+        metrics = ["Errors", "Throttles", "DeadLetterErrors", "AsyncEventsDropped"]
+        metrics += ["Url5xxCount"] if spec.trigger.type == "url" else []
+        for metric in metrics:
             assert on_function[metric].inputs["statistic"] == "Sum"
             assert on_function[metric].inputs["threshold"] == 1, (fn, metric)
         # AND so is one message waiting in its dead-letter queue
@@ -470,7 +479,8 @@ def test_every_name_carries_the_environment_suffix(run_project: Any) -> None:
     names = [r.inputs["name"] for r in run.of_type(LOG_GROUP) + run.of_type(ALARM)]
     names += [r.inputs["name"] for r in run.of_type(TOPIC) + run.of_type(ALIAS)]
     names += [r.inputs["dashboardName"] for r in run.of_type(DASHBOARD)]
-    assert len(names) == len(CATALOG) * (1 + len(ALARM_RULES)) + 3
+    rules_per_function = sum(r.applies_to(spec) for spec in CATALOG for r in ALARM_RULES)
+    assert len(names) == len(CATALOG) + rules_per_function + 3
     assert all(name.endswith("-pr-42") for name in names), names
     # AND the alarms reference the queues the shared stack of that suffix exported
     queues = {r.inputs["dimensions"].get("QueueName") for r in run.of_type(ALARM)} - {None}
