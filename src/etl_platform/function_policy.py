@@ -39,8 +39,9 @@ from typing import TYPE_CHECKING
 import pulumi
 
 from etl_platform.iam import (
-    ENI_ACTIONS,
+    ENI_CREATE_ACTION,
     ENI_DESCRIBE_ACTIONS,
+    ENI_MANAGE_ACTIONS,
     KMS_DECRYPT_ACTIONS,
     LAMBDA_SERVICE,
     LOG_ACTIONS,
@@ -178,10 +179,9 @@ def vpc_statements(settings: Settings, account_id: pulumi.Input[str]) -> list[St
         *(ec2("subnet", s) for s in settings.vpc_subnet_ids),
         *(ec2("security-group", g) for g in settings.vpc_security_group_ids),
     ]
-    manage = sorted(set(ENI_ACTIONS) - {"ec2:CreateNetworkInterface"})
     return [
-        statement("VpcCreateNetworkInterface", ["ec2:CreateNetworkInterface"], create),
-        statement("VpcNetworkInterfaces", manage, [interfaces]),
+        statement("VpcCreateNetworkInterface", [ENI_CREATE_ACTION], create),
+        statement("VpcNetworkInterfaces", ENI_MANAGE_ACTIONS, [interfaces]),
         statement("VpcDescribe", ENI_DESCRIBE_ACTIONS, ["*"]),
     ]
 

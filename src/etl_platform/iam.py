@@ -16,7 +16,9 @@ import pulumi_aws as aws
 __all__ = [
     "ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS",
     "ENI_ACTIONS",
+    "ENI_CREATE_ACTION",
     "ENI_DESCRIBE_ACTIONS",
+    "ENI_MANAGE_ACTIONS",
     "KMS_DECRYPT_ACTIONS",
     "KMS_KEY_USE_ACTIONS",
     "LAMBDA_SERVICE",
@@ -40,12 +42,14 @@ XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 #: These four have resource-level permissions (Service Authorization Reference, Amazon
 #: EC2: ``network-interface*``; CreateNetworkInterface also ``subnet*`` and
 #: ``security-group``), so they are scoped (etl_platform.function_policy.vpc_statements).
-ENI_ACTIONS = (
+ENI_CREATE_ACTION = "ec2:CreateNetworkInterface"
+#: Managing the interfaces once they exist (their ids are known only then).
+ENI_MANAGE_ACTIONS = (
     "ec2:AssignPrivateIpAddresses",
-    "ec2:CreateNetworkInterface",
     "ec2:DeleteNetworkInterface",
     "ec2:UnassignPrivateIpAddresses",
 )
+ENI_ACTIONS = (ENI_CREATE_ACTION, *ENI_MANAGE_ACTIONS)
 #: The describe actions Lambda also needs; these have no resource-level permissions.
 ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
 #: What a publisher to (or reader of) data encrypted under a KMS key needs: SNS and

@@ -152,7 +152,7 @@ def settings_from_mapping(
     function_names: Iterable[str] = (),
     today: dt.date | None = None,
 ) -> Settings:
-    """Validate config given as ``{"etl:key": "value", "aws:region": "..."}``.
+    """Validate config given as ``{"etl:<key>": "value", "aws:region": "..."}``.
 
     Values are strings, as Pulumi keeps them; ``function_names`` lets the suffix be
     checked against every name that will be derived from it.
