@@ -291,3 +291,13 @@ def test_the_readme_alarm_table_lists_every_alarm_rule() -> None:
             assert on == "every function", rule.what
         else:
             assert on == f"functions with a {rule.trigger.upper()} trigger", rule.what
+
+
+def test_a_function_that_reads_missing_keys_has_the_need_that_grants_the_404() -> None:
+    # GIVEN each catalog function's code
+    for spec in load_catalog():
+        code = "\n".join(p.read_text(encoding="utf-8") for p in sorted(spec.code_dir.glob("*.py")))
+        # WHEN it treats a missing object as an answer (etl_common.s3's missing_ok=True)
+        # THEN its needs say so: without s3:ListBucket, S3 answers 403 instead of 404
+        if "missing_ok=True" in code:
+            assert spec.s3_missing_ok, f"{spec.name}: add needs.s3_missing_ok = [<prefix>]"
