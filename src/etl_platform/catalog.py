@@ -24,6 +24,7 @@ Example entry::
     s3_write = ["staged/", "rejected/", "manifests/"]
     s3_create = []                  # written only with If-None-Match: '*' (create-only)
     s3_missing_ok = []              # read prefixes where "no such key" is an answer (404)
+    s3_list = []                    # prefixes whose key names it lists
 
     [environment]                   # optional extra environment variables
     SUPPORTED_CURRENCIES = "USD,EUR"
@@ -41,6 +42,7 @@ from typing import Any
 
 from etl_platform.errors import CatalogError
 from etl_platform.paths import LAMBDAS_DIR
+from etl_platform.slo import SLO_ENV_VARS
 
 __all__ = [
     "CATALOG_DIR_ENV",
@@ -66,6 +68,7 @@ ENTRY_FILE = "function.toml"
 # Set by the platform (or by AWS); a catalog entry may not set them itself.
 RESERVED_ENV_VARS = frozenset(
     {"DATA_BUCKET", "LOG_LEVEL", "MAX_CONNECTIONS", "DB_SECRET_ARN", "ETL_ENVIRONMENT"}
+    | set(SLO_ENV_VARS)
 )
 
 _TOP_KEYS = {
@@ -87,7 +90,7 @@ _TRIGGER_KEYS = {
     "schedule": {"type", "expression"},
     "none": {"type"},
 }
-_NEEDS_KEYS = ("s3_read", "s3_write", "s3_create", "s3_missing_ok")
+_NEEDS_KEYS = ("s3_read", "s3_write", "s3_create", "s3_missing_ok", "s3_list")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*/$")
@@ -122,8 +125,15 @@ class FunctionSpec:
     #: Prefixes it only creates: every write carries ``If-None-Match: *`` (never overwrites).
     s3_create: tuple[str, ...] = ()
     #: Read prefixes where a missing key is an answer the code must see as 404 (NoSuchKey),
-    #: not 403: only these functions get ``s3:ListBucket``.
+    #: not 403: these functions get ``s3:ListBucket``.
     s3_missing_ok: tuple[str, ...] = ()
+    #: Prefixes whose key names it lists (``s3:ListBucket`` too; key names only).
+    s3_list: tuple[str, ...] = ()
+
+    @property
+    def lists_bucket(self) -> bool:
+        """Whether it gets ``s3:ListBucket``: it lists keys or must see a 404."""
+        return bool(self.s3_missing_ok or self.s3_list)
 
     @property
     def code_dir(self) -> Path:
@@ -261,6 +271,7 @@ def _load_entry(path: Path) -> FunctionSpec:
         source=path,
         s3_create=needs["s3_create"],
         s3_missing_ok=needs["s3_missing_ok"],
+        s3_list=needs["s3_list"],
     )
 
 

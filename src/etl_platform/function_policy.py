@@ -17,7 +17,8 @@ network-interface ARNs, which name resources Lambda creates later):
   replacing an existing object, so the function can never overwrite one).
 - ``ListDataBucket``: ``s3:ListBucket`` on this stack's data bucket, only for functions
   with ``needs.s3_missing_ok`` (they must tell a missing object from a denied one:
-  without ListBucket S3 answers ``AccessDenied`` instead of ``NoSuchKey``). It is not
+  without ListBucket S3 answers ``AccessDenied`` instead of ``NoSuchKey``) or
+  ``needs.s3_list`` (they list key names). It is not
   narrowed with an ``s3:prefix`` condition: S3 makes that 403-or-404 decision for a
   GetObject request, which carries no ``s3:prefix`` key, so a condition on it is not
   documented to apply there (unverified without AWS); the grant is scoped to this
@@ -205,7 +206,7 @@ def role_policy_statements(
         statements.append(
             statement("ReadObjects", ["s3:GetObject"], _objects(bucket_arn, spec.s3_read))
         )
-    if spec.s3_missing_ok:
+    if spec.lists_bucket:
         statements.append(statement("ListDataBucket", ["s3:ListBucket"], [bucket_arn]))
     if spec.s3_write:
         statements.append(

@@ -280,20 +280,23 @@ def test_the_readme_alarm_table_lists_every_alarm_rule() -> None:
         if len(cells) != 4:
             break
         rows[cells[0].strip("`")] = cells
-    # THEN it has one row per rule, naming its metric, statistic and scope
-    assert set(rows) == {rule.what for rule in ALARM_RULES}
-    for rule in ALARM_RULES:
+    # THEN it has one row per function and DLQ rule (the pipeline's rows have their own
+    # section, Pipeline SLOs), naming its metric, statistic and the functions it is for
+    per_function = [rule for rule in ALARM_RULES if rule.target != "pipeline"]
+    assert set(rows) == {rule.what for rule in per_function}
+    scope = {
+        "every": "every function",
+        "async": "asynchronously invoked functions (S3, schedule, none)",
+        "s3": "S3-triggered functions",
+        "url": "functions with a URL trigger",
+    }
+    for rule in per_function:
         _, on, metric, _ = rows[rule.what]
         assert f"`{NAMESPACES[rule.target]}` `{rule.metric_name}` ({rule.statistic})" == metric
-        if rule.target == "dlq":
-            assert on == "its DLQ", rule.what
-        elif rule.trigger is None:
-            assert on == "every function", rule.what
-        else:
-            assert on == f"functions with a {rule.trigger.upper()} trigger", rule.what
+        assert on == ("its DLQ" if rule.target == "dlq" else scope[rule.applies]), rule.what
 
 
-def test_a_function_that_reads_missing_keys_has_the_need_that_grants_the_404() -> None:
+def test_a_function_that_reads_missing_keys_or_lists_has_the_need_that_grants_it() -> None:
     # GIVEN each catalog function's code
     for spec in load_catalog():
         code = "\n".join(p.read_text(encoding="utf-8") for p in sorted(spec.code_dir.glob("*.py")))
@@ -301,3 +304,6 @@ def test_a_function_that_reads_missing_keys_has_the_need_that_grants_the_404() -
         # THEN its needs say so: without s3:ListBucket, S3 answers 403 instead of 404
         if "missing_ok=True" in code:
             assert spec.s3_missing_ok, f"{spec.name}: add needs.s3_missing_ok = [<prefix>]"
+        # AND one that lists keys says which (ListBucket is granted only for these needs)
+        if "list_objects" in code:
+            assert spec.s3_list, f"{spec.name}: add needs.s3_list = [<prefix>]"

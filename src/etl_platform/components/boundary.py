@@ -11,7 +11,7 @@ resources of this environment only, derived from the catalog:
   on the prefixes some function writes, create-only ``s3:PutObject`` (``If-None-Match``
   present) on the prefixes that functions only create, and ``s3:ListBucket`` on the
   bucket when some function has ``needs.s3_missing_ok`` (a missing key must answer
-  ``NoSuchKey``, not ``AccessDenied``);
+  ``NoSuchKey``, not ``AccessDenied``) or ``needs.s3_list``;
 - the database secret (and ``kms:Decrypt`` through Secrets Manager on its customer key)
   when one is configured and a catalog function uses the database;
 - X-Ray trace upload, and the network-interface actions of VPC functions when a VPC is
@@ -105,9 +105,10 @@ def _data_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) -> 
                 [Output.concat(bucket_arn, f"/{prefix}*") for prefix in reads],
             )
         )
-    if any(spec.s3_missing_ok for spec in catalog):
+    if any(spec.lists_bucket for spec in catalog):
         # Without ListBucket, a GET of a missing key answers AccessDenied instead of
-        # NoSuchKey; role policies grant it only to functions with needs.s3_missing_ok.
+        # NoSuchKey; role policies grant it only to functions with needs.s3_missing_ok
+        # or needs.s3_list.
         statements.append(statement("ListDataBucket", ["s3:ListBucket"], [bucket_arn]))
     if writes:
         statements.append(

@@ -278,7 +278,7 @@ def test_boundary_allows_nothing_outside_this_environment(
     assert granted["s3:GetObject"] == reads
     assert granted["s3:PutObject"] == writes | creates
     # AND listing (a missing key answers 404, not 403) only when some function needs it
-    if any(spec.s3_missing_ok for spec in catalog):
+    if any(spec.s3_missing_ok or spec.s3_list for spec in catalog):
         assert granted["s3:ListBucket"] == {bucket}
     else:
         assert "s3:ListBucket" not in granted
