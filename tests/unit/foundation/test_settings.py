@@ -77,7 +77,7 @@ def test_config_overrides_defaults() -> None:
         (config(runtime="nodejs14.x"), "etl:runtime", "python3.13"),
         (config(runtime="nodejs18.x"), "etl:runtime", "deprecated"),
         (config(runtime="python3.9"), "etl:runtime", "use python3.13"),
-        (config(runtime="python3.11"), "etl:runtime", "deprecated"),
+        (config(runtime="python3.10"), "etl:runtime", "deprecated"),
         (config(runtime="java99"), "etl:runtime", "unknown Lambda runtime"),
         (config(alarmEmail="ops"), "etl:alarmEmail", "e-mail address"),
         (config(databaseSecretArn="db-secret"), "etl:databaseSecretArn", "Secrets Manager ARN"),
