@@ -378,8 +378,16 @@ class CodeProblem:
         return f"{where}: {self.message}. Fix: {self.fix}"
 
 
-# The compat check of a language: (package root, target runtime, layer roots) -> problems.
-CodeChecker = Callable[[Path, str, Sequence[Path]], list[CodeProblem]]
+# The compat check of a language, one entry point each:
+# (package root, target runtime, layer roots, handler) -> problems.
+CodeChecker = Callable[[Path, str, Sequence[Path], str | None], list[CodeProblem]]
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _dist_info_names(root: Path) -> set[str]:
@@ -412,7 +420,9 @@ def _python_layer_roots(layer: Path, version: str) -> list[Path]:
     return [layer / "python", layer / "python" / "lib" / f"python{version}" / "site-packages"]
 
 
-def check_python_package(root: Path, runtime: str, layers: Sequence[Path]) -> list[CodeProblem]:
+def check_python_package(
+    root: Path, runtime: str, layers: Sequence[Path], handler: str | None = None
+) -> list[CodeProblem]:
     """The platform's Python compat checks (:mod:`etl_platform.compat`) on a package.
 
     The function's own files are checked (vendored distributions, those with a
@@ -438,19 +448,49 @@ def check_python_package(root: Path, runtime: str, layers: Sequence[Path]) -> li
         and "__pycache__" not in path.parts
     ]
     return [
-        CodeProblem(str(problem.path.relative_to(root)), problem.line, problem.message, problem.fix)
+        CodeProblem(_relative(problem.path, root), problem.line, problem.message, problem.fix)
         for problem in check_sources(files, (major, minor), frozenset(layer_names))
     ]
 
 
+def _node_layer_packages(layers: Sequence[Path]) -> set[str]:
+    """Package names a Node.js function can require from its layers."""
+    names: set[str] = set()
+    for layer in layers:
+        for modules in [
+            layer / "nodejs" / "node_modules",
+            *layer.glob("nodejs/node*/node_modules"),
+        ]:
+            if not modules.is_dir():
+                continue
+            for entry in modules.iterdir():
+                if entry.name.startswith("@") and entry.is_dir():
+                    names |= {f"{entry.name}/{scoped.name}" for scoped in entry.iterdir()}
+                elif not entry.name.startswith("."):
+                    names.add(entry.name)
+    return names
+
+
 def _node_checker() -> CodeChecker | None:
-    """The Node.js compat entry point, when this build has one (the `node` work)."""
+    """The Node.js compat entry point (aws-sdk v2, callback handlers, unresolvable
+    imports), when this build has it."""
     try:
-        from etl_platform import compat
-    except ImportError:  # pragma: no cover - compat is part of the package
+        from etl_platform import node_compat  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
         return None
-    checker = getattr(compat, "check_node_package", None)
-    return checker if callable(checker) else None
+    check_tree = getattr(node_compat, "check_node_tree", None)
+    if not callable(check_tree):
+        return None
+
+    def check_node_package(
+        root: Path, runtime: str, layers: Sequence[Path], handler: str | None = None
+    ) -> list[CodeProblem]:
+        problems = check_tree(
+            root, runtime, layer_packages=_node_layer_packages(layers), handler=handler
+        )
+        return [CodeProblem(_relative(p.path, root), p.line, p.message, p.fix) for p in problems]
+
+    return check_node_package
 
 
 def _code_checkers() -> dict[str, CodeChecker]:
@@ -702,7 +742,11 @@ class _Auditor:
                 self.errors.append(f"{name}: {got}; imports from it may show as unresolvable")
             else:
                 layers.append(got)
-        problems = checker(root, target, layers)
+        try:
+            problems = checker(root, target, layers, config.get("Handler"))
+        except EtlPlatformError as exc:  # e.g. the Node checks need node on PATH
+            self.errors.append(f"{name}: its {language} code could not be checked ({exc})")
+            return []
         return [
             Finding(
                 name,

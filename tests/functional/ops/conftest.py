@@ -23,5 +23,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     # moto knows AWS managed policies (AmazonS3FullAccess, ...) only when asked to.
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    # No test here looks at AMIs; loading moto's default ones costs seconds per test.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         yield boto3.Session(region_name="us-east-1")

@@ -274,3 +274,26 @@ def test_missing_subnets_are_named(aws: boto3.Session, tmp_path: Path) -> None:
     assert not result.passed
     assert "subnet subnet-0123456789abcdef0" in result.detail
     assert "security group sg-0123456789abcdef0" in result.detail
+
+
+def test_deploy_all_runs_the_real_preflight_and_deploys_nothing_on_a_low_quota(
+    aws: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from etl_platform.ops.pulumi_cli import main as pulumi_cli_main
+
+    # GIVEN a configured stack, a FAKE pulumi on PATH and an account with 10 executions
+    account_settings(aws, limit=10, unreserved=10)
+    monkeypatch.setattr(boto3, "Session", lambda **_: aws)  # keep the GetAccountSettings patch
+    repo = write_stack(tmp_path / "repo", base_config())
+    monkeypatch.setenv("PATH", fake_pulumi(tmp_path))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test-only")
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path / 'state'}")
+    # WHEN the user deploys
+    code = pulumi_cli_main(["--repo", str(repo), "deploy-all", "dev"])
+    # THEN preflight's report explains the quota and nothing was deployed
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "FAIL  concurrency" in err and "etl:reservedConcurrency false" in err
+    assert "nothing was deployed" in err
+    assert "$ pulumi" not in err
