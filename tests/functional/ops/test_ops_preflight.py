@@ -277,7 +277,9 @@ def test_missing_subnets_are_named(aws: boto3.Session, tmp_path: Path) -> None:
 
 
 def test_deploy_all_runs_the_real_preflight_and_deploys_nothing_on_a_low_quota(
-    aws: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    aws: boto3.Session,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from etl_platform.ops.pulumi_cli import main as pulumi_cli_main
