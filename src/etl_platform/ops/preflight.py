@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from etl_platform import contract
 from etl_platform.catalog import load_catalog
 from etl_platform.errors import EtlPlatformError
 from etl_platform.naming import resource_name
@@ -67,9 +68,8 @@ CONCURRENCY_QUOTA_CODE = "L-B99A9384"
 RDS_SECRET_KEYS: tuple[str, ...] = ("host", "username", "password")
 RDS_SECRET_SHAPE = "{host, port, username, password, dbname}"
 
-# The functions' project: its stack file carries the settings preflight checks.
-FUNCTIONS_PROJECT = "etl-functions"
-PROJECT_FOLDERS: tuple[str, ...] = ("shared", "observability", "etl-functions")
+# The three projects' folders, in deploy order (the last one's config wins a merge).
+PROJECT_FOLDERS: tuple[str, ...] = tuple(folder for _name, folder in contract.DEPLOY_ORDER)
 
 
 @dataclass(frozen=True)

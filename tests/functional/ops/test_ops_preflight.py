@@ -21,9 +21,9 @@ import yaml
 from ops_estate import ACCOUNT, account_settings
 
 from etl_platform.catalog import load_catalog
-from etl_platform.ops.preflight import CheckResult, format_results, preflight
+from etl_platform.ops.preflight import PROJECT_FOLDERS, CheckResult, format_results, preflight
 
-FOLDERS = ("shared", "observability", "etl-functions")
+FOLDERS = PROJECT_FOLDERS
 CRITICAL = sum(spec.reserved_concurrency or 0 for spec in load_catalog())
 
 
