@@ -459,7 +459,8 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         "runtime",
         _runtime,
         f"`{DEFAULT_RUNTIME}`",
-        "a Python runtime AWS has not deprecated (today `python3.12`, `python3.13`, `python3.14`)",
+        "a Python runtime not past its AWS deprecation date in the runtime calendar "
+        "(`python -m etl_platform.runtime_calendar show`); preview runtimes are refused",
     ),
     SettingKey(
         "etl:architecture",

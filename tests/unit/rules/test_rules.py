@@ -57,11 +57,11 @@ CASES: dict[str, Case] = {
         f"{FN} '{TRANSFORM}'",
         ("nodejs18.x", "deprecated", "python3.13"),
     ),
-    "python3.11": (
-        lambda p: p.set("transform-function", runtime="python3.11"),
+    "python3.10": (
+        lambda p: p.set("transform-function", runtime="python3.10"),
         "lambda-runtime-supported",
         f"{FN} '{TRANSFORM}'",
-        ("python3.11", "python3.13"),
+        ("python3.10", "deprecated by AWS since 2026-10-31", "days ago", "python3.13"),
     ),
     "layer-on-python3.8": (
         lambda p: p.set("layer", compatibleRuntimes=["python3.8"]),
