@@ -50,8 +50,6 @@ __all__ = [
 
 Target = Literal["function", "dlq", "pipeline"]
 Unit = Literal["count", "percent-of-timeout", "seconds", "seconds-as-ms"]
-# Which functions a function/dlq row applies to.
-Applies = Literal["every", "async", "s3"]
 # "minute": PERIOD_SECONDS; "pipeline": the watchdog's interval; "hour": 3600 s.
 Period = Literal["minute", "pipeline", "hour"]
 NAMESPACES: dict[Target, str] = {
@@ -87,13 +85,23 @@ class AlarmRule:
     description: str
     threshold: int | None = None
     setting: str | None = None
-    applies: Applies = "every"
+    #: Only functions whose catalog trigger type is this one (or one of these) get the
+    #: alarm; None: every function.
+    trigger: str | tuple[str, ...] | None = None
     dimensions: tuple[tuple[str, str], ...] = ()  # fixed dimensions (pipeline rows)
     periods: int = 1  # consecutive breaching periods before ALARM
     periods_setting: str | None = None  # Settings field with ``periods``; None there: off
     period: Period = "minute"
     comparison: str = COMPARISON
     missing: str = TREAT_MISSING_DATA
+
+    def applies_to(self, spec: FunctionSpec) -> bool:
+        if self.target == "pipeline":
+            return False
+        if self.trigger is None:
+            return True
+        allowed = (self.trigger,) if isinstance(self.trigger, str) else self.trigger
+        return spec.trigger.type in allowed
 
 
 # The one table of alarms and thresholds.
@@ -151,7 +159,7 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "seconds-as-ms",
         "asynchronous events wait too long before they run (backlog, throttling or retries)",
         setting="async_event_age_alarm_seconds",
-        applies="async",
+        trigger=ASYNC_TRIGGERS,
     ),
     AlarmRule(
         "recursion-dropped",
@@ -161,7 +169,7 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "count",
         "Lambda stopped an S3 -> Lambda -> S3 loop: a function writes where it is triggered",
         threshold=1,
-        applies="s3",
+        trigger="s3",
     ),
     AlarmRule(
         "dlq-visible",
@@ -223,15 +231,7 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
 
 def rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
     """The function and DLQ rows that apply to ``spec``."""
-
-    def applies(rule: AlarmRule) -> bool:
-        if rule.applies == "async":
-            return spec.trigger.type in ASYNC_TRIGGERS
-        if rule.applies == "s3":
-            return spec.trigger.type == "s3"
-        return True
-
-    return tuple(r for r in ALARM_RULES if r.target != "pipeline" and applies(r))
+    return tuple(r for r in ALARM_RULES if r.applies_to(spec))
 
 
 def pipeline_rules(settings: Settings) -> tuple[AlarmRule, ...]:
