@@ -15,8 +15,9 @@ functions) catches a backlog before events are dropped; RecursiveInvocationsDrop
 
 Pipeline rows say batches stopped moving although nothing failed: batches stuck in a
 stage past its SLA for two consecutive watchdog periods, and, when
-``etl:freshnessHours`` is set, no batch received for that many hours (missing data
-breaches there: a watchdog that stopped reporting is not "fresh").
+``etl:freshnessHours`` is set, no batch received for that many hours. Missing data
+breaches for the freshness row and for ``watchdog-silent`` (no watchdog report for
+three periods: a disabled schedule would otherwise silence every pipeline alarm).
 """
 
 from __future__ import annotations
@@ -212,6 +213,20 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         dimensions=(("Stage", "transformed"),),
         periods=2,
         period="pipeline",
+    ),
+    AlarmRule(
+        "watchdog-silent",
+        "pipeline",
+        "WaitingBatches",
+        "SampleCount",
+        "count",
+        "the watchdog reported nothing for 3 periods: the pipeline SLO alarms are blind",
+        threshold=1,
+        dimensions=(("Stage", "received"),),
+        periods=3,
+        period="pipeline",
+        comparison="LessThanThreshold",
+        missing="breaching",
     ),
     AlarmRule(
         "freshness",
