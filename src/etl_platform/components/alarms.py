@@ -11,7 +11,9 @@ healthy). DeadLetterErrors and AsyncEventsDropped are the two blind spots that c
 alarm kits leave open: an event that could not even reach the DLQ, and one that was
 dropped after its retries or its maximum age. AsyncEventAge (p99, async-invoked
 functions) catches a backlog before events are dropped; RecursiveInvocationsDropped
-(S3-triggered functions) says Lambda stopped an S3 -> Lambda -> S3 loop.
+(S3-triggered functions) says Lambda stopped an S3 -> Lambda -> S3 loop. Url5xxCount
+(functions with a URL trigger) pages on an API's 5xx answers: an API turns a failure
+into a JSON 500/503, which Lambda's ``Errors`` metric never counts.
 
 Pipeline rows say batches stopped moving although nothing failed: batches stuck in a
 stage past its SLA for two consecutive watchdog periods, and, when
@@ -51,6 +53,8 @@ __all__ = [
 
 Target = Literal["function", "dlq", "pipeline"]
 Unit = Literal["count", "percent-of-timeout", "seconds", "seconds-as-ms"]
+# Which functions a function/dlq row applies to.
+Applies = Literal["every", "async", "s3", "url"]
 # "minute": PERIOD_SECONDS; "pipeline": the watchdog's interval; "hour": 3600 s.
 Period = Literal["minute", "pipeline", "hour"]
 NAMESPACES: dict[Target, str] = {
@@ -86,9 +90,7 @@ class AlarmRule:
     description: str
     threshold: int | None = None
     setting: str | None = None
-    #: Only functions whose catalog trigger type is this one (or one of these) get the
-    #: alarm; None: every function.
-    trigger: str | tuple[str, ...] | None = None
+    applies: Applies = "every"
     dimensions: tuple[tuple[str, str], ...] = ()  # fixed dimensions (pipeline rows)
     periods: int = 1  # consecutive breaching periods before ALARM
     periods_setting: str | None = None  # Settings field with ``periods``; None there: off
@@ -97,12 +99,14 @@ class AlarmRule:
     missing: str = TREAT_MISSING_DATA
 
     def applies_to(self, spec: FunctionSpec) -> bool:
+        """Whether a function/DLQ row applies to ``spec`` (by its trigger type)."""
         if self.target == "pipeline":
             return False
-        if self.trigger is None:
-            return True
-        allowed = (self.trigger,) if isinstance(self.trigger, str) else self.trigger
-        return spec.trigger.type in allowed
+        if self.applies == "async":
+            return spec.trigger.type in ASYNC_TRIGGERS
+        if self.applies in ("s3", "url"):
+            return spec.trigger.type == self.applies
+        return True
 
 
 # The one table of alarms and thresholds.
@@ -153,6 +157,18 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         threshold=1,
     ),
     AlarmRule(
+        "url-5xx",
+        "function",
+        "Url5xxCount",
+        "Sum",
+        "count",
+        "its function URL answered a request with a 5xx error (an unexpected exception, "
+        "a misconfiguration or a dependency down; Lambda's Errors never counts an answered "
+        "request): see its ERROR logs",
+        threshold=1,
+        applies="url",
+    ),
+    AlarmRule(
         "async-event-age",
         "function",
         "AsyncEventAge",
@@ -160,7 +176,7 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "seconds-as-ms",
         "asynchronous events wait too long before they run (backlog, throttling or retries)",
         setting="async_event_age_alarm_seconds",
-        trigger=ASYNC_TRIGGERS,
+        applies="async",
     ),
     AlarmRule(
         "recursion-dropped",
@@ -170,7 +186,7 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "count",
         "Lambda stopped an S3 -> Lambda -> S3 loop: a function writes where it is triggered",
         threshold=1,
-        trigger="s3",
+        applies="s3",
     ),
     AlarmRule(
         "dlq-visible",
