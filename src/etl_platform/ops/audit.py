@@ -915,7 +915,8 @@ def audit(
                 )
     if warning := calendar.staleness_warning(today):
         auditor.notes.append(warning)
-    return AuditReport(region, today, options, calendar, reports, auditor.errors, auditor.notes)
+    errors = list(dict.fromkeys(auditor.errors))  # a policy shared by roles: said once
+    return AuditReport(region, today, options, calendar, reports, errors, auditor.notes)
 
 
 # ----------------------------------------------------------------------------- output
