@@ -16,8 +16,12 @@ TITLE = "9. Tracing backends: otel vs xray-sdk (first traced span, ms; layer pac
 
 
 def run(ctx: Any) -> Any:
-    from benchmarks import bench_tracing, harness
+    import importlib
 
+    from benchmarks import bench_tracing
+
+    # The runner's harness (benchmarks/harness.py, the bench owner's module).
+    harness = importlib.import_module("benchmarks.harness")
     section = harness.Section("tracing", TITLE)
     first = {}
     for backend in bench_tracing.BACKENDS:
