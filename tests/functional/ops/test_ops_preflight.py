@@ -184,8 +184,8 @@ def test_fails_on_a_wrong_region(aws: boto3.Session, tmp_path: Path) -> None:
     elsewhere = boto3.Session(region_name="eu-west-1")
     region = run(elsewhere, repo, fake_pulumi(tmp_path))["region"]
     assert not region.passed
-    assert "the credentials' region is eu-west-1, not us-east-1" in region.detail
-    assert "AWS_REGION=us-east-1" in region.fix
+    assert "the credentials' region is eu-west-1 (the stacks run in us-east-1" in region.detail
+    assert "AWS_DEFAULT_REGION=us-east-1" in region.fix
 
 
 def test_fails_on_a_missing_secret(aws: boto3.Session, tmp_path: Path) -> None:
