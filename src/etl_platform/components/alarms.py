@@ -17,8 +17,9 @@ into a JSON 500/503, which Lambda's ``Errors`` metric never counts.
 
 Pipeline rows say batches stopped moving although nothing failed: batches stuck in a
 stage past its SLA for two consecutive watchdog periods, and, when
-``etl:freshnessHours`` is set, no batch received for that many hours (missing data
-breaches there: a watchdog that stopped reporting is not "fresh").
+``etl:freshnessHours`` is set, no batch received for that many hours. Missing data
+breaches for the freshness row and for ``watchdog-silent`` (no watchdog report for
+three periods: a disabled schedule would otherwise silence every pipeline alarm).
 """
 
 from __future__ import annotations
@@ -96,6 +97,16 @@ class AlarmRule:
     period: Period = "minute"
     comparison: str = COMPARISON
     missing: str = TREAT_MISSING_DATA
+
+    def applies_to(self, spec: FunctionSpec) -> bool:
+        """Whether a function/DLQ row applies to ``spec`` (by its trigger type)."""
+        if self.target == "pipeline":
+            return False
+        if self.applies == "async":
+            return spec.trigger.type in ASYNC_TRIGGERS
+        if self.applies in ("s3", "url"):
+            return spec.trigger.type == self.applies
+        return True
 
 
 # The one table of alarms and thresholds.
@@ -220,6 +231,20 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         period="pipeline",
     ),
     AlarmRule(
+        "watchdog-silent",
+        "pipeline",
+        "WaitingBatches",
+        "SampleCount",
+        "count",
+        "the watchdog reported nothing for 3 periods: the pipeline SLO alarms are blind",
+        threshold=1,
+        dimensions=(("Stage", "received"),),
+        periods=3,
+        period="pipeline",
+        comparison="LessThanThreshold",
+        missing="breaching",
+    ),
+    AlarmRule(
         "freshness",
         "pipeline",
         "BatchesReceived",
@@ -237,15 +262,7 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
 
 def rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
     """The function and DLQ rows that apply to ``spec``."""
-
-    def applies(rule: AlarmRule) -> bool:
-        if rule.applies == "async":
-            return spec.trigger.type in ASYNC_TRIGGERS
-        if rule.applies in ("s3", "url"):
-            return spec.trigger.type == rule.applies
-        return True
-
-    return tuple(r for r in ALARM_RULES if r.target != "pipeline" and applies(r))
+    return tuple(r for r in ALARM_RULES if r.applies_to(spec))
 
 
 def pipeline_rules(settings: Settings) -> tuple[AlarmRule, ...]:

@@ -201,7 +201,12 @@ print(json.dumps({
     assert report["psycopg_imported"] is False
     (subsegment,) = report["sent"]
     assert subsegment["name"] == "transform"
-    assert subsegment["annotations"] == {"batch_id": "b-1", "staged": 5, "rejected_lines": 2}
+    assert subsegment["annotations"] == {
+        "batch_id": "b-1",
+        "staged": 5,
+        "rejected_lines": 2,
+        "first_trace_id": "1-5759e988-bd862e3fe1be46a994272793",  # no upstream: this trace
+    }
 
 
 # ------------------------------------------------------------------ HTTP
