@@ -40,7 +40,13 @@ from pathlib import Path, PurePosixPath
 from etl_platform.catalog import load_catalog
 from etl_platform.errors import EtlPlatformError
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT
-from etl_platform.runtimes import DEFAULT_RUNTIME
+from etl_platform.runtimes import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_RUNTIME,
+    PYTHON_RUNTIME_PROVIDED_IMPORTS,
+    python_version_of,
+)
 
 __all__ = [
     "REMOVED_MODULES",
@@ -55,11 +61,8 @@ __all__ = [
     "source_files",
 ]
 
-# Top-level import names of the packages the Lambda Python runtime provides
-# (etl_platform.wheels.RUNTIME_PROVIDED lists their distribution names).
-RUNTIME_PROVIDED_IMPORTS = frozenset(
-    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six"}
-)
+# Top-level import names of the packages the Lambda Python runtime provides.
+RUNTIME_PROVIDED_IMPORTS = PYTHON_RUNTIME_PROVIDED_IMPORTS
 
 # Standard-library modules removed from Python, by the version that removed them
 # (PEP 632 distutils, PEP 594 dead batteries; What's New in Python 3.12 and 3.13).
@@ -147,12 +150,11 @@ def _display(path: Path) -> str:
 
 
 def _version(runtime: str) -> tuple[int, int]:
-    if not runtime.startswith("python3."):
-        raise EtlPlatformError(f"runtime {runtime!r} is not a Python runtime (e.g. python3.13)")
     try:
-        return 3, int(runtime.removeprefix("python3."))
-    except ValueError:
-        raise EtlPlatformError(f"runtime {runtime!r} is not like python3.13") from None
+        major, minor = python_version_of(runtime).split(".")
+    except ValueError as error:
+        raise EtlPlatformError(str(error)) from None
+    return int(major), int(minor)
 
 
 def removed_in(target: tuple[int, int]) -> dict[str, tuple[int, int]]:
@@ -345,7 +347,7 @@ def build_layer(python_version: str, architecture: str, layer_dir: Path = _LAYER
 
 def run(
     runtime: str = DEFAULT_RUNTIME,
-    architecture: str = "arm64",
+    architecture: str = DEFAULT_ARCHITECTURE,
     *,
     catalog_dir: Path | None = None,
     layer_dir: Path = _LAYER_DIR,
@@ -365,7 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Check the Lambda code and the layer against the target runtime; 1 on a problem."""
     parser = argparse.ArgumentParser(prog="python -m etl_platform.compat", description=__doc__)
     parser.add_argument("--runtime", default=DEFAULT_RUNTIME, help="default %(default)s")
-    parser.add_argument("--architecture", default="arm64", choices=("arm64", "x86_64"))
+    parser.add_argument(
+        "--architecture", default=DEFAULT_ARCHITECTURE, choices=sorted(ARCHITECTURES)
+    )
     parser.add_argument("--catalog-dir", type=Path, default=None, help="default lambdas/")
     parser.add_argument("--layer-zip", type=Path, default=None, help="a built layer zip")
     args = parser.parse_args(argv)

@@ -41,7 +41,15 @@ from typing import Any
 
 from etl_platform.errors import SettingsError
 from etl_platform.naming import SUFFIX_PATTERN, check_suffix_fits
-from etl_platform.runtimes import DEFAULT_RUNTIME, check_runtime, supported_runtimes
+from etl_platform.runtimes import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_RUNTIME,
+    PYTHON,
+    check_runtime,
+    python_version_of,
+    supported_runtimes,
+)
 
 __all__ = [
     "ENVIRONMENT_DEFAULTS",
@@ -56,7 +64,6 @@ __all__ = [
 REGION = "us-east-1"
 NAMESPACE = "etl"
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
-ARCHITECTURES = ("arm64", "x86_64")
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ class Settings:
     @property
     def python_version(self) -> str:
         """``python3.13`` -> ``3.13`` (what the layer is built for)."""
-        return self.runtime.removeprefix("python")
+        return python_version_of(self.runtime)
 
     @property
     def uses_vpc(self) -> bool:
@@ -194,13 +201,16 @@ def settings_from_mapping(
     defaults = ENVIRONMENT_DEFAULTS[environment]
 
     runtime = get("runtime") or DEFAULT_RUNTIME
-    why = check_runtime(runtime, today)
+    why = check_runtime(runtime, today, language=PYTHON)
     if why:
         raise SettingsError(
-            "etl:runtime", runtime, f"{why} (supported: {', '.join(supported_runtimes(today))})"
+            "etl:runtime",
+            runtime,
+            f"{why} (supported: {', '.join(supported_runtimes(today))}; a Node.js function "
+            "sets its own runtime in its function.toml)",
         )
 
-    architecture = get("architecture") or "arm64"
+    architecture = get("architecture") or DEFAULT_ARCHITECTURE
     if architecture not in ARCHITECTURES:
         raise SettingsError(
             "etl:architecture", architecture, f"allowed: {', '.join(ARCHITECTURES)}"
