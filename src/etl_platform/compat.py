@@ -16,6 +16,11 @@ and architecture (``--architecture``, default ``arm64``):
 4. the built layer's compiled wheels match the target Python version and
    architecture (:func:`etl_platform.packaging.inspect_layer`).
 
+Node.js functions (``runtime = "nodejs*.x"`` in their entry) are checked against their
+own runtime by :mod:`etl_platform.node_compat` (a real JavaScript parser: aws-sdk v2,
+callback handlers on nodejs24.x, unresolvable imports, ``engines.node``, syntax, removed
+Node.js APIs), and the Node layer (``layers/etl-node``) is checked and built.
+
 The layer is built with :func:`etl_platform.packaging.build_layer_zip` (cached; a hit
 needs no network), or given with ``--layer-zip``. Every problem names the file, the
 line, the module and the fix; the exit code is 1 when there is any.
@@ -57,6 +62,7 @@ __all__ = [
     "check_sources",
     "layer_import_names",
     "main",
+    "node_problems",
     "run",
     "source_files",
 ]
@@ -360,6 +366,31 @@ def run(
     problems = check_layer_zip(zip_path, python_version, architecture)
     files = source_files(catalog_dir, layer_dir)
     problems += check_sources(files, target, layer_import_names(zip_path))
+    return problems + node_problems(catalog_dir, architecture)
+
+
+def node_problems(
+    catalog_dir: Path | None = None, architecture: str = DEFAULT_ARCHITECTURE
+) -> list[Problem]:
+    """Every Node.js function against its own runtime, and the Node layer (when there is one)."""
+    node_functions = load_catalog(catalog_dir).node_functions
+    if not node_functions:
+        return []
+    from etl_platform.node_compat import check_node_layer, check_node_tree
+    from etl_platform.node_layer import NodeLayerError, build_node_layer_zip
+
+    runtimes = sorted({spec.runtime for spec in node_functions if spec.runtime})
+    problems = check_node_layer(runtimes)
+    for spec in node_functions:
+        assert spec.runtime is not None
+        problems += check_node_tree(
+            spec.code_dir, spec.runtime, handler=spec.handler, function_tree=True
+        )
+    if not problems:  # the layer builds only from a sound lockfile
+        try:
+            build_node_layer_zip(BUILD_DIR / "layers", architecture=architecture)
+        except NodeLayerError as error:
+            problems.append(Problem(LAYERS_DIR / "etl-node", 0, "", str(error), "see above"))
     return problems
 
 
@@ -385,7 +416,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     target = f"{args.runtime} {args.architecture}"
     if not problems:
-        print(f"compat: the functions, etl_common and the layer fit {target}")
+        print(
+            f"compat: the Python functions, etl_common and the layer fit {target}; "
+            "every Node.js function and the Node layer fit their runtime"
+        )
         return 0
     print(f"compat: {len(problems)} problem(s) for {target}:", file=sys.stderr)
     for problem in problems:

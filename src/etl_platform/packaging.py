@@ -97,6 +97,8 @@ _SHORT_HASH = 16  # hex chars of input_hash: 64 bits, ample for a cache key, fit
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test", "node_modules"})
 _EXCLUDED_FILES = frozenset({"function.toml", "conftest.py"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+# A function's own code: a Python module, or a Node.js file (Lambda's handler extensions).
+_CODE_SUFFIXES = (".py", ".js", ".mjs", ".cjs")
 
 
 class PackagingError(EtlPlatformError):
@@ -234,8 +236,11 @@ def build_function_zip(function_dir: Path, out_dir: Path) -> BuiltArtifact:
     if not function_dir.is_dir():
         raise PackagingError(f"function folder {function_dir} does not exist")
     files = _source_files(function_dir)
-    if not any(name.endswith(".py") for name in files):
-        raise PackagingError(f"function folder {function_dir} holds no .py file to package")
+    if not any(name.endswith(_CODE_SUFFIXES) for name in files):
+        raise PackagingError(
+            f"function folder {function_dir} holds no code file ({', '.join(_CODE_SUFFIXES)}) "
+            "to package"
+        )
     data = _zip_bytes({name: path.read_bytes() for name, path in files.items()})
     target = Path(out_dir) / f"{function_dir.name}.zip"
     _write_atomically(target, data)
@@ -492,6 +497,13 @@ def _function_dirs() -> list[Path]:
     return [spec.code_dir for spec in load_catalog()]
 
 
+def _has_node_functions() -> bool:
+    """Whether the catalog has a Node.js function (else there is no Node layer to build)."""
+    from etl_platform.catalog import load_catalog
+
+    return bool(load_catalog().node_functions)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Build every function zip and the layer into ``build/``; print path, size, hashes."""
     parser = argparse.ArgumentParser(
@@ -514,10 +526,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             python_version=python_version,
             architecture=args.architecture,
         )
+        from etl_platform.node_layer import build_node_layer_zip
+
+        node_layers = (
+            [build_node_layer_zip(args.out_dir / "layers", architecture=args.architecture)]
+            if _has_node_functions()
+            else []
+        )
     except (EtlPlatformError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    for artifact in [*functions, layer]:
+    for artifact in [*functions, layer, *node_layers]:
         size = artifact.path.stat().st_size
         print(
             f"{_display(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "

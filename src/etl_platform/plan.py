@@ -35,6 +35,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:lambda/function:Function": (
         "runtime",
         "architectures",
+        "layers",
         "memorySize",
         "timeout",
         "reservedConcurrentExecutions",
@@ -76,6 +77,9 @@ def _settings_text(resource: PlannedResource) -> str:
         if value is not None:
             if isinstance(value, str) and value.startswith("arn:"):
                 value = value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+            elif isinstance(value, list) and path == "layers":
+                # arn:aws:lambda:<region>:<account>:layer:<name>:<version> -> <name>
+                value = [v.split(":")[6] if str(v).count(":") >= 7 else v for v in value]
             elif isinstance(value, float) and value.is_integer():
                 value = int(value)  # the engine's numbers are floats: show 512, not 512.0
             shown.append(f"{path.split('.')[-1]}={value}")

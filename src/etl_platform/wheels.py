@@ -42,6 +42,7 @@ __all__ = [
     "LayerCompatibilityError",
     "LayerReport",
     "check_layer",
+    "elf_machine",
     "inspect_layer",
     "machine_of",
     "max_glibc",
@@ -197,7 +198,7 @@ def _distribution_problem(dist: Distribution, python_version: str, target: str) 
     )
 
 
-def _elf_machine(head: bytes) -> str | None:
+def elf_machine(head: bytes) -> str | None:
     """The CPU an ELF file targets, from e_machine (offset 18, endianness at byte 5)."""
     if len(head) < 20 or not head.startswith(b"\x7fELF"):
         return None
@@ -260,7 +261,7 @@ def inspect_layer(
                 distributions.append(_read_distribution(archive, name, supported))
             elif _is_binary_candidate(name):
                 with archive.open(name) as handle:
-                    machine = _elf_machine(handle.read(20))
+                    machine = elf_machine(handle.read(20))
                 problem = _extension_problem(name, machine, python_version, target)
                 extensions.append(Extension(name, machine, problem))
     problems = [p for d in distributions if (p := _distribution_problem(d, python_version, target))]

@@ -47,15 +47,15 @@ def write_entry(root: Path, folder: str, text: str, handler: bool = True) -> Pat
 def test_the_seed_catalog_maps_profiles_to_numbers() -> None:
     # GIVEN the real catalog  WHEN loaded
     catalog = load_catalog()
-    # THEN the four functions and their profiles are as specified
-    assert catalog.names == ["ingest-api", "load", "status-api", "transform"]
+    # THEN the pipeline's four functions are there, with their profiles as specified
+    assert {"ingest-api", "load", "status-api", "transform"} <= set(catalog.names)
     expected = {
         "ingest-api": (30, 512, CRITICAL_RESERVED_CONCURRENCY, None, "url"),
         "status-api": (30, 512, None, None, "url"),
         "transform": (300, 1024, CRITICAL_RESERVED_CONCURRENCY, None, "s3"),
         "load": (300, 1024, CRITICAL_RESERVED_CONCURRENCY, MAX_CONNECTIONS, "s3"),
     }
-    for spec in catalog:
+    for spec in (catalog.get(name) for name in expected):
         got = (
             spec.timeout,
             spec.memory_size,
@@ -75,7 +75,7 @@ def test_a_new_folder_is_a_new_function(tmp_path: Path) -> None:
     write_entry(tmp_path, "archive", GOOD.format(name="archive", prefix="loaded/"))
     # WHEN loaded THEN it is there, with its profile, and nothing else changed
     catalog = load_catalog(tmp_path)
-    assert "archive" in catalog.names and len(catalog) == 5
+    assert "archive" in catalog.names and len(catalog) == len(load_catalog()) + 1
     assert catalog.get("archive").memory_size == 512
 
 
