@@ -47,9 +47,10 @@ def write_entry(root: Path, folder: str, text: str, handler: bool = True) -> Pat
 def test_the_seed_catalog_maps_profiles_to_numbers() -> None:
     # GIVEN the real catalog  WHEN loaded
     catalog = load_catalog()
-    # THEN the pipeline's four functions are there, with their profiles as specified
-    assert {"ingest-api", "load", "status-api", "transform"} <= set(catalog.names)
+    # THEN the pipeline's functions are there, with their profiles as specified
+    assert {"ingest-api", "load", "status-api", "transform", "watchdog"} <= set(catalog.names)
     expected = {
+        "watchdog": (300, 512, None, None, "schedule"),
         "ingest-api": (30, 512, CRITICAL_RESERVED_CONCURRENCY, None, "url"),
         "status-api": (30, 512, None, None, "url"),
         "transform": (300, 1024, CRITICAL_RESERVED_CONCURRENCY, None, "s3"),
