@@ -17,7 +17,14 @@ from pathlib import Path
 from etl_platform.errors import EtlPlatformError
 from etl_platform.paths import REPO_ROOT
 
-__all__ = ["TOOLING_DIR", "NodeToolError", "require_executable", "require_tooling", "run_tool"]
+__all__ = [
+    "TOOLING_DIR",
+    "NodeToolError",
+    "require_executable",
+    "require_target_node",
+    "require_tooling",
+    "run_tool",
+]
 
 #: package.json + package-lock.json of the build-machine tooling (never deployed).
 TOOLING_DIR = REPO_ROOT / "tools" / "node"
@@ -49,6 +56,15 @@ def require_tooling(package: str, why: str) -> Path:
             f"Fix: run scripts/bootstrap (or: npm ci --prefix {TOOLING_DIR})"
         )
     return path
+
+
+def require_target_node() -> Path:
+    """Node.js 24 from npm (the ``node`` package in tools/node), the nodejs24.x target's Node.
+
+    The machine's node may be older (Debian's); the Node functions' tests run on both.
+    """
+    binary = require_tooling("node", "the Node functions' tests also run on Node.js 24")
+    return binary / "bin" / "node"
 
 
 def run_tool(

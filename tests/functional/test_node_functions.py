@@ -5,7 +5,9 @@ runner). It runs the way Lambda loads the function: ``NODE_PATH`` holds the buil
 layer's ``nodejs/node_modules`` (so its imports resolve exactly as on Lambda) and
 ``tools/node/node_modules`` for what the runtime provides (the v3 SDK) and the mocks
 (aws-sdk-client-mock). A failing node test fails this test, and so ``nox -s tests``.
-The machine's node runs them (Node 20 here; the functions target nodejs24.x).
+Each suite runs twice: on the machine's node (Node 20 here, Debian's 18 on a fresh
+machine) and on Node.js 24 from npm (the ``node`` package in tools/node), the Node of
+the nodejs24.x runtime the functions target.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ import pytest
 
 from etl_platform.catalog import FunctionSpec, load_catalog
 from etl_platform.node_layer import build_node_layer_zip
-from etl_platform.nodejs import TOOLING_DIR, require_executable, require_tooling
+from etl_platform.nodejs import (
+    TOOLING_DIR,
+    require_executable,
+    require_target_node,
+    require_tooling,
+)
 from etl_platform.paths import REPO_ROOT
 
 pytestmark = pytest.mark.functional
@@ -41,10 +48,21 @@ def node_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     )
 
 
-def run_node_tests(files: list[Path], node_path: str) -> subprocess.CompletedProcess[str]:
-    node = require_executable("node", "the Node.js functions are tested with node --test")
+NODES = ("machine", "target")
+
+
+def node_binary(which: str) -> str:
+    if which == "target":
+        return str(require_target_node())
+    return require_executable("node", "the Node.js functions are tested with node --test")
+
+
+def run_node_tests(
+    files: list[Path], node_path: str, which: str = "machine"
+) -> subprocess.CompletedProcess[str]:
+    node = node_binary(which)
     return subprocess.run(
-        [node, "--test", *map(str, files)],
+        [node, "--test", "--test-reporter=tap", *map(str, files)],
         env={**os.environ, "NODE_PATH": node_path},
         capture_output=True,
         text=True,
@@ -53,9 +71,10 @@ def run_node_tests(files: list[Path], node_path: str) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.parametrize("which", NODES)
 @pytest.mark.parametrize("spec", NODE_FUNCTIONS, ids=lambda spec: spec.name)
 def test_the_node_function_passes_its_own_node_test_suite(
-    spec: FunctionSpec, node_path: str
+    spec: FunctionSpec, node_path: str, which: str
 ) -> None:
     # GIVEN the function's node:test suite
     suite = sorted(NODE_TESTS.glob(f"{spec.name}.test.*js"))
@@ -63,9 +82,16 @@ def test_the_node_function_passes_its_own_node_test_suite(
         f"{spec.name} is a Node.js function without tests: add tests/node/{spec.name}.test.js"
     )
     # WHEN node runs it with the layer on NODE_PATH  THEN every test passes
-    result = run_node_tests(suite, node_path)
+    result = run_node_tests(suite, node_path, which)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout
+
+
+def test_the_target_node_is_node_24() -> None:
+    version = subprocess.run(
+        [node_binary("target"), "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.startswith("v24.")
 
 
 def test_a_failing_node_test_fails_the_run(tmp_path: Path, node_path: str) -> None:
