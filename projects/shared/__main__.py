@@ -28,7 +28,14 @@ layer = SharedLayer("layer", SharedLayerArgs(settings=settings))
 # The Node layer exists only while the catalog has a Node.js function.
 node_runtimes = sorted({spec.runtime_on(settings.runtime) for spec in catalog.node_functions})
 node_layer = (
-    NodeLayer("node-layer", NodeLayerArgs(settings=settings, runtimes=node_runtimes))
+    NodeLayer(
+        "node-layer",
+        NodeLayerArgs(
+            settings=settings,
+            runtimes=node_runtimes,
+            needed_by=[spec.source for spec in catalog.node_functions],
+        ),
+    )
     if node_runtimes
     else None
 )

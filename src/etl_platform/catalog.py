@@ -48,6 +48,7 @@ from etl_platform.errors import CatalogError
 from etl_platform.paths import LAMBDAS_DIR
 from etl_platform.runtimes import (
     DEFAULT_NODE_RUNTIME,
+    NODE_SOURCE_SUFFIXES,
     NODEJS,
     PYTHON,
     check_runtime,
@@ -109,8 +110,8 @@ _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 # AWS's Node.js handler: <file path without extension>.<exported name>.
 _NODE_HANDLER = re.compile(r"^(?P<file>[\w$-]+(/[\w$.-]+)*)\.(?P<export>[A-Za-z_$][\w$]*)$")
-#: The files a Node.js handler's ``<file>`` may be, in the order Lambda tries them.
-NODE_HANDLER_EXTENSIONS = (".js", ".mjs", ".cjs")
+#: The files a Node.js handler's ``<file>`` may be (from :mod:`etl_platform.runtimes`).
+NODE_HANDLER_EXTENSIONS = NODE_SOURCE_SUFFIXES
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*/$")
 _ENV_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SCHEDULE = re.compile(r"^(rate|cron)\(.+\)$")

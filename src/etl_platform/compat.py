@@ -388,7 +388,11 @@ def node_problems(
         )
     if not problems:  # the layer builds only from a sound lockfile
         try:
-            build_node_layer_zip(BUILD_DIR / "layers", architecture=architecture)
+            build_node_layer_zip(
+                BUILD_DIR / "layers",
+                architecture=architecture,
+                needed_by=[spec.source for spec in node_functions],
+            )
         except NodeLayerError as error:
             problems.append(Problem(LAYERS_DIR / "etl-node", 0, "", str(error), "see above"))
     return problems

@@ -41,7 +41,13 @@ from etl_platform.node_compat import check_node_tree, extract
 from etl_platform.node_layer import MANIFEST, read_lockfile
 from etl_platform.nodejs import TOOLING_DIR, require_tooling, run_tool
 from etl_platform.paths import LAMBDAS_DIR
-from etl_platform.runtimes import DEFAULT_NODE_RUNTIME, NODE_RUNTIME_PROVIDED_SCOPES, NODEJS
+from etl_platform.runtimes import (
+    DEFAULT_NODE_RUNTIME,
+    NODE_RUNTIME_PROVIDED_SCOPES,
+    NODE_SDK_V2,
+    NODE_SOURCE_SUFFIXES,
+    NODEJS,
+)
 
 __all__ = ["Migration", "MigrationError", "main", "migrate"]
 
@@ -50,8 +56,8 @@ _SKIPPED_FILES = frozenset(
     {"package.json", "package-lock.json", "yarn.lock", "npm-shrinkwrap.json"}
 )
 _TEST_SUFFIXES = (".test.js", ".spec.js", ".test.mjs", ".spec.mjs", ".test.cjs", ".spec.cjs")
-_JS = (".js", ".mjs", ".cjs")
-_V2 = "aws-sdk"
+_JS = NODE_SOURCE_SUFFIXES
+_V2 = NODE_SDK_V2
 
 
 class MigrationError(EtlPlatformError):

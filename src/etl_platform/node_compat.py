@@ -45,7 +45,14 @@ from etl_platform.compat import Problem
 from etl_platform.layers import layer_dir
 from etl_platform.node_layer import NodeLayerError, read_lockfile, runtime_provided_problems
 from etl_platform.nodejs import TOOLING_DIR, require_tooling, run_tool
-from etl_platform.runtimes import NODE_RUNTIME_PROVIDED_SCOPES, NODEJS, node_major_of
+from etl_platform.paths import REPO_ROOT
+from etl_platform.runtimes import (
+    NODE_RUNTIME_PROVIDED_SCOPES,
+    NODE_SDK_V2,
+    NODE_SOURCE_SUFFIXES,
+    NODEJS,
+    node_major_of,
+)
 
 __all__ = [
     "CALLBACK_HANDLERS_REMOVED_IN",
@@ -64,10 +71,10 @@ _ASYNC_FIX = (
     "callback; drop context.callbackWaitsForEmptyEventLoop (an async handler's work ends "
     "when its promise settles)"
 )
-_JS_SUFFIXES = (".js", ".mjs", ".cjs")
-_RESOLVE_SUFFIXES = ("", ".js", ".mjs", ".cjs", ".json", ".node")
-_V2 = "aws-sdk"
-_LAYER_MANIFEST = "layers/etl-node/package.json"
+_JS_SUFFIXES = NODE_SOURCE_SUFFIXES
+_RESOLVE_SUFFIXES = ("", *NODE_SOURCE_SUFFIXES, ".json", ".node")  # require() resolution
+_V2 = NODE_SDK_V2
+_LAYER_MANIFEST = (layer_dir(NODEJS) / "package.json").relative_to(REPO_ROOT).as_posix()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -43,6 +44,7 @@ from etl_platform.packaging import (
 from etl_platform.runtimes import (
     NODE_ARCH,
     NODE_RUNTIME_PROVIDED_SCOPES,
+    NODE_SDK_V2,
     NODEJS,
     machine_of,
 )
@@ -62,7 +64,7 @@ __all__ = [
 MANIFEST = "package.json"
 LOCKFILE = "package-lock.json"
 _LOCK_FIX = "run `npm install --package-lock-only` in {dir} and commit package-lock.json"
-_V2_SDK = "aws-sdk"
+_V2_SDK = NODE_SDK_V2
 
 
 class NodeLayerError(PackagingError):
@@ -216,7 +218,7 @@ def _installed_entries(node_modules: Path) -> dict[str, bytes]:
     return entries
 
 
-def _npm_ci(folder: Path, scratch: Path) -> Path:
+def _npm_ci(folder: Path, scratch: Path, needed_by: Sequence[Path]) -> Path:
     target = scratch / "nodejs"
     target.mkdir()
     for name in (MANIFEST, LOCKFILE):
@@ -226,7 +228,8 @@ def _npm_ci(folder: Path, scratch: Path) -> Path:
             "npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund",
             "--loglevel=error", "--prefix", str(target),
         ],
-        f"installing the Node layer from {folder / LOCKFILE} (a Node.js function needs it)",
+        f"the Node layer must be installed from {folder / LOCKFILE} for the Node.js "
+        f"function(s) {', '.join(map(str, needed_by)) or '(none given)'}",
     )  # fmt: skip
     return target / "node_modules"
 
@@ -237,8 +240,12 @@ def build_node_layer_zip(
     architecture: str,
     folder: Path | None = None,
     cache_dir: Path | None = None,
+    needed_by: Sequence[Path] = (),
 ) -> BuiltArtifact:
     """Build ``<out_dir>/etl-node-<arch>.zip`` (cached by its inputs).
+
+    ``needed_by``: the ``function.toml`` files of the Node functions that need the
+    layer, named when node/npm is missing.
 
     The content does not depend on the Node.js version (npm installs the locked
     packages as they are); each function's runtime is checked against the packages'
@@ -263,7 +270,7 @@ def build_node_layer_zip(
         data = cached.read_bytes()
     else:
         with tempfile.TemporaryDirectory(prefix="etl-node-layer-") as scratch:
-            node_modules = _npm_ci(folder, Path(scratch))
+            node_modules = _npm_ci(folder, Path(scratch), needed_by)
             entries = _installed_entries(node_modules) if node_modules.is_dir() else {}
             _assert_no_build_paths(entries, Path(scratch), Path(scratch).resolve())
         native = native_addon_problems(entries, architecture)

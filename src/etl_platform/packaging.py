@@ -48,6 +48,7 @@ from etl_platform.runtimes import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
     DEFAULT_RUNTIME,
+    NODE_SOURCE_SUFFIXES,
     machine_of,
     python_version_of,
 )
@@ -98,7 +99,7 @@ _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test", "node_modules"})
 _EXCLUDED_FILES = frozenset({"function.toml", "conftest.py"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 # A function's own code: a Python module, or a Node.js file (Lambda's handler extensions).
-_CODE_SUFFIXES = (".py", ".js", ".mjs", ".cjs")
+_CODE_SUFFIXES = (".py", *NODE_SOURCE_SUFFIXES)
 
 
 class PackagingError(EtlPlatformError):

@@ -29,6 +29,8 @@ __all__ = [
     "NODEJS",
     "NODE_ARCH",
     "NODE_RUNTIME_PROVIDED_SCOPES",
+    "NODE_SDK_V2",
+    "NODE_SOURCE_SUFFIXES",
     "PYTHON",
     "PYTHON_RUNTIME_PROVIDED",
     "PYTHON_RUNTIME_PROVIDED_IMPORTS",
@@ -218,3 +220,7 @@ PYTHON_RUNTIME_PROVIDED_IMPORTS: frozenset[str] = frozenset().union(
 #: npm scopes the Lambda Node.js runtimes (18 and later) ship: the AWS SDK for
 #: JavaScript v3. Never bundled, the same rule as boto3.
 NODE_RUNTIME_PROVIDED_SCOPES: tuple[str, ...] = ("@aws-sdk/",)
+#: The AWS SDK for JavaScript v2: end of support, and not in the nodejs18.x+ runtimes.
+NODE_SDK_V2 = "aws-sdk"
+#: The files a Node.js handler ``<file>.<export>`` may be, in the order Lambda tries them.
+NODE_SOURCE_SUFFIXES: tuple[str, ...] = (".js", ".mjs", ".cjs")

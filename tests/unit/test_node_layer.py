@@ -7,7 +7,9 @@ zips) is in tests/functional/test_node_layer_build.py.
 from __future__ import annotations
 
 import json
+import shutil
 import struct
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ from etl_platform.node_layer import (
     native_addon_problems,
     read_lockfile,
 )
+from etl_platform.nodejs import NodeToolError
+from etl_platform.packaging import build_function_zip
 
 
 def layer(
@@ -123,3 +127,37 @@ def test_engines_of_layer_packages_are_checked_against_each_runtime(tmp_path: Pa
     assert check_node_layer(["nodejs22.x"], folder) == []
     (problem,) = check_node_layer(["nodejs24.x"], folder)
     assert problem.module == "old" and "excludes Node.js 24" in problem.message and problem.line > 0
+
+
+def test_without_npm_the_build_names_the_node_functions_and_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a sound layer but no npm on this machine
+    folder = layer(tmp_path, {"dayjs": "1.11.13"})
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    entry = tmp_path / "lambdas" / "nightly" / "function.toml"
+    # WHEN the layer is built for a Node function  THEN the error names it and the fix
+    with pytest.raises(NodeToolError) as caught:
+        build_node_layer_zip(
+            tmp_path / "out", architecture="arm64", folder=folder, cache_dir=tmp_path / "c",
+            needed_by=[entry],
+        )  # fmt: skip
+    message = str(caught.value)
+    assert "npm is not installed" in message and str(entry) in message
+    assert "scripts/bootstrap" in message and "nodejs" in message
+
+
+def test_a_node_function_zip_holds_only_the_functions_own_files(tmp_path: Path) -> None:
+    # GIVEN a Node function folder with a stray node_modules and a lockfile beside its code
+    folder = tmp_path / "nightly"
+    (folder / "lib").mkdir(parents=True)
+    (folder / "index.mjs").write_text("export const handler = async () => 1;\n")
+    (folder / "lib" / "util.mjs").write_text("export const x = 1;\n")
+    (folder / "function.toml").write_text("")
+    (folder / "node_modules" / "dayjs").mkdir(parents=True)
+    (folder / "node_modules" / "dayjs" / "index.js").write_text("")
+    # WHEN zipped  THEN only its own code is in it (third-party code is the layer's)
+    artifact = build_function_zip(folder, tmp_path / "out")
+    with zipfile.ZipFile(artifact.path) as archive:
+        files = [n for n in archive.namelist() if not n.endswith("/")]
+    assert files == ["index.mjs", "lib/util.mjs"]

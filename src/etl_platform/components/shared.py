@@ -123,6 +123,8 @@ class NodeLayerArgs:
     settings: Settings
     #: The Node.js runtimes of the catalog's Node functions (the layer's compatible runtimes).
     runtimes: Sequence[str]
+    #: The Node functions' ``function.toml`` files (named if node/npm is missing).
+    needed_by: Sequence[Path] = ()
     #: ``package.json`` + ``package-lock.json``; its folder name names the layer.
     layer_dir: Path = field(default_factory=lambda: layer_dir(NODEJS))
     out_dir: Path = BUILD_DIR / "layers"
@@ -146,6 +148,7 @@ class NodeLayer(pulumi.ComponentResource):
             architecture=settings.architecture,
             folder=args.layer_dir,
             cache_dir=args.cache_dir,
+            needed_by=args.needed_by,
         )
         self.layer = aws.lambda_.LayerVersion(
             f"{name}-version",
