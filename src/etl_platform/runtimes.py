@@ -8,10 +8,11 @@
 - what each language's runtime already provides, so it is never bundled
   (:data:`PYTHON_RUNTIME_PROVIDED`, :data:`NODE_RUNTIME_PROVIDED_SCOPES`).
 
-Dates are AWS's published deprecation dates ("Runtime deprecation date" column of
-https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html). After that date
-AWS stops patching the runtime; a few weeks later it blocks creating and updating
-functions on it. We refuse a runtime from its deprecation date on.
+The dates are AWS's, from the runtime calendar (:mod:`etl_platform.runtime_calendar`,
+data file ``data/lambda_runtimes.json``, refreshed with ``nox -s refresh-runtimes``):
+after the deprecation date AWS stops patching the runtime, and later blocks creating
+and then updating functions on it. We refuse a runtime from its deprecation date on,
+and every refusal says how many days ago that was.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+
+from etl_platform.runtime_calendar import CALENDAR, RuntimeDates, days_phrase
 
 __all__ = [
     "ARCHITECTURES",
@@ -41,6 +44,7 @@ __all__ = [
     "machine_of",
     "node_major_of",
     "python_version_of",
+    "runtime_dates",
     "supported_runtimes",
 ]
 
@@ -52,7 +56,6 @@ DEFAULT_NODE_RUNTIME = "nodejs24.x"
 @dataclass(frozen=True)
 class Runtime:
     name: str
-    deprecated_on: dt.date
     replacement: str
 
     @property
@@ -65,27 +68,49 @@ class Runtime:
         """The language version: ``"3.13"`` for python3.13, ``"24"`` for nodejs24.x."""
         return _parse(self.name)[1]
 
+    @property
+    def dates(self) -> RuntimeDates:
+        """AWS's dates for this runtime, from the runtime calendar."""
+        return runtime_dates(self.name)
 
-def _r(name: str, date: str, replacement: str) -> Runtime:
-    return Runtime(name, dt.date.fromisoformat(date), replacement)
+    @property
+    def deprecated_on(self) -> dt.date:
+        """AWS's deprecation date (the calendar's; ``date.max`` while none is published)."""
+        return self.dates.deprecation or dt.date.max
 
 
+def runtime_dates(name: str) -> RuntimeDates:
+    """The calendar's dates for ``name``; raises KeyError naming the refresh command."""
+    dates = CALENDAR.get(name)
+    if dates is None:
+        raise KeyError(
+            f"runtime {name} is not in the runtime calendar; refresh it: "
+            "nox -s refresh-runtimes -- <saved AWS Lambda runtimes page>"
+        )
+    return dates
+
+
+def _r(name: str, replacement: str) -> Runtime:
+    return Runtime(name, replacement)
+
+
+# The runtimes the platform knows and what replaces each (dates: the runtime calendar).
 RUNTIMES: dict[str, Runtime] = {
     r.name: r
     for r in (
-        _r("nodejs14.x", "2023-12-04", "nodejs22.x"),
-        _r("nodejs16.x", "2024-06-12", "nodejs22.x"),
-        _r("nodejs18.x", "2025-09-01", "nodejs22.x"),
-        _r("nodejs20.x", "2026-04-30", "nodejs22.x"),
-        _r("nodejs22.x", "2027-04-30", "nodejs24.x"),
-        _r("nodejs24.x", "2028-04-30", "nodejs24.x"),
-        _r("python3.8", "2024-10-14", DEFAULT_RUNTIME),
-        _r("python3.9", "2025-12-15", DEFAULT_RUNTIME),
-        _r("python3.10", "2026-06-30", DEFAULT_RUNTIME),
-        _r("python3.11", "2026-06-30", DEFAULT_RUNTIME),
-        _r("python3.12", "2028-10-31", DEFAULT_RUNTIME),
-        _r("python3.13", "2029-06-30", "python3.14"),
-        _r("python3.14", "2029-06-30", "python3.14"),
+        _r("nodejs14.x", "nodejs22.x"),
+        _r("nodejs16.x", "nodejs22.x"),
+        _r("nodejs18.x", "nodejs22.x"),
+        _r("nodejs20.x", "nodejs22.x"),
+        _r("nodejs22.x", "nodejs24.x"),
+        _r("nodejs24.x", "nodejs24.x"),
+        _r("python3.8", DEFAULT_RUNTIME),
+        _r("python3.9", DEFAULT_RUNTIME),
+        _r("python3.10", DEFAULT_RUNTIME),
+        _r("python3.11", DEFAULT_RUNTIME),
+        _r("python3.12", DEFAULT_RUNTIME),
+        _r("python3.13", "python3.14"),
+        _r("python3.14", "python3.14"),
     )
 }
 
@@ -113,6 +138,12 @@ def check_runtime(
     today = today or dt.date.today()
     runtime = RUNTIMES.get(name)
     if runtime is None:
+        known_dates = CALENDAR.get(name)
+        if known_dates is not None and known_dates.preview:
+            return (
+                f"runtime {name} is in preview at AWS (not for production, no support "
+                f"dates yet); use {DEFAULT_RUNTIME if language != NODEJS else DEFAULT_NODE_RUNTIME}"
+            )
         known = ", ".join(supported_runtimes(today, language=language))
         return f"unknown Lambda runtime {name!r}; supported: {known}"
     if today >= runtime.deprecated_on:
@@ -120,7 +151,14 @@ def check_runtime(
         successor = runtime.replacement
         if language is not None and runtime.language != language:
             successor = DEFAULT_RUNTIME if language == PYTHON else DEFAULT_NODE_RUNTIME
-        return f"runtime {name} is deprecated by AWS since {since}; use {successor}"
+        ago = days_phrase((runtime.deprecated_on - today).days)
+        blocks = "".join(
+            f", {m.label} {'since' if m.days_left <= 0 else 'from'} {m.date.isoformat()} "
+            f"({days_phrase(m.days_left)})"
+            for m in runtime.dates.milestones(today)
+            if m.event != "deprecation"
+        )
+        return f"runtime {name} is deprecated by AWS since {since} ({ago}{blocks}); use {successor}"
     if language is not None and runtime.language != language:
         default = DEFAULT_RUNTIME if language == PYTHON else DEFAULT_NODE_RUNTIME
         return f"runtime {name} is not a {language} runtime; use {default}"

@@ -11,7 +11,9 @@ healthy). DeadLetterErrors and AsyncEventsDropped are the two blind spots that c
 alarm kits leave open: an event that could not even reach the DLQ, and one that was
 dropped after its retries or its maximum age. AsyncEventAge (p99, async-invoked
 functions) catches a backlog before events are dropped; RecursiveInvocationsDropped
-(S3-triggered functions) says Lambda stopped an S3 -> Lambda -> S3 loop.
+(S3-triggered functions) says Lambda stopped an S3 -> Lambda -> S3 loop. Url5xxCount
+(functions with a URL trigger) pages on an API's 5xx answers: an API turns a failure
+into a JSON 500/503, which Lambda's ``Errors`` metric never counts.
 
 Pipeline rows say batches stopped moving although nothing failed: batches stuck in a
 stage past its SLA for two consecutive watchdog periods, and, when
@@ -51,7 +53,7 @@ __all__ = [
 Target = Literal["function", "dlq", "pipeline"]
 Unit = Literal["count", "percent-of-timeout", "seconds", "seconds-as-ms"]
 # Which functions a function/dlq row applies to.
-Applies = Literal["every", "async", "s3"]
+Applies = Literal["every", "async", "s3", "url"]
 # "minute": PERIOD_SECONDS; "pipeline": the watchdog's interval; "hour": 3600 s.
 Period = Literal["minute", "pipeline", "hour"]
 NAMESPACES: dict[Target, str] = {
@@ -144,6 +146,18 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         threshold=1,
     ),
     AlarmRule(
+        "url-5xx",
+        "function",
+        "Url5xxCount",
+        "Sum",
+        "count",
+        "its function URL answered a request with a 5xx error (an unexpected exception, "
+        "a misconfiguration or a dependency down; Lambda's Errors never counts an answered "
+        "request): see its ERROR logs",
+        threshold=1,
+        applies="url",
+    ),
+    AlarmRule(
         "async-event-age",
         "function",
         "AsyncEventAge",
@@ -227,8 +241,8 @@ def rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
     def applies(rule: AlarmRule) -> bool:
         if rule.applies == "async":
             return spec.trigger.type in ASYNC_TRIGGERS
-        if rule.applies == "s3":
-            return spec.trigger.type == "s3"
+        if rule.applies in ("s3", "url"):
+            return spec.trigger.type == rule.applies
         return True
 
     return tuple(r for r in ALARM_RULES if r.target != "pipeline" and applies(r))
