@@ -153,7 +153,7 @@ def migrate(session: nox.Session) -> None:
         session.error(
             "usage: nox -s migrate -- <legacy-dir> <name> [--kind api|batch] "
             "[--size small|large] [--trigger url|none|s3:<prefix>|schedule:<expr>] "
-            "[--read <prefix>]... [--write <prefix>]... [--force]"
+            "[--read <prefix>]... [--write <prefix>]... [--list <prefix>]... [--force]"
         )
     python = _sync(session)
     session.run(python, "-m", "etl_platform.migrate", *session.posargs, external=True)

@@ -2,7 +2,7 @@
 
 ``nox -s migrate -- <legacy-dir> <name> [--kind api|batch] [--size small|large]
 [--trigger url|none|s3:<prefix>|schedule:<expression>] [--read <prefix>]...
-[--write <prefix>]... [--description ...] [--force]``
+[--write <prefix>]... [--list <prefix>]... [--description ...] [--force]``
 
 1. copies the function's own files (not node_modules, lockfiles, tests or dotfiles)
    into ``lambdas/<name>/``, through a scratch folder, so a failure leaves nothing
@@ -225,7 +225,7 @@ def _satisfies(version: str, spec: str) -> bool:
 
 def _entry_text(
     name: str, handler: str, description: str, kind: str, size: str, trigger: dict[str, str],
-    reads: Sequence[str], writes: Sequence[str], legacy: Path,
+    reads: Sequence[str], writes: Sequence[str], lists: Sequence[str], legacy: Path,
 ) -> str:  # fmt: skip
     def q(value: str) -> str:
         return json.dumps(value)  # a TOML basic string is a JSON string for these values
@@ -249,6 +249,7 @@ def _entry_text(
         "[needs]",
         f"s3_read = [{', '.join(q(r) for r in sorted(reads))}]",
         f"s3_write = [{', '.join(q(w) for w in sorted(writes))}]",
+        f"s3_list = [{', '.join(q(x) for x in sorted(lists))}]",
     ]
     return "\n".join(lines) + "\n"
 
@@ -262,6 +263,7 @@ def migrate(
     trigger: str = "none",
     reads: Sequence[str] = (),
     writes: Sequence[str] = (),
+    lists: Sequence[str] = (),
     description: str | None = None,
     force: bool = False,
     catalog_dir: Path | None = None,
@@ -306,7 +308,7 @@ def migrate(
         (staged / ENTRY_FILE).write_text(
             _entry_text(
                 name, handler, description or f"Migrated from {legacy.name} (Node.js 14).",
-                kind, size, trigger_table, reads, writes, legacy,
+                kind, size, trigger_table, reads, writes, lists, legacy,
             ),
             encoding="utf-8",
         )  # fmt: skip
@@ -331,8 +333,8 @@ def migrate(
         function_tree=True,
     )
     result.notes += [
-        f"{target / ENTRY_FILE}: [needs] lists the S3 prefixes the function may read and "
-        "write; nothing else is granted",
+        f"{target / ENTRY_FILE}: [needs] lists the S3 prefixes the function may read, "
+        "write and list (ListObjects needs s3_list); nothing else is granted",
         "aws-sdk v3 returns GetObject's Body as a stream: `await Body.transformToString()` "
         "where v2 code called Body.toString()",
         "tests were not copied"
@@ -355,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--read", action="append", default=[], help="an S3 prefix it reads")
     parser.add_argument("--write", action="append", default=[], help="an S3 prefix it writes")
+    parser.add_argument(
+        "--list", action="append", default=[], help="an S3 prefix whose keys it lists"
+    )
     parser.add_argument("--description", default=None)
     parser.add_argument("--force", action="store_true", help="replace an existing function")
     parser.add_argument("--catalog-dir", type=Path, default=None, help="default lambdas/")
@@ -369,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             trigger=args.trigger,
             reads=args.read,
             writes=args.write,
+            lists=args.list,
             description=args.description,
             force=args.force,
             catalog_dir=args.catalog_dir,

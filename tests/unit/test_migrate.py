@@ -46,6 +46,7 @@ def run(legacy: Path, places: tuple[Path, Path], **kwargs: object):  # type: ign
         "trigger": "schedule:rate(1 day)",
         "reads": ["manifests/"],
         "writes": ["reports/"],
+        "lists": ["manifests/"],
         **kwargs,
     }
     return migrate(legacy, "migrated", catalog_dir=catalog, layer=layer, **options)  # type: ignore[arg-type]
