@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from etl_platform.catalog import load_catalog
 from etl_platform.ops.redrive import main, peek, redrive
 
 
@@ -85,8 +86,6 @@ def test_cli_refuses_an_unknown_function_with_the_known_ones(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["dev", "transfrom"]) == 2
-    from etl_platform.catalog import load_catalog
-
     assert f"known: {load_catalog().names}" in capsys.readouterr().err
 
 

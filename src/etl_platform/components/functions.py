@@ -91,10 +91,23 @@ class Upstreams:
     dlq_arns: pulumi.Output[dict[str, str]]
     log_group_names: pulumi.Output[dict[str, str]]
     log_group_arns: pulumi.Output[dict[str, str]]
+    #: The Node layer; read only when the catalog has a Node.js function.
+    node_layer_arn: pulumi.Output[str] | None = None
 
-    def for_function(self, function: str) -> FunctionUpstream:
+    def layer_for(self, spec: FunctionSpec) -> pulumi.Output[str]:
+        """The platform layer of the function's language."""
+        if not spec.is_node:
+            return self.layer_arn
+        if self.node_layer_arn is None:
+            raise ValueError(
+                f"{spec.name} is a Node.js function but the Node layer was not read; pass "
+                "node=True to read_upstreams"
+            )
+        return self.node_layer_arn
+
+    def for_function(self, function: str, spec: FunctionSpec | None = None) -> FunctionUpstream:
         return FunctionUpstream(
-            layer_arn=self.layer_arn,
+            layer_arn=self.layer_arn if spec is None else self.layer_for(spec),
             boundary_arn=self.boundary_arn,
             dlq_arn=self.dlq_arns[function],
             log_group_name=self.log_group_names[function],
@@ -102,11 +115,17 @@ class Upstreams:
         )
 
 
-def read_upstreams(settings: Settings, functions: Sequence[str]) -> Upstreams:
-    """Read both upstream stacks (same stack name, ``settings.stack_org``)."""
+def read_upstreams(
+    settings: Settings, functions: Sequence[str], *, node: bool = False
+) -> Upstreams:
+    """Read both upstream stacks (same stack name, ``settings.stack_org``).
+
+    ``node``: the catalog has a Node.js function, so the Node layer's export is required.
+    """
     shared = Upstream(SHARED, settings.stack_org)
     observability = Upstream(OBSERVABILITY, settings.stack_org)
     return Upstreams(
+        node_layer_arn=shared.value(SharedExports.NODE_LAYER_ARN) if node else None,
         layer_arn=shared.value(SharedExports.LAYER_ARN),
         boundary_arn=shared.value(SharedExports.BOUNDARY_ARN),
         dlq_arns=shared.per_function(SharedExports.DLQ_ARNS, functions),
@@ -194,7 +213,7 @@ class EtlFunction(pulumi.ComponentResource):
             name=resource_name("lambda", spec.name, settings.suffix),
             description=spec.description,
             role=self.role.arn,
-            runtime=settings.runtime,
+            runtime=spec.runtime_on(settings.runtime),
             architectures=[settings.architecture],
             handler=spec.handler,
             code=pulumi.FileArchive(str(artifact.path)),

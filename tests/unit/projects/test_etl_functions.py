@@ -32,6 +32,7 @@ from etl_platform.contract import (
 from etl_platform.errors import ContractError
 from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
 from etl_platform.iam_lint import open_findings
+from etl_platform.layers import layer_export
 from etl_platform.offline import ACCOUNT_ID, PlannedResource, ProgramRun, read_stack_config
 from etl_platform.paths import PROJECTS_DIR
 from etl_platform.settings import Settings, settings_from_mapping
@@ -123,6 +124,7 @@ def upstream(stack: str) -> dict[str, dict[str, Any]]:
     group = {fn: f"/aws/lambda/lambda-{fn}-{stack}" for fn in names}
     shared = {
         SharedExports.LAYER_ARN: arn.format("lambda", f"layer:layer-etl-common-{stack}:3"),
+        SharedExports.NODE_LAYER_ARN: arn.format("lambda", f"layer:layer-etl-node-{stack}:2"),
         SharedExports.DLQ_ARNS: {fn: arn.format("sqs", f"dlq-{fn}-{stack}") for fn in names},
         SharedExports.DLQ_URLS: {
             fn: f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT_ID}/dlq-{fn}-{stack}" for fn in names
@@ -160,18 +162,23 @@ def test_every_function_gets_runtime_architecture_profile_layer_and_tracing(
 ) -> None:
     # GIVEN the catalog and the stack's settings (python3.13 on arm64 by default)
     settings = stack_settings(stack)
-    layer = upstream_value(SHARED, stack, SharedExports.LAYER_ARN)
+    assert settings.runtime == "python3.13"
+    layers = {
+        language: upstream_value(SHARED, stack, layer_export(language))
+        for language in {spec.language for spec in CATALOG}
+    }
     # WHEN the program runs
-    # THEN each function is named with the suffix and configured from its profile
+    # THEN each function is named with the suffix and configured from its profile, on
+    # its own runtime (Node.js functions) or the stack's, with its language's layer only
     for spec in CATALOG:
         fn = function_of(run, spec)
         assert fn["name"] == f"lambda-{spec.name}-{stack}"
-        assert fn["runtime"] == settings.runtime == "python3.13"
+        assert fn["runtime"] == (spec.runtime or settings.runtime)
         assert fn["architectures"] == [settings.architecture] == ["arm64"]
         assert fn["handler"] == spec.handler
         assert fn["memorySize"] == spec.memory_size
         assert fn["timeout"] == spec.timeout
-        assert fn["layers"] == [layer]
+        assert fn["layers"] == [layers[spec.language]]
         assert fn["tracingConfig"] == {"mode": "Active"}
         assert fn["sourceCodeHash"], "the code hash makes a code change a diff"
     # AND the profiles are the numbers the design promises

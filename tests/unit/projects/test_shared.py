@@ -378,13 +378,15 @@ def test_exports_follow_the_contract(runs: dict[str, ProgramRun], stack: str) ->
     # GIVEN the program's exports and resources
     run, functions = runs[stack], set(load_catalog().names)
     exports = run.exports
-    # THEN exactly the contract's keys are exported
+    # THEN exactly the contract's keys are exported (the Node layer's only with a Node function)
+    node = [SharedExports.NODE_LAYER_ARN] if load_catalog().node_functions else []
     assert set(exports) == {
         SharedExports.LAYER_ARN,
         SharedExports.DLQ_ARNS,
         SharedExports.DLQ_URLS,
         SharedExports.DLQ_NAMES,
         SharedExports.BOUNDARY_ARN,
+        *node,
     }
     # AND the per-function maps have an entry for every catalog function, from its queue
     queues = {q.inputs["name"]: q for q in run.of_type(QUEUE)}
