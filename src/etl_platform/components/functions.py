@@ -181,7 +181,9 @@ class EtlFunction(pulumi.ComponentResource):
             opts=ResourceOptions(parent=self),
         )
 
-        artifact = build_function_zip(spec.code_dir, args.build_dir)
+        artifact = build_function_zip(
+            spec.code_dir, args.build_dir, python_version=settings.python_version
+        )
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=resource_name("lambda", spec.name, settings.suffix),
