@@ -263,14 +263,20 @@ def _input_hash(kind: str, params: Sequence[str], files: dict[str, Path]) -> str
 
 
 def build_function_zip(
-    function_dir: Path, out_dir: Path, *, python_version: str | None = None
+    function_dir: Path,
+    out_dir: Path,
+    *,
+    python_version: str | None = None,
+    cache_dir: Path | None = None,
 ) -> BuiltArtifact:
     """Zip the function's own code: ``<out_dir>/<folder name>.zip``.
 
     Takes every file under ``function_dir`` (handler modules and package data) except
     ``function.toml``, tests, ``__pycache__``/``*.pyc`` and dotfiles. Cheap and local,
     so it is always rebuilt (no cache); the output is still byte-identical.
-    ``python_version`` (``"3.13"``) adds checked-hash pycs compiled by that version.
+    ``python_version`` (``"3.13"``) adds checked-hash pycs compiled by that version;
+    such a zip is cached in ``cache_dir`` (default ``build/cache/functions``) by its
+    inputs' hash (compiler version included), so an unchanged function runs no compiler.
     """
     function_dir = Path(function_dir)
     if not function_dir.is_dir():
@@ -279,16 +285,25 @@ def build_function_zip(
     if not any(name.endswith(".py") for name in files):
         raise PackagingError(f"function folder {function_dir} holds no .py file to package")
     entries = {name: path.read_bytes() for name, path in files.items()}
-    params: list[str] = []
-    bytecode = None
-    if python_version is not None:
-        validate_python_version(python_version)
-        params.append(_bytecode_param(python_version, checked=True)[0])
-        entries, bytecode = _with_bytecode(entries, python_version, "/var/task/", checked=True)
-    data = _zip_bytes(entries)
     target = Path(out_dir) / f"{function_dir.name}.zip"
+    if python_version is None:
+        data = _zip_bytes(entries)
+        _write_atomically(target, data)
+        return _artifact(target, data, _input_hash("function", [], files))
+    # With bytecode the compiler runs in another process: cache by the inputs' hash.
+    validate_python_version(python_version)
+    param, bytecode = _bytecode_param(python_version, checked=True)
+    input_hash = _input_hash("function", [param], files)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir() / "functions"
+    cached = cache / f"{function_dir.name}-{input_hash}.zip"
+    if cached.is_file() and _valid_zip(cached):
+        data = cached.read_bytes()
+    else:
+        entries, bytecode = _with_bytecode(entries, python_version, "/var/task/", checked=True)
+        data = _zip_bytes(entries)
+        _write_atomically(cached, data)
     _write_atomically(target, data)
-    return _artifact(target, data, _input_hash("function", params, files), bytecode)
+    return _artifact(target, data, input_hash, bytecode)
 
 
 # --------------------------------------------------------------------------- layers

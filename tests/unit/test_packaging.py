@@ -602,7 +602,9 @@ def test_function_zip_ships_pyc_compiled_by_the_target_version(tmp_path: Path) -
     function_dir = write_function(tmp_path, mode=0o644, mtime=1)
 
     # WHEN it is packaged for the Python version this interpreter has
-    artifact = build_function_zip(function_dir, tmp_path / "out", python_version=THIS_VERSION)
+    artifact = build_function_zip(
+        function_dir, tmp_path / "out", python_version=THIS_VERSION, cache_dir=tmp_path / "c"
+    )
 
     # THEN each .py has a pyc where the import system looks, tagged and stamped with the
     # target's magic number, hash-based and checked against the source (console edits)
@@ -624,7 +626,9 @@ def test_function_zip_pyc_is_what_python_imports_and_names_the_lambda_path(
 ) -> None:
     # GIVEN a packaged function, unpacked read-only as Lambda does
     function_dir = write_function(tmp_path, mode=0o644, mtime=1)
-    artifact = build_function_zip(function_dir, tmp_path / "out", python_version=THIS_VERSION)
+    artifact = build_function_zip(
+        function_dir, tmp_path / "out", python_version=THIS_VERSION, cache_dir=tmp_path / "c"
+    )
     task = tmp_path / "task"
     with zipfile.ZipFile(artifact.path) as archive:
         archive.extractall(task)
@@ -646,8 +650,12 @@ def test_function_zip_with_pyc_is_byte_identical_across_checkouts(tmp_path: Path
     second = write_function(tmp_path / "deep" / "b", mode=0o755, mtime=1_700_000_000, reverse=True)
 
     # WHEN each is packaged with bytecode (two separate compiler processes)
-    one = build_function_zip(first, tmp_path / "o1", python_version=THIS_VERSION)
-    two = build_function_zip(second, tmp_path / "o2", python_version=THIS_VERSION)
+    one = build_function_zip(
+        first, tmp_path / "o1", python_version=THIS_VERSION, cache_dir=tmp_path / "c1"
+    )
+    two = build_function_zip(
+        second, tmp_path / "o2", python_version=THIS_VERSION, cache_dir=tmp_path / "c2"
+    )
 
     # THEN the zips, pycs included, are byte-identical: no diff on an unchanged function
     assert pyc_entries(one.path)
@@ -668,7 +676,10 @@ def test_pyc_is_compiled_by_the_target_interpreter_not_this_one(tmp_path: Path) 
 
     # WHEN a function is packaged for that version
     artifact = build_function_zip(
-        write_function(tmp_path, mode=0o644, mtime=1), tmp_path / "o", python_version=version
+        write_function(tmp_path, mode=0o644, mtime=1),
+        tmp_path / "o",
+        python_version=version,
+        cache_dir=tmp_path / "c",
     )
 
     # THEN the pycs carry that version's tag and magic number, not this interpreter's
@@ -684,7 +695,9 @@ def test_missing_target_python_omits_pyc_and_says_so(tmp_path: Path, no_target_p
 
     # WHEN a function is packaged for it
     with pytest.warns(bytecode.BytecodeUnavailableWarning) as caught:
-        artifact = build_function_zip(function_dir, tmp_path / "o", python_version=no_target_python)
+        artifact = build_function_zip(
+            function_dir, tmp_path / "o", python_version=no_target_python, cache_dir=tmp_path / "c"
+        )
 
     # THEN the zip ships sources only, and the warning says why and how to fix it
     assert not pyc_entries(artifact.path)
@@ -744,3 +757,28 @@ def test_layer_without_target_python_is_the_sources_only_layer(
     # THEN it holds no pyc and says so
     assert not pyc_entries(artifact.path)
     assert artifact.bytecode is None
+
+
+def test_function_zip_with_pyc_is_cached_and_a_hit_runs_no_compiler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a function packaged once with bytecode
+    function_dir = write_function(tmp_path, mode=0o644, mtime=1)
+    kwargs: dict[str, Any] = {"python_version": THIS_VERSION, "cache_dir": tmp_path / "c"}
+    first = build_function_zip(function_dir, tmp_path / "o1", **kwargs)
+
+    # WHEN it is packaged again, unchanged, with the compiler made unusable
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the compiler ran on a cache hit")
+
+    monkeypatch.setattr(bytecode, "_run", refuse)
+    again = build_function_zip(function_dir, tmp_path / "o2", **kwargs)
+
+    # THEN the same bytes come from the cache (a plan of many functions stays fast)
+    assert again.path.read_bytes() == first.path.read_bytes()
+    assert pyc_entries(again.path)
+
+    # AND a changed handler is compiled again (the cache is keyed by the sources)
+    (function_dir / "handler.py").write_text("def handler(e, c):\n    return 2\n")
+    with pytest.raises(AssertionError, match="the compiler ran"):
+        build_function_zip(function_dir, tmp_path / "o3", **kwargs)
