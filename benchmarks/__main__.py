@@ -1,5 +1,7 @@
 """The runner: ``python -m benchmarks [--quick] [--only ID,...] [--runs N] [--list]``.
 
+``--markdown build/bench/results.json`` prints a finished run as the README's table.
+
 Finds every ``benchmarks/section_*.py`` (``ORDER``, ``TITLE``, ``run(ctx)``), runs them
 in order with one shared :class:`~benchmarks.harness.Context`, prints one table and
 writes ``build/bench/results.json``. A section that cannot run (say, no PostgreSQL)
@@ -22,7 +24,14 @@ from types import ModuleType
 from typing import Any
 
 import benchmarks
-from benchmarks.harness import BENCH_DIR, Context, Section, format_table, machine
+from benchmarks.harness import (
+    BENCH_DIR,
+    Context,
+    Section,
+    format_markdown,
+    format_table,
+    machine,
+)
 
 
 def discover() -> list[ModuleType]:
@@ -46,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated section ids (see --list)")
     parser.add_argument("--list", action="store_true", help="list the sections and exit")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results.json")
+    parser.add_argument(
+        "--markdown", type=Path, metavar="RESULTS", help="print a results.json as the README table"
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(format_markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
+        return 0
 
     modules = discover()
     if args.list:

@@ -221,6 +221,15 @@ class Context:
             functions[name] = root / "functions" / name
         with zipfile.ZipFile(layer.path) as archive:
             archive.extractall(root / "opt")
+        # The same code as a naive build ships it: sources only, compiled at every start.
+        for name in functions:
+            shutil.copytree(
+                functions[name], root / "nopyc" / "functions" / name,
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )  # fmt: skip
+        shutil.copytree(
+            root / "opt", root / "nopyc" / "opt", ignore=shutil.ignore_patterns("__pycache__")
+        )
         bytecode = layer.bytecode or f"none: {self.fallback}"
         return Target(
             functions, root / "opt" / "python", {n: a.path for n, a in zips.items()},
@@ -312,10 +321,18 @@ class Context:
         env.update(extra)
         return env
 
-    def paths(self, function: str) -> list[str]:
-        """sys.path of a function: its code, the layer, the runtime's boto3."""
+    def paths(self, function: str, *, pyc: bool = True) -> list[str]:
+        """sys.path of a function: its code, the layer, the runtime's boto3.
+
+        ``pyc=False``: the same code without our pycs (as a naive build ships it); the
+        runtime's boto3 keeps its own.
+        """
         target = self.artifacts()
-        return [str(target.functions[function]), str(target.layer), str(self.runtime_dir())]
+        code, layer = target.functions[function], target.layer
+        if not pyc:
+            root = code.parents[2] / "nopyc"
+            code, layer = root / "functions" / function, root / "opt" / "python"
+        return [str(code), str(layer), str(self.runtime_dir())]
 
     def python(self, code: str, paths: list[str], env: dict[str, str]) -> tuple[float, float]:
         """(wall ms, CPU ms) of a fresh target interpreter running ``code``.
@@ -445,3 +462,31 @@ def format_table(sections: list[Section]) -> str:
 def timer() -> Iterator[Callable[[], float]]:
     started = time.perf_counter()
     yield lambda: (time.perf_counter() - started) * 1000
+
+
+def format_markdown(results: dict[str, Any]) -> str:
+    """The README's table, from a results.json: medians, spreads, ratios and goals."""
+    machine_info = results["machine"]
+    lines = [
+        f"Measured {results['date'][:10]} on {machine_info['cpu']} ({machine_info['cores']} cores, "
+        f"load average {machine_info['load_average'][0]}), target Python "
+        f"{results['target_python']['version']}, {results['runs']} runs"
+        + (f" (FALLBACK: {results['fallback']})" if results.get("fallback") else "")
+        + f", {results['seconds']:.0f} s in all.",
+        "",
+        "| section | ratio (median) | spread (min-max) | goal | |",
+        "|---|---|---|---|---|",
+    ]
+    for section in results["sections"]:
+        title = section["title"].split(" (")[0]
+        if section["error"]:
+            lines.append(f"| {title} | not measured: {section['error'][:80]} | | | |")
+            continue
+        for ratio in section["ratios"]:
+            verdict = {None: "", True: "met", False: "**NOT met**"}[ratio["met"]]
+            low, high = ratio["spread"]
+            lines.append(
+                f"| {title}: {ratio['name']} | {_fmt(ratio['value'])}x | "
+                f"{_fmt(low)}-{_fmt(high)} | {ratio['goal'] or '-'} | {verdict} |"
+            )
+    return "\n".join(lines)

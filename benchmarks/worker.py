@@ -52,9 +52,11 @@ def transform_core(job: dict[str, Any]) -> dict[str, Any]:
     """Our transform core vs bare json.loads + json.dumps of the same lines."""
     from datetime import UTC, datetime
 
-    import handler
-    from etl_common import datasets
+    import importlib
 
+    import handler
+
+    datasets: Any = importlib.import_module("etl_common.datasets")
     with open(job["lines_file"], encoding="utf-8") as handle:
         lines = handle.read().split("\n")
     dataset = datasets.get(datasets.DEFAULT_DATASET)

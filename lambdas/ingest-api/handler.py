@@ -56,6 +56,7 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 _EXAMPLE = '{"records": [{"order_id": "A-1", ...}]}'
 
 _log = logger.get_logger("etl.ingest")
+runtime.prepare("s3")  # SnapStart: in the snapshot, not after each restore
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ Example entry::
     size = "large"                  # small (512 MB) | large (1024 MB)
     critical = true                 # reserved concurrency 5
     database = false                # true: MAX_CONNECTIONS=10, DB secret, VPC settings
+    snap_start = false              # api only: Lambda SnapStart on published versions
 
     [trigger]                       # type = url | s3 (+ prefix) | schedule (+ expression) | none
     type = "s3"
@@ -77,6 +78,7 @@ _TOP_KEYS = {
     "trigger",
     "needs",
     "environment",
+    "snap_start",
 }
 _REQUIRED_KEYS = ("name", "handler", "description", "kind", "size")
 _TRIGGER_KEYS = {
@@ -117,6 +119,7 @@ class FunctionSpec:
     s3_write: tuple[str, ...]
     environment: dict[str, str] = field(default_factory=dict)
     source: Path = field(default=Path(), compare=False)
+    snap_start: bool = False  # SnapStart on published versions; the URL serves an alias
 
     @property
     def code_dir(self) -> Path:
@@ -213,6 +216,15 @@ def _load_entry(path: Path) -> FunctionSpec:
     trigger = _trigger(path, data.get("trigger", {"type": "none"}))
     s3_read, s3_write = _needs(path, data.get("needs", {}))
     environment = _environment(path, data.get("environment", {}))
+    snap_start = _bool(path, data, "snap_start")
+    if snap_start and trigger.type != "url":
+        raise CatalogError(
+            path,
+            "snap_start",
+            'SnapStart is offered for API functions (kind = "api" with a url trigger) only: '
+            "it speeds up the first request of a new environment, which only a caller waits "
+            "for; remove the key",
+        )
 
     if trigger.type == "url" and kind != "api":
         raise CatalogError(path, "trigger.type", 'a function URL serves an API: set kind = "api"')
@@ -250,6 +262,7 @@ def _load_entry(path: Path) -> FunctionSpec:
         s3_write=s3_write,
         environment=environment,
         source=path,
+        snap_start=snap_start,
     )
 
 
