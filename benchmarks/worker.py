@@ -50,9 +50,8 @@ def _profile(fn: Callable[[], Any], top: int = 12) -> list[str]:
 
 def transform_core(job: dict[str, Any]) -> dict[str, Any]:
     """Our transform core vs bare json.loads + json.dumps of the same lines."""
-    from datetime import UTC, datetime
-
     import importlib
+    from datetime import UTC, datetime
 
     import handler
 
