@@ -3,31 +3,11 @@
 Every project calls :func:`load_settings` first. A bad value stops the program at
 once with one message naming the key, the bad value and what is allowed.
 
-Keys (all in the ``etl:`` namespace unless noted; defaults per environment come from
-:data:`ENVIRONMENT_DEFAULTS`):
-
-==========================  ===========================================================
-``aws:region``              required, must be ``us-east-1``
-``environmentSuffix``       required; lowercase letters, digits, hyphens; starts with a
-                            letter; short enough that every derived name fits AWS limits
-``environment``             ``dev`` (default) or ``prod``
-``costCenter``, ``owner``   cost tags (defaults ``data-platform``, ``data-platform-team``)
-``stackOrg``                StackReference organization (default ``organization``,
-                            the self-managed file backend's)
-``runtime``                 Lambda runtime (default ``python3.13``; deprecated refused)
-``architecture``            ``arm64`` (default, cheaper per GB-second) or ``x86_64``
-``reservedConcurrency``     ``true`` (default): critical functions reserve 5; ``false``
-                            for accounts whose concurrency quota is too small
-``logLevel``                application log level; default DEBUG (dev) / INFO (prod)
-``maxRetryAttempts``        async retries, 0-2 (default 2)
-``maxEventAgeSeconds``      async event age, 60-21600 (default 21600 = 6 hours)
-``durationAlarmPercent``    duration alarm at this % of the timeout, 1-100 (default 80)
-``dlqAgeAlarmSeconds``      oldest DLQ message alarm, seconds (default 900 dev / 300 prod)
-``alarmEmail``              optional e-mail subscribed to the alarm topic
-``databaseSecretArn``       Secrets Manager ARN with the RDS-shaped DB credentials
-``vpcSubnetIds``            JSON list of subnet ids for database functions (with
-``vpcSecurityGroupIds``     JSON list of security group ids; both or neither)
-==========================  ===========================================================
+Every key is one row of :data:`SETTING_KEYS` (the key, the :class:`Settings` field it
+fills, its parser, and the default and meaning shown in the README's configuration
+table; a unit test keeps the README and this table equal). Adding a key is one row
+here, one field on :class:`Settings` and one line in the README. Per-environment
+defaults come from :data:`ENVIRONMENT_DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -36,7 +16,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from etl_platform.errors import SettingsError
@@ -44,19 +24,26 @@ from etl_platform.naming import SUFFIX_PATTERN, check_suffix_fits
 from etl_platform.runtimes import DEFAULT_RUNTIME, check_runtime, supported_runtimes
 
 __all__ = [
+    "DEFAULT_STACK_ORG",
     "ENVIRONMENT_DEFAULTS",
     "KNOWN_KEYS",
     "REGION",
+    "SETTING_KEYS",
     "EnvironmentDefaults",
+    "ParseContext",
+    "SettingKey",
     "Settings",
     "load_settings",
     "settings_from_mapping",
+    "settings_table_markdown",
 ]
 
 REGION = "us-east-1"
 NAMESPACE = "etl"
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 ARCHITECTURES = ("arm64", "x86_64")
+# The StackReference organization of Pulumi's self-managed (file/S3) backends.
+DEFAULT_STACK_ORG = "organization"
 
 
 @dataclass(frozen=True)
@@ -73,31 +60,18 @@ ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
     "prod": EnvironmentDefaults(log_retention_days=30, log_level="INFO", dlq_age_alarm_seconds=300),
 }
 
-KNOWN_KEYS = (
-    "environmentSuffix",
-    "environment",
-    "costCenter",
-    "owner",
-    "stackOrg",
-    "runtime",
-    "architecture",
-    "reservedConcurrency",
-    "logLevel",
-    "maxRetryAttempts",
-    "maxEventAgeSeconds",
-    "durationAlarmPercent",
-    "dlqAgeAlarmSeconds",
-    "alarmEmail",
-    "databaseSecretArn",
-    "vpcSubnetIds",
-    "vpcSecurityGroupIds",
-)
-
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:us-east-1:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,256}$")
+_LAYER_ARN = re.compile(r"^arn:aws:lambda:us-east-1:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
+TRACING_BACKENDS = ("xray-sdk", "otel")
+# Batches wait in these stages; each has an SLA in minutes (etl:stageSlaMinutes).
+WAITING_STAGES = ("received", "transformed")
+DEFAULT_STAGE_SLA_MINUTES = 15
+# AWS's page listing the ADOT Lambda layer ARNs per region and architecture.
+ADOT_LAYERS_PAGE = "https://aws-otel.github.io/docs/getting-started/lambda"
 
 
 @dataclass(frozen=True)
@@ -123,6 +97,13 @@ class Settings:
     database_secret_arn: str | None
     vpc_subnet_ids: tuple[str, ...]
     vpc_security_group_ids: tuple[str, ...]
+    stage_sla_minutes: tuple[tuple[str, int], ...] = tuple(
+        (stage, DEFAULT_STAGE_SLA_MINUTES) for stage in WAITING_STAGES
+    )
+    freshness_hours: int | None = None
+    async_event_age_alarm_seconds: int = 600
+    tracing: str = "xray-sdk"
+    otel_collector_layer_arn: str | None = None
 
     @property
     def python_version(self) -> str:
@@ -132,6 +113,431 @@ class Settings:
     @property
     def uses_vpc(self) -> bool:
         return bool(self.vpc_subnet_ids)
+
+
+@dataclass
+class ParseContext:
+    """What a key's parser may look at besides its own value."""
+
+    function_names: tuple[str, ...]
+    today: dt.date | None
+    parsed: dict[str, Any] = field(default_factory=dict)  # Settings fields parsed so far
+
+    @property
+    def environment(self) -> EnvironmentDefaults:
+        """The per-environment defaults (``etl:environment`` is parsed before any user)."""
+        return ENVIRONMENT_DEFAULTS[self.parsed["environment"]]
+
+
+# raw is the config value as Pulumi keeps it (a string), or None when the key is unset.
+Parser = Callable[[str, "str | None", ParseContext], Any]
+
+
+@dataclass(frozen=True)
+class SettingKey:
+    """One config key: where it goes, how it is checked, and its README line."""
+
+    key: str  # full config key, e.g. "etl:runtime"
+    field: str  # the Settings field it fills
+    parse: Parser  # (key, raw, context) -> value; raises SettingsError
+    default: str  # the README's "default" column (Markdown)
+    meaning: str  # the README's "allowed / meaning" column (Markdown)
+
+    def readme_row(self) -> str:
+        return f"| `{self.key}` | {self.default} | {self.meaning} |"
+
+
+# --- parsers: each failure names the key, the value and what is allowed ---------------------
+
+
+def _region(key: str, raw: str | None, ctx: ParseContext) -> str:
+    if raw != REGION:
+        raise SettingsError(key, raw, f"this platform runs in {REGION} only; set it to {REGION}")
+    return raw
+
+
+def _suffix(key: str, raw: str | None, ctx: ParseContext) -> str:
+    if raw is None or raw == "":
+        raise SettingsError(
+            key,
+            raw,
+            "required: lowercase letters, digits and hyphens, starting with a letter "
+            "(e.g. dev, pr-42)",
+        )
+    if not SUFFIX_PATTERN.match(raw) or "--" in raw:
+        raise SettingsError(
+            key,
+            raw,
+            "use lowercase letters, digits and single hyphens, starting with a letter and not "
+            "ending with a hyphen (e.g. dev, pr-42)",
+        )
+    problems = check_suffix_fits(raw, ctx.function_names)
+    if problems:
+        raise SettingsError(key, raw, "too long for an AWS name limit: " + problems[0])
+    return raw
+
+
+def _runtime(key: str, raw: str | None, ctx: ParseContext) -> str:
+    runtime = raw or DEFAULT_RUNTIME
+    why = check_runtime(runtime, ctx.today)
+    if why:
+        raise SettingsError(
+            key, runtime, f"{why} (supported: {', '.join(supported_runtimes(ctx.today))})"
+        )
+    return runtime
+
+
+def _log_level(key: str, raw: str | None, ctx: ParseContext) -> str:
+    level = (raw or ctx.environment.log_level).upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(key, raw, f"allowed: {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _one_of(choices: Iterable[str], default: str) -> Parser:
+    allowed = tuple(choices)
+
+    def parse(key: str, raw: str | None, ctx: ParseContext) -> str:
+        value = raw or default
+        if value not in allowed:
+            raise SettingsError(key, value, f"allowed: {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _whole_number(low: int, high: int, default: int | Callable[[ParseContext], int]) -> Parser:
+    def parse(key: str, raw: str | None, ctx: ParseContext) -> int:
+        if raw is None or raw == "":
+            return default(ctx) if callable(default) else default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(key, raw, f"a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise SettingsError(key, raw, f"a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _boolean(default: bool) -> Parser:
+    def parse(key: str, raw: str | None, ctx: ParseContext) -> bool:
+        if raw is None or raw == "":
+            return default
+        lowered = raw.strip().lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        raise SettingsError(key, raw, "true or false")
+
+    return parse
+
+
+def _tag_value(default: str) -> Parser:
+    def parse(key: str, raw: str | None, ctx: ParseContext) -> str:
+        if raw is None:
+            return default
+        if not _TAG_VALUE.match(raw):
+            raise SettingsError(
+                key, raw, "1-256 characters: letters, digits, spaces and _ . : / = + - @"
+            )
+        return raw
+
+    return parse
+
+
+def _optional_matching(pattern: re.Pattern[str], allowed: str) -> Parser:
+    def parse(key: str, raw: str | None, ctx: ParseContext) -> str | None:
+        value = raw or None
+        if value is not None and not pattern.match(value):
+            raise SettingsError(key, value, allowed)
+        return value
+
+    return parse
+
+
+def _id_list(pattern: re.Pattern[str], example: str, pair: tuple[str, str] | None = None) -> Parser:
+    """A JSON list of ids; ``pair`` = (Settings field, config key) that must be set with it."""
+
+    def parse(key: str, raw: str | None, ctx: ParseContext) -> tuple[str, ...]:
+        ids: tuple[str, ...] = ()
+        if raw is not None and raw != "":
+            try:
+                parsed: Any = json.loads(raw)
+            except json.JSONDecodeError:
+                parsed = None
+            if not isinstance(parsed, list) or not all(
+                isinstance(v, str) and pattern.match(v) for v in parsed
+            ):
+                raise SettingsError(
+                    key,
+                    raw,
+                    f'a JSON list of ids like ["{example}"]',
+                    fix=f"pulumi config set --path '{key}[0]' {example}",
+                )
+            ids = tuple(parsed)
+        if pair is not None:
+            other_field, other_key = pair
+            if bool(ids) != bool(ctx.parsed[other_field]):
+                missing = key if not ids else other_key
+                raise SettingsError(missing, None, f"set both {other_key} and {key}, or neither")
+        return ids
+
+    return parse
+
+
+def _stage_sla(key: str, raw: str | None, ctx: ParseContext) -> tuple[tuple[str, int], ...]:
+    """``{"received": 15, "transformed": 30}`` -> pairs for every waiting stage."""
+    sla = dict.fromkeys(WAITING_STAGES, DEFAULT_STAGE_SLA_MINUTES)
+    if raw is None or raw == "":
+        return tuple(sla.items())
+    allowed = (
+        f"a JSON object of minutes (1-1440) by stage, stages {', '.join(WAITING_STAGES)}: "
+        '{"received": 15, "transformed": 30}'
+    )
+    try:
+        parsed: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise SettingsError(
+            key, raw, allowed, fix=f"pulumi config set --path '{key}.transformed' 30"
+        )
+    for stage, minutes in parsed.items():
+        value = minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else None
+        if isinstance(minutes, str) and minutes.strip().isdigit():
+            value = int(minutes)
+        if stage not in sla or value is None or not 1 <= value <= 1440:
+            raise SettingsError(key, raw, allowed)
+        sla[stage] = value
+    return tuple(sla.items())
+
+
+def _optional_hours(key: str, raw: str | None, ctx: ParseContext) -> int | None:
+    """Off (``None``) when unset or 0, else 1 to 24 hours."""
+    hours: int = _whole_number(0, 24, 0)(key, raw, ctx)
+    return hours or None
+
+
+def _collector_layer(key: str, raw: str | None, ctx: ParseContext) -> str | None:
+    """Required with ``etl:tracing = otel``: the ADOT collector layer version ARN."""
+    value = raw or None
+    if value is not None and not _LAYER_ARN.match(value):
+        raise SettingsError(
+            key,
+            value,
+            "a Lambda layer version ARN in us-east-1: arn:aws:lambda:us-east-1:<account>:"
+            f"layer:<name>:<version> (the ADOT collector layer for your architecture, from "
+            f"{ADOT_LAYERS_PAGE})",
+        )
+    if ctx.parsed["tracing"] == "otel" and value is None:
+        raise SettingsError(
+            key,
+            None,
+            "required with etl:tracing=otel: the ADOT collector layer ARN for us-east-1 and "
+            f"your architecture ({ADOT_LAYERS_PAGE})",
+            fix=f"pulumi config set {key} arn:aws:lambda:us-east-1:...",
+        )
+    return value
+
+
+# The one table of config keys, in the README's order. A parser may read fields of
+# rows above it (through ParseContext.parsed); etl:environment comes before any
+# per-environment default.
+SETTING_KEYS: tuple[SettingKey, ...] = (
+    SettingKey(
+        "aws:region",
+        "region",
+        _region,
+        "(required)",
+        f"`{REGION}` only",
+    ),
+    SettingKey(
+        "etl:environmentSuffix",
+        "suffix",
+        _suffix,
+        "(required)",
+        "lowercase letters, digits, single hyphens, starting with a letter; short enough "
+        "that every derived name fits its AWS limit (the message names the name that "
+        "would not)",
+    ),
+    SettingKey(
+        "etl:environment",
+        "environment",
+        _one_of(ENVIRONMENT_DEFAULTS, "dev"),
+        "`dev`",
+        "`dev` or `prod`; picks the per-environment defaults below",
+    ),
+    SettingKey(
+        "etl:logLevel",
+        "log_level",
+        _log_level,
+        "`DEBUG` (dev), `INFO` (prod)",
+        "`TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR`, `FATAL` (application log level; the "
+        "system log level is `INFO`)",
+    ),
+    SettingKey(
+        "etl:dlqAgeAlarmSeconds",
+        "dlq_age_alarm_seconds",
+        _whole_number(60, 1_209_600, lambda ctx: ctx.environment.dlq_age_alarm_seconds),
+        "900 (dev), 300 (prod)",
+        "age of the oldest DLQ message that pages, 60 to 1209600",
+    ),
+    SettingKey(
+        "etl:durationAlarmPercent",
+        "duration_alarm_percent",
+        _whole_number(1, 100, 80),
+        "80",
+        "duration alarm at this % of each function's own timeout, 1 to 100",
+    ),
+    SettingKey(
+        "etl:runtime",
+        "runtime",
+        _runtime,
+        f"`{DEFAULT_RUNTIME}`",
+        "a Python runtime AWS has not deprecated (today `python3.12`, `python3.13`, `python3.14`)",
+    ),
+    SettingKey(
+        "etl:architecture",
+        "architecture",
+        _one_of(ARCHITECTURES, "arm64"),
+        "`arm64`",
+        "`arm64` (cheaper per GB-second) or `x86_64`; the layer is built for it",
+    ),
+    SettingKey(
+        "etl:reservedConcurrency",
+        "reserved_concurrency",
+        _boolean(True),
+        "`true`",
+        "`false` for accounts whose concurrency quota is too small to reserve 5 per "
+        "critical function",
+    ),
+    SettingKey(
+        "etl:maxRetryAttempts",
+        "max_retry_attempts",
+        _whole_number(0, 2, 2),
+        "2",
+        "async retries before the DLQ, 0 to 2",
+    ),
+    SettingKey(
+        "etl:maxEventAgeSeconds",
+        "max_event_age_seconds",
+        _whole_number(60, 21600, 21600),
+        "21600 (6 h)",
+        "60 to 21600",
+    ),
+    SettingKey(
+        "etl:costCenter",
+        "cost_center",
+        _tag_value("data-platform"),
+        "`data-platform`",
+        "the `CostCenter` tag",
+    ),
+    SettingKey(
+        "etl:owner",
+        "owner",
+        _tag_value("data-platform-team"),
+        "`data-platform-team`",
+        "the `Owner` tag",
+    ),
+    SettingKey(
+        "etl:stackOrg",
+        "stack_org",
+        _tag_value(DEFAULT_STACK_ORG),
+        f"`{DEFAULT_STACK_ORG}`",
+        "the StackReference organization (your Pulumi Cloud org, if you use one)",
+    ),
+    SettingKey(
+        "etl:alarmEmail",
+        "alarm_email",
+        _optional_matching(_EMAIL, "must be an e-mail address like ops@example.com"),
+        "(none)",
+        "an e-mail address subscribed to the alarm topic (confirm the subscription mail)",
+    ),
+    SettingKey(
+        "etl:databaseSecretArn",
+        "database_secret_arn",
+        _optional_matching(
+            _SECRET_ARN,
+            "must be a Secrets Manager ARN in us-east-1: "
+            "arn:aws:secretsmanager:us-east-1:<account>:secret:<name>",
+        ),
+        "(none)",
+        "Secrets Manager ARN in us-east-1 with RDS-shaped JSON (`host`, `port`, "
+        "`username`, `password`, `dbname`); database functions get read access and "
+        "`DB_SECRET_ARN`. Without it, `load` raises a configuration error at invocation "
+        "and its events wait in the DLQ",
+    ),
+    SettingKey(
+        "etl:vpcSubnetIds",
+        "vpc_subnet_ids",
+        _id_list(_SUBNET, "subnet-0123456789abcdef0"),
+        "(none)",
+        "JSON list of subnet ids (`pulumi config set --path 'etl:vpcSubnetIds[0]' "
+        "subnet-...`); database functions are placed in them",
+    ),
+    SettingKey(
+        "etl:vpcSecurityGroupIds",
+        "vpc_security_group_ids",
+        _id_list(
+            _SECURITY_GROUP,
+            "sg-0123456789abcdef0",
+            pair=("vpc_subnet_ids", "etl:vpcSubnetIds"),
+        ),
+        "(none)",
+        "JSON list of security group ids; set with `etl:vpcSubnetIds` (both or neither)",
+    ),
+    SettingKey(
+        "etl:stageSlaMinutes",
+        "stage_sla_minutes",
+        _stage_sla,
+        "15 per stage",
+        "JSON object: minutes a batch may wait in `received` / `transformed` before the "
+        "watchdog counts it stuck, 1 to 1440 (`pulumi config set --path "
+        "'etl:stageSlaMinutes.transformed' 30`)",
+    ),
+    SettingKey(
+        "etl:freshnessHours",
+        "freshness_hours",
+        _optional_hours,
+        "(off)",
+        "page when no batch was received for this many hours, 1 to 24",
+    ),
+    SettingKey(
+        "etl:asyncEventAgeAlarmSeconds",
+        "async_event_age_alarm_seconds",
+        _whole_number(60, 21600, 600),
+        "600",
+        "p99 age of asynchronous events (S3, schedule) that pages, 60 to 21600",
+    ),
+    SettingKey(
+        "etl:tracing",
+        "tracing",
+        _one_of(TRACING_BACKENDS, "xray-sdk"),
+        "`xray-sdk`",
+        "`xray-sdk` (AWS X-Ray SDK) or `otel` (OpenTelemetry SDK, X-Ray ids, exported "
+        "through the ADOT collector layer)",
+    ),
+    SettingKey(
+        "etl:otelCollectorLayerArn",
+        "otel_collector_layer_arn",
+        _collector_layer,
+        "(none)",
+        "the ADOT collector Lambda layer version ARN for us-east-1 and the architecture "
+        "(AWS lists them at https://aws-otel.github.io/docs/getting-started/lambda); "
+        "required with `otel`",
+    ),
+)
+
+KNOWN_KEYS: tuple[str, ...] = tuple(
+    spec.key.split(":", 1)[1] for spec in SETTING_KEYS if spec.key.startswith(f"{NAMESPACE}:")
+)
+
+
+def settings_table_markdown() -> str:
+    """The README's configuration table, rendered from :data:`SETTING_KEYS`."""
+    header = "| key | default | allowed / meaning |\n|---|---|---|\n"
+    return header + "\n".join(spec.readme_row() for spec in SETTING_KEYS) + "\n"
 
 
 def settings_from_mapping(
@@ -154,110 +560,11 @@ def settings_from_mapping(
             "unknown key (a typo?); known etl: keys: " + ", ".join(KNOWN_KEYS),
             fix=f"pulumi config rm {unknown[0]}",
         )
-
-    def get(key: str) -> str | None:
-        value = values.get(f"{NAMESPACE}:{key}")
-        return None if value is None else str(value)
-
-    region = values.get("aws:region")
-    if region != REGION:
-        raise SettingsError(
-            "aws:region", region, f"this platform runs in {REGION} only; set it to {REGION}"
-        )
-
-    suffix = get("environmentSuffix")
-    if suffix is None or suffix == "":
-        raise SettingsError(
-            "etl:environmentSuffix",
-            suffix,
-            "required: lowercase letters, digits and hyphens, starting with a letter "
-            "(e.g. dev, pr-42)",
-        )
-    if not SUFFIX_PATTERN.match(suffix) or "--" in suffix:
-        raise SettingsError(
-            "etl:environmentSuffix",
-            suffix,
-            "use lowercase letters, digits and single hyphens, starting with a letter and not "
-            "ending with a hyphen (e.g. dev, pr-42)",
-        )
-    problems = check_suffix_fits(suffix, function_names)
-    if problems:
-        raise SettingsError(
-            "etl:environmentSuffix", suffix, "too long for an AWS name limit: " + problems[0]
-        )
-
-    environment = get("environment") or "dev"
-    if environment not in ENVIRONMENT_DEFAULTS:
-        raise SettingsError(
-            "etl:environment", environment, f"allowed: {', '.join(ENVIRONMENT_DEFAULTS)}"
-        )
-    defaults = ENVIRONMENT_DEFAULTS[environment]
-
-    runtime = get("runtime") or DEFAULT_RUNTIME
-    why = check_runtime(runtime, today)
-    if why:
-        raise SettingsError(
-            "etl:runtime", runtime, f"{why} (supported: {', '.join(supported_runtimes(today))})"
-        )
-
-    architecture = get("architecture") or "arm64"
-    if architecture not in ARCHITECTURES:
-        raise SettingsError(
-            "etl:architecture", architecture, f"allowed: {', '.join(ARCHITECTURES)}"
-        )
-
-    log_level = (get("logLevel") or defaults.log_level).upper()
-    if log_level not in LOG_LEVELS:
-        raise SettingsError("etl:logLevel", get("logLevel"), f"allowed: {', '.join(LOG_LEVELS)}")
-
-    alarm_email = get("alarmEmail") or None
-    if alarm_email is not None and not _EMAIL.match(alarm_email):
-        raise SettingsError(
-            "etl:alarmEmail", alarm_email, "must be an e-mail address like ops@example.com"
-        )
-
-    secret = get("databaseSecretArn") or None
-    if secret is not None and not _SECRET_ARN.match(secret):
-        raise SettingsError(
-            "etl:databaseSecretArn",
-            secret,
-            "must be a Secrets Manager ARN in us-east-1: "
-            "arn:aws:secretsmanager:us-east-1:<account>:secret:<name>",
-        )
-
-    subnets = _id_list(get, "vpcSubnetIds", _SUBNET, "subnet-0123456789abcdef0")
-    groups = _id_list(get, "vpcSecurityGroupIds", _SECURITY_GROUP, "sg-0123456789abcdef0")
-    if bool(subnets) != bool(groups):
-        missing = "vpcSecurityGroupIds" if subnets else "vpcSubnetIds"
-        raise SettingsError(
-            f"etl:{missing}",
-            None,
-            "set both etl:vpcSubnetIds and etl:vpcSecurityGroupIds, or neither",
-        )
-
-    return Settings(
-        suffix=suffix,
-        environment=environment,
-        region=region,
-        cost_center=_tag(get, "costCenter", "data-platform"),
-        owner=_tag(get, "owner", "data-platform-team"),
-        stack_org=_tag(get, "stackOrg", "organization"),
-        runtime=runtime,
-        architecture=architecture,
-        reserved_concurrency=_bool(get, "reservedConcurrency", True),
-        log_retention_days=defaults.log_retention_days,
-        log_level=log_level,
-        max_retry_attempts=_int(get, "maxRetryAttempts", 2, 0, 2),
-        max_event_age_seconds=_int(get, "maxEventAgeSeconds", 21600, 60, 21600),
-        duration_alarm_percent=_int(get, "durationAlarmPercent", 80, 1, 100),
-        dlq_age_alarm_seconds=_int(
-            get, "dlqAgeAlarmSeconds", defaults.dlq_age_alarm_seconds, 60, 1_209_600
-        ),
-        alarm_email=alarm_email,
-        database_secret_arn=secret,
-        vpc_subnet_ids=subnets,
-        vpc_security_group_ids=groups,
-    )
+    ctx = ParseContext(function_names=tuple(function_names), today=today)
+    for spec in SETTING_KEYS:
+        raw = values.get(spec.key)
+        ctx.parsed[spec.field] = spec.parse(spec.key, None if raw is None else str(raw), ctx)
+    return Settings(**ctx.parsed, log_retention_days=ctx.environment.log_retention_days)
 
 
 def load_settings(function_names: Iterable[str] = ()) -> Settings:
@@ -265,7 +572,7 @@ def load_settings(function_names: Iterable[str] = ()) -> Settings:
     import pulumi
     from pulumi.runtime import config as runtime_config
 
-    known = {f"{NAMESPACE}:{k}" for k in KNOWN_KEYS} | {"aws:region"}
+    known = {spec.key for spec in SETTING_KEYS}
     present = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
     values: dict[str, str] = {}
     for full_key in sorted(known | {k for k in present if k.startswith(f"{NAMESPACE}:")}):
@@ -274,62 +581,3 @@ def load_settings(function_names: Iterable[str] = ()) -> Settings:
         if value is not None:
             values[full_key] = value
     return settings_from_mapping(values, function_names)
-
-
-# --- value parsers: each failure names the key, the value and what is allowed ----------------
-
-Getter = Callable[[str], "str | None"]
-
-
-def _int(get: Getter, key: str, default: int, low: int, high: int) -> int:
-    raw = get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"etl:{key}", raw, f"a whole number from {low} to {high}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"etl:{key}", raw, f"a whole number from {low} to {high}")
-    return value
-
-
-def _bool(get: Getter, key: str, default: bool) -> bool:
-    raw = get(key)
-    if raw is None or raw == "":
-        return default
-    lowered = raw.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    raise SettingsError(f"etl:{key}", raw, "true or false")
-
-
-def _tag(get: Getter, key: str, default: str) -> str:
-    raw = get(key)
-    if raw is None:
-        return default
-    if not _TAG_VALUE.match(raw):
-        raise SettingsError(
-            f"etl:{key}", raw, "1-256 characters: letters, digits, spaces and _ . : / = + - @"
-        )
-    return raw
-
-
-def _id_list(get: Getter, key: str, pattern: re.Pattern[str], example: str) -> tuple[str, ...]:
-    raw = get(key)
-    if raw is None or raw == "":
-        return ()
-    try:
-        parsed: Any = json.loads(raw)
-    except json.JSONDecodeError:
-        parsed = None
-    if not isinstance(parsed, list) or not all(
-        isinstance(v, str) and pattern.match(v) for v in parsed
-    ):
-        raise SettingsError(
-            f"etl:{key}",
-            raw,
-            f'a JSON list of ids like ["{example}"]',
-            fix=f"pulumi config set --path 'etl:{key}[0]' {example}",
-        )
-    return tuple(parsed)

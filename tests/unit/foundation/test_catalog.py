@@ -48,8 +48,9 @@ def test_the_seed_catalog_maps_profiles_to_numbers() -> None:
     # GIVEN the real catalog  WHEN loaded
     catalog = load_catalog()
     # THEN the four functions and their profiles are as specified
-    assert catalog.names == ["ingest-api", "load", "status-api", "transform"]
+    assert catalog.names == ["ingest-api", "load", "status-api", "transform", "watchdog"]
     expected = {
+        "watchdog": (300, 512, None, None, "schedule"),
         "ingest-api": (30, 512, CRITICAL_RESERVED_CONCURRENCY, None, "url"),
         "status-api": (30, 512, None, None, "url"),
         "transform": (300, 1024, CRITICAL_RESERVED_CONCURRENCY, None, "s3"),
@@ -75,7 +76,7 @@ def test_a_new_folder_is_a_new_function(tmp_path: Path) -> None:
     write_entry(tmp_path, "archive", GOOD.format(name="archive", prefix="loaded/"))
     # WHEN loaded THEN it is there, with its profile, and nothing else changed
     catalog = load_catalog(tmp_path)
-    assert "archive" in catalog.names and len(catalog) == 5
+    assert "archive" in catalog.names and len(catalog) == len(load_catalog()) + 1
     assert catalog.get("archive").memory_size == 512
 
 

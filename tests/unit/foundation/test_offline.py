@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from etl_platform.catalog import load_catalog
 from etl_platform.errors import ContractError, SettingsError
 from etl_platform.offline import ACCOUNT_ID, render_policy_document, run_program
 
@@ -56,7 +57,7 @@ def things(functions: list[str]) -> dict[str, dict[str, object]]:
     return {"organization/etl-upstream/dev": {"things": {fn: f"thing-{fn}" for fn in functions}}}
 
 
-FUNCTIONS = ["ingest-api", "load", "status-api", "transform"]
+FUNCTIONS = load_catalog().names
 
 
 def test_a_program_runs_with_its_stack_file_and_upstream_outputs(project: Path) -> None:
@@ -93,13 +94,14 @@ def test_settings_errors_stop_the_program(project: Path) -> None:
 
 def test_a_missing_upstream_export_names_it_and_the_fix(project: Path) -> None:
     # GIVEN an upstream stack that lacks one function's entry
-    outputs = things(["ingest-api", "load", "status-api"])
+    missing = FUNCTIONS[-1]
+    outputs = things(FUNCTIONS[:-1])
     # WHEN the program runs THEN it fails naming the function, the export and the command
     with pytest.raises(ContractError) as caught:
         run_program(project, "dev", stack_outputs=outputs)
     message = str(caught.value)
     assert "organization/etl-upstream/dev" in message
-    assert "'transform'" in message and "'things'" in message
+    assert f"'{missing}'" in message and "'things'" in message
     assert "nox -s deploy-all -- dev" in message
 
 
