@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                 section = module.run(ctx)
             except Exception as error:
                 traceback.print_exc()
-                section = Section(section_id(module), module.TITLE, error=f"{error}".strip()[:500])
+                section = Section(section_id(module), module.TITLE, error=f"{error}".strip()[-700:])
             section.notes.append(f"section took {time.perf_counter() - t0:.0f} s")
             sections.append(section)
     finally:

@@ -309,17 +309,35 @@ class Context:
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "_X_AMZN_TRACE_ID": TRACE_ID,
             "LAMBDA_TASK_ROOT": str(self.artifacts().functions.get(function, "/var/task")),
-            "DATA_BUCKET": BUCKET,
-            "LOG_LEVEL": "INFO",
             "PYTHONHASHSEED": "0",
         }
-        from etl_platform.catalog import load_catalog
-
-        for spec in load_catalog():  # the function's own [environment] from its catalog entry
-            if spec.name == function:
-                env.update(spec.environment)
+        env.update(self._platform_env(function))
         env.update(extra)
         return env
+
+    def _platform_env(self, function: str) -> dict[str, str]:
+        """What the platform sets for ``function`` in the prod stack (components.functions)."""
+
+        def make() -> dict[str, dict[str, str]]:
+            from etl_platform.catalog import load_catalog
+            from etl_platform.components.functions import environment_variables
+            from etl_platform.offline import read_stack_config
+            from etl_platform.paths import PROJECTS_DIR
+            from etl_platform.settings import settings_from_mapping
+
+            catalog = load_catalog()
+            config = read_stack_config(PROJECTS_DIR / "etl-functions", "prod")
+            settings = settings_from_mapping(config, catalog.names)
+            return {
+                spec.name: {
+                    k: str(v)
+                    for k, v in environment_variables(spec, settings, BUCKET).items()
+                    if k != "DB_SECRET_ARN"  # the bench's secret, on the stub
+                }
+                for spec in catalog
+            }
+
+        return dict(self._once("platform_env", make).get(function, {}))
 
     def paths(self, function: str, *, pyc: bool = True) -> list[str]:
         """sys.path of a function: its code, the layer, the runtime's boto3.

@@ -108,6 +108,16 @@ def load(job: dict[str, Any]) -> dict[str, Any]:
 
     with psycopg.connect(conninfo, autocommit=True) as admin:
         run_ours()  # first run: pool, tables (cold costs are section 1's)
+        # Every column the handler writes (the table may have more than the dataset's).
+        columns = [
+            name
+            for (name,) in admin.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = %s AND column_default IS NULL ORDER BY ordinal_position",
+                (table,),
+            ).fetchall()
+        ]
+        column_list = ", ".join(columns)
         rows = admin.execute(f"SELECT {column_list} FROM {table} ORDER BY {key}").fetchall()
 
         def truncate() -> None:
@@ -198,12 +208,22 @@ SCENARIOS = {
 
 
 def main() -> None:
+    import os
+    import traceback
+
     job = json.load(sys.stdin)
     sys.path[:0] = job["paths"]
-    result = SCENARIOS[job["scenario"]](job)
-    result["python"] = sys.version.split()[0]
-    with open(job["out"], "w", encoding="utf-8") as handle:
-        json.dump(result, handle)
+    try:
+        result = SCENARIOS[job["scenario"]](job)
+        result["python"] = sys.version.split()[0]
+        with open(job["out"], "w", encoding="utf-8") as handle:
+            json.dump(result, handle)
+    except BaseException:  # noqa: BLE001 - reported to the runner, which goes on
+        sys.stderr.write(traceback.format_exc()[-2500:])
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stdout.flush()
+    os._exit(0)  # like Lambda: no interpreter shutdown (a pool's threads would wait 5 s each)
 
 
 if __name__ == "__main__":

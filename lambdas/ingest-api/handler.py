@@ -63,7 +63,6 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 _EXAMPLE = '{"records": [{"order_id": "A-1", ...}]}'
 
 _log = logger.get_logger("etl.ingest")
-runtime.prepare("s3")  # SnapStart: in the snapshot, not after each restore
 
 
 def _route(request: http.Request) -> dict[str, Any]:

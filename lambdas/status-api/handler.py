@@ -37,7 +37,6 @@ DATA_BUCKET = env_str("DATA_BUCKET")
 _PREFIX = "/batches/"
 
 _log = logger.get_logger("etl.status")
-runtime.prepare("s3")  # SnapStart: in the snapshot, not after each restore
 
 
 def _route(request: http.Request) -> dict[str, Any]:
