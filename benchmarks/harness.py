@@ -348,7 +348,7 @@ class Context:
         target = self.artifacts()
         code, layer = target.functions[function], target.layer
         if not pyc:
-            root = code.parents[2] / "nopyc"
+            root = code.parents[1] / "nopyc"
             code, layer = root / "functions" / function, root / "opt" / "python"
         return [str(code), str(layer), str(self.runtime_dir())]
 
