@@ -169,7 +169,7 @@ class Context:
         from etl_platform.runtimes import DEFAULT_RUNTIME
 
         self.quick = quick
-        self.runs = runs or (5 if quick else 10)
+        self.runs = runs or (4 if quick else 7)
         self.runtime = DEFAULT_RUNTIME
         self.python_version = python_version_of(DEFAULT_RUNTIME)
         compiler = find_compiler(self.python_version)

@@ -8,8 +8,9 @@ before each):
 - ours: the load handler on that object: S3 read, parse, COPY, upsert, batch row,
   manifest, one transaction (its pool is already open: the cold part is section 1);
 - bare COPY: the same rows, already in memory as tuples, ``COPY`` into the same table
-  on a fresh connection, one commit: the floor for getting them into PostgreSQL;
-- naive: ``INSERT ... ON CONFLICT`` and a commit per row (on a prefix of the rows).
+  on an open connection, one commit: the floor for getting them into PostgreSQL;
+- naive: ``INSERT ... ON CONFLICT`` and a commit per row (on a prefix of the rows), on
+  an open connection.
 
 Rows per second; ratios are speeds (higher is better). A cProfile of one of our runs
 says where the handler's time goes.

@@ -123,15 +123,18 @@ def load(job: dict[str, Any]) -> dict[str, Any]:
         def truncate() -> None:
             admin.execute(f"TRUNCATE {table}, etl_batches")
 
+        # The baselines keep one open connection each, as our pool does.
+        bare_conn = psycopg.connect(conninfo)
+        naive_conn = psycopg.connect(conninfo)
+
         def bare_copy() -> None:
-            with psycopg.connect(conninfo) as conn:
-                with (
-                    conn.cursor() as cur,
-                    cur.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy,
-                ):
-                    for row in rows:
-                        copy.write_row(row)
-                conn.commit()
+            with (
+                bare_conn.cursor() as cur,
+                cur.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            bare_conn.commit()
 
         naive_rows = rows[: job["naive_rows"]]
         placeholders = ", ".join(["%s"] * len(columns))
@@ -142,10 +145,9 @@ def load(job: dict[str, Any]) -> dict[str, Any]:
         )
 
         def naive() -> None:
-            with psycopg.connect(conninfo) as conn:
-                for row in naive_rows:
-                    conn.execute(insert, row)
-                    conn.commit()
+            for row in naive_rows:
+                naive_conn.execute(insert, row)
+                naive_conn.commit()
 
         samples: dict[str, list[float]] = {"ours": [], "bare": [], "naive": []}
         for _ in range(job["runs"]):
