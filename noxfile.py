@@ -27,6 +27,8 @@ VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 BOOTSTRAP = REPO / "scripts" / "bootstrap"
 CONSTRAINTS = REPO / "constraints.txt"
 PULUMI_CLI = "etl_platform.ops.pulumi_cli"
+ETL_OPS = "etl_platform.ops.cli"  # the `etl-ops` console script
+RUNTIME_CALENDAR = "etl_platform.runtime_calendar"
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "none"
@@ -145,6 +147,19 @@ def compat(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
+def migrate(session: nox.Session) -> None:
+    """Bring a legacy Node.js function into lambdas/: `nox -s migrate -- <dir> <name> [...]`."""
+    if len(session.posargs) < 2:
+        session.error(
+            "usage: nox -s migrate -- <legacy-dir> <name> [--kind api|batch] "
+            "[--size small|large] [--trigger url|none|s3:<prefix>|schedule:<expr>] "
+            "[--read <prefix>]... [--write <prefix>]... [--list <prefix>]... [--force]"
+        )
+    python = _sync(session)
+    session.run(python, "-m", "etl_platform.migrate", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
     """All benchmarks: one table + build/bench/results.json (`-- --quick`, `-- --list`)."""
     python = _sync(session, postgres=True)
@@ -169,8 +184,37 @@ def redrive(session: nox.Session) -> None:
 
 @nox.session(name="deploy-all", venv_backend="none")
 def deploy_all(session: nox.Session) -> None:
-    """pulumi up in shared -> observability -> etl-functions: `nox -s deploy-all -- <stack>`."""
-    _pulumi_cli(session, "deploy-all", "<stack>   (e.g. dev)")
+    """Preflight, then pulumi up in shared -> observability -> etl-functions: `-- <stack>`."""
+    _pulumi_cli(session, "deploy-all", "<stack> [--skip-preflight]   (e.g. dev)")
+
+
+@nox.session(venv_backend="none")
+def audit(session: nox.Session) -> None:
+    """Audit every Lambda function: `nox -s audit -- [--json] [--strict] [--code]`."""
+    python = _sync(session)
+    session.run(python, "-m", ETL_OPS, "audit", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def preflight(session: nox.Session) -> None:
+    """Can this account take the stacks? `nox -s preflight -- --stack <stack>`."""
+    if not session.posargs:
+        session.error("usage: nox -s preflight -- --stack <stack>   (e.g. --stack dev)")
+    python = _sync(session)
+    session.run(python, "-m", ETL_OPS, "preflight", *session.posargs, external=True)
+
+
+@nox.session(name="refresh-runtimes", venv_backend="none")
+def refresh_runtimes(session: nox.Session) -> None:
+    """Rewrite the runtime calendar from a saved AWS runtimes page: `-- <page.html|.md|.json>`."""
+    if not session.posargs:
+        session.error(
+            "usage: nox -s refresh-runtimes -- <saved copy of "
+            "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html (.html/.md) "
+            "or a .json file>"
+        )
+    python = _sync(session)
+    session.run(python, "-m", RUNTIME_CALENDAR, "refresh", *session.posargs, external=True)
 
 
 @nox.session(name="preview-all", venv_backend="none")

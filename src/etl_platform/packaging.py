@@ -34,7 +34,6 @@ import csv
 import hashlib
 import io
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -52,13 +51,20 @@ from packaging.version import Version
 from etl_platform.bytecode import compile_sources, find_compiler
 from etl_platform.errors import EtlPlatformError
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT
+from etl_platform.runtimes import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_RUNTIME,
+    NODE_SOURCE_SUFFIXES,
+    machine_of,
+    python_version_of,
+)
 from etl_platform.wheels import (
     RUNTIME_PROVIDED,
     LayerCompatibilityError,
     LayerReport,
     check_layer,
     inspect_layer,
-    machine_of,
     target_platforms,
     validate_python_version,
 )
@@ -92,13 +98,15 @@ _UNIX = 3  # ZipInfo.create_system: makes unzip and Lambda honour the Unix mode 
 # Deflate at a fixed level; zlib's output is stable for a given zlib version, which
 # CPython 3.11-3.13 builds on Linux/macOS share in practice.
 _COMPRESS_LEVEL = 9
+_DEFAULT_PYTHON = python_version_of(DEFAULT_RUNTIME)
 _SHORT_HASH = 16  # hex chars of input_hash: 64 bits, ample for a cache key, fits a description
-_RUNTIME = re.compile(r"python(3\.\d{1,2})")
 
 # Never packaged: build litter, VCS/editor files, and what belongs to the catalog or tests.
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test", "node_modules"})
 _EXCLUDED_FILES = frozenset({"function.toml", "conftest.py"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+# A function's own code: a Python module, or a Node.js file (Lambda's handler extensions).
+_CODE_SUFFIXES = (".py", *NODE_SOURCE_SUFFIXES)
 
 
 class PackagingError(EtlPlatformError):
@@ -131,17 +139,6 @@ def repo_root() -> Path:
 def default_cache_dir() -> Path:
     """``<repo>/build/cache``: git-ignored, shared by every build on this checkout."""
     return BUILD_DIR / "cache"
-
-
-def python_version_of(runtime: str) -> str:
-    """Lambda runtime name -> Python version: ``"python3.13"`` -> ``"3.13"``."""
-    match = _RUNTIME.fullmatch(runtime)
-    if not match:
-        raise ValueError(
-            f"runtime {runtime!r} is not a Lambda Python runtime: expected 'python3.<minor>', "
-            "e.g. 'python3.13'"
-        )
-    return match.group(1)
 
 
 # ---------------------------------------------------------------- deterministic zip
@@ -282,8 +279,11 @@ def build_function_zip(
     if not function_dir.is_dir():
         raise PackagingError(f"function folder {function_dir} does not exist")
     files = _source_files(function_dir)
-    if not any(name.endswith(".py") for name in files):
-        raise PackagingError(f"function folder {function_dir} holds no .py file to package")
+    if not any(name.endswith(_CODE_SUFFIXES) for name in files):
+        raise PackagingError(
+            f"function folder {function_dir} holds no code file ({', '.join(_CODE_SUFFIXES)}) "
+            "to package"
+        )
     entries = {name: path.read_bytes() for name, path in files.items()}
     target = Path(out_dir) / f"{function_dir.name}.zip"
     if python_version is None:
@@ -496,8 +496,8 @@ def build_layer_zip(
     layer_dir: Path,
     out_dir: Path,
     *,
-    python_version: str = "3.13",
-    architecture: str = "arm64",
+    python_version: str = _DEFAULT_PYTHON,
+    architecture: str = DEFAULT_ARCHITECTURE,
     cache_dir: Path | None = None,
     bytecode: bool = False,
 ) -> BuiltArtifact:
@@ -566,15 +566,24 @@ def _function_dirs() -> list[Path]:
     return [spec.code_dir for spec in load_catalog()]
 
 
+def _has_node_functions() -> bool:
+    """Whether the catalog has a Node.js function (else there is no Node layer to build)."""
+    from etl_platform.catalog import load_catalog
+
+    return bool(load_catalog().node_functions)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Build every function zip and the layer into ``build/``; print path, size, hashes."""
     parser = argparse.ArgumentParser(
         prog="python -m etl_platform.packaging", description=main.__doc__
     )
     parser.add_argument(
-        "--runtime", default="python3.13", help="Lambda runtime (default python3.13)"
+        "--runtime", default=DEFAULT_RUNTIME, help="Lambda runtime (default %(default)s)"
     )
-    parser.add_argument("--architecture", default="arm64", choices=sorted(("arm64", "x86_64")))
+    parser.add_argument(
+        "--architecture", default=DEFAULT_ARCHITECTURE, choices=sorted(ARCHITECTURES)
+    )
     parser.add_argument("--out-dir", type=Path, default=BUILD_DIR, help="default <repo>/build")
     args = parser.parse_args(argv)
     try:
@@ -590,10 +599,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             architecture=args.architecture,
             bytecode=True,
         )
+        from etl_platform.node_layer import build_node_layer_zip
+
+        node_layers = (
+            [build_node_layer_zip(args.out_dir / "layers", architecture=args.architecture)]
+            if _has_node_functions()
+            else []
+        )
     except (EtlPlatformError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    for artifact in [*functions, layer]:
+    for artifact in [*functions, layer, *node_layers]:
         size = artifact.path.stat().st_size
         print(
             f"{_display(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "

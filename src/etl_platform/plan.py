@@ -7,6 +7,11 @@ Prints every resource (type, name, key settings) and the exports of each stack,
 and writes the whole plan as JSON to ``build/plan-<stack>.json``. No cloud, no CLI,
 no credentials: what a newcomer runs first.
 
+It also prints AWS's dates and the days left for every runtime the resources use
+(:func:`etl_platform.runtime_calendar.calendar_report`), and warns on stderr when that
+calendar was last checked more than 180 days ago (a warning only: the exit code does
+not change).
+
 Then it applies the guardrails (:mod:`etl_platform.rules`, the same rules the policy
 pack enforces) to the three stacks' resources together, prints each rule with PASS or
 FAIL and every violation, and exits 1 when any rule fails.
@@ -15,6 +20,7 @@ FAIL and every violation, and exits 1 when any rule fails.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -27,6 +33,7 @@ from etl_platform.offline import PlannedResource, ProgramRun, read_stack_config,
 from etl_platform.paths import BUILD_DIR, PROJECTS_DIR
 from etl_platform.rules import Context, check, stack_context
 from etl_platform.rules.model import lookup
+from etl_platform.runtime_calendar import calendar_report
 
 __all__ = ["KEY_SETTINGS", "main", "plan_stack", "rules_report"]
 
@@ -35,6 +42,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:lambda/function:Function": (
         "runtime",
         "architectures",
+        "layers",
         "memorySize",
         "timeout",
         "reservedConcurrentExecutions",
@@ -89,6 +97,15 @@ def _settings_text(resource: PlannedResource) -> str:
         if value is not None:
             if isinstance(value, str) and value.startswith("arn:"):
                 value = _arn_tail(value)
+            elif isinstance(value, list) and path == "layers":
+                # arn:aws:lambda:<region>:<account>:layer:<name>:<version> -> <name>
+                value = (
+                    "["
+                    + ",".join(
+                        str(v).split(":")[6] if str(v).count(":") >= 7 else str(v) for v in value
+                    )
+                    + "]"
+                )
             elif isinstance(value, list) and all(isinstance(v, str) for v in value):
                 value = "[" + ",".join(_arn_tail(v) for v in value) + "]"
             elif isinstance(value, float) and value.is_integer():
@@ -190,6 +207,22 @@ def rules_report(
     return "\n".join(lines), 1 if failed else 0
 
 
+def print_runtime_calendar(runs: Sequence[ProgramRun], today: dt.date | None = None) -> None:
+    """The days left of each runtime the plan uses; the stale-calendar warning on stderr."""
+    used: set[str] = set()
+    for resource in (r for run in runs for r in run.resources):
+        for key in ("runtime", "compatibleRuntimes"):
+            value = resource.props.get(key)
+            used |= {
+                v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)
+            }
+    lines, warning = calendar_report(used, today)
+    print("\n".join(lines))
+    print()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s plan --", description=__doc__.split("\n")[0])
     parser.add_argument("stack", nargs="?", default="dev", help="stack name (default: dev)")
@@ -210,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(plan_json(runs), indent=2, sort_keys=True, default=str) + "\n")
     print(f"plan written to {out}")
     print()
+    print_runtime_calendar(runs)
     try:
         report, code = rules_report(runs, args.stack)
     except (EtlPlatformError, FileNotFoundError) as exc:

@@ -23,18 +23,14 @@ from etl_platform.packaging import (
     inspect_layer,
     repo_root,
 )
+from etl_platform.runtimes import PYTHON_RUNTIME_PROVIDED_IMPORTS
 
 pytestmark = pytest.mark.functional
 
 LAYER_SOURCE = repo_root() / "layers" / "etl-common"
-RUNTIME_PROVIDED_TOP_LEVEL = {
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "urllib3",
-    "dateutil",
-    "six.py",
+# A provided module may also sit at the top level as a single file (six.py).
+RUNTIME_PROVIDED_TOP_LEVEL = PYTHON_RUNTIME_PROVIDED_IMPORTS | {
+    f"{name}.py" for name in PYTHON_RUNTIME_PROVIDED_IMPORTS
 }
 TARGET_EXTENSION = re.compile(r"\.(cpython-313-aarch64-linux-gnu|abi3)\.so$")
 

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from etl_platform.catalog import load_catalog
 from etl_platform.ops.redrive import main, peek, redrive
 
 
@@ -85,7 +86,7 @@ def test_cli_refuses_an_unknown_function_with_the_known_ones(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["dev", "transfrom"]) == 2
-    assert "known: ['ingest-api', 'load', 'status-api', 'transform']" in capsys.readouterr().err
+    assert f"known: {load_catalog().names}" in capsys.readouterr().err
 
 
 def test_cli_dry_run_finds_the_stacks_queue_by_its_name(
@@ -95,3 +96,34 @@ def test_cli_dry_run_finds_the_stacks_queue_by_its_name(
     assert main(["dev", "transform", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "dlq-transform-dev: 1 event(s)" in out and "waiting" in out
+
+
+def test_without_credentials_it_says_in_one_line_what_to_set(tmp_path: Any) -> None:
+    # GIVEN a shell with no AWS credentials anywhere (no variables, files or metadata)
+    import os
+    import subprocess
+    import sys
+
+    from etl_platform.catalog import load_catalog
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    function = load_catalog().names[0]
+    # WHEN an operator runs the redrive
+    done = subprocess.run(
+        [sys.executable, "-m", "etl_platform.ops.redrive", "dev", function, "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # THEN it stops with one line naming what to set, and no traceback
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: no AWS credentials found")
+    assert "AWS_PROFILE" in line and "AWS_ACCESS_KEY_ID" in line

@@ -248,7 +248,7 @@ def test_function_without_python_code_is_refused(tmp_path: Path) -> None:
     (function_dir / "function.toml").write_text("")
 
     # WHEN / THEN packaging it fails and names the folder
-    with pytest.raises(PackagingError, match=r"holds no \.py file"):
+    with pytest.raises(PackagingError, match=r"holds no code file \(\.py, \.js"):
         build_function_zip(function_dir, tmp_path / "out")
 
 

@@ -11,12 +11,15 @@ healthy). DeadLetterErrors and AsyncEventsDropped are the two blind spots that c
 alarm kits leave open: an event that could not even reach the DLQ, and one that was
 dropped after its retries or its maximum age. AsyncEventAge (p99, async-invoked
 functions) catches a backlog before events are dropped; RecursiveInvocationsDropped
-(S3-triggered functions) says Lambda stopped an S3 -> Lambda -> S3 loop.
+(S3-triggered functions) says Lambda stopped an S3 -> Lambda -> S3 loop. Url5xxCount
+(functions with a URL trigger) pages on an API's 5xx answers: an API turns a failure
+into a JSON 500/503, which Lambda's ``Errors`` metric never counts.
 
 Pipeline rows say batches stopped moving although nothing failed: batches stuck in a
 stage past its SLA for two consecutive watchdog periods, and, when
-``etl:freshnessHours`` is set, no batch received for that many hours (missing data
-breaches there: a watchdog that stopped reporting is not "fresh").
+``etl:freshnessHours`` is set, no batch received for that many hours. Missing data
+breaches for the freshness row and for ``watchdog-silent`` (no watchdog report for
+three periods: a disabled schedule would otherwise silence every pipeline alarm).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ __all__ = [
 Target = Literal["function", "dlq", "pipeline"]
 Unit = Literal["count", "percent-of-timeout", "seconds", "seconds-as-ms"]
 # Which functions a function/dlq row applies to.
-Applies = Literal["every", "async", "s3"]
+Applies = Literal["every", "async", "s3", "url"]
 # "minute": PERIOD_SECONDS; "pipeline": the watchdog's interval; "hour": 3600 s.
 Period = Literal["minute", "pipeline", "hour"]
 NAMESPACES: dict[Target, str] = {
@@ -94,6 +97,16 @@ class AlarmRule:
     period: Period = "minute"
     comparison: str = COMPARISON
     missing: str = TREAT_MISSING_DATA
+
+    def applies_to(self, spec: FunctionSpec) -> bool:
+        """Whether a function/DLQ row applies to ``spec`` (by its trigger type)."""
+        if self.target == "pipeline":
+            return False
+        if self.applies == "async":
+            return spec.trigger.type in ASYNC_TRIGGERS
+        if self.applies in ("s3", "url"):
+            return spec.trigger.type == self.applies
+        return True
 
 
 # The one table of alarms and thresholds.
@@ -142,6 +155,18 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "count",
         "an asynchronous event was dropped without being processed",
         threshold=1,
+    ),
+    AlarmRule(
+        "url-5xx",
+        "function",
+        "Url5xxCount",
+        "Sum",
+        "count",
+        "its function URL answered a request with a 5xx error (an unexpected exception, "
+        "a misconfiguration or a dependency down; Lambda's Errors never counts an answered "
+        "request): see its ERROR logs",
+        threshold=1,
+        applies="url",
     ),
     AlarmRule(
         "async-event-age",
@@ -206,6 +231,20 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         period="pipeline",
     ),
     AlarmRule(
+        "watchdog-silent",
+        "pipeline",
+        "WaitingBatches",
+        "SampleCount",
+        "count",
+        "the watchdog reported nothing for 3 periods: the pipeline SLO alarms are blind",
+        threshold=1,
+        dimensions=(("Stage", "received"),),
+        periods=3,
+        period="pipeline",
+        comparison="LessThanThreshold",
+        missing="breaching",
+    ),
+    AlarmRule(
         "freshness",
         "pipeline",
         "BatchesReceived",
@@ -223,15 +262,7 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
 
 def rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
     """The function and DLQ rows that apply to ``spec``."""
-
-    def applies(rule: AlarmRule) -> bool:
-        if rule.applies == "async":
-            return spec.trigger.type in ASYNC_TRIGGERS
-        if rule.applies == "s3":
-            return spec.trigger.type == "s3"
-        return True
-
-    return tuple(r for r in ALARM_RULES if r.target != "pipeline" and applies(r))
+    return tuple(r for r in ALARM_RULES if r.applies_to(spec))
 
 
 def pipeline_rules(settings: Settings) -> tuple[AlarmRule, ...]:

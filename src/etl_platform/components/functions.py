@@ -95,10 +95,23 @@ class Upstreams:
     dlq_arns: pulumi.Output[dict[str, str]]
     log_group_names: pulumi.Output[dict[str, str]]
     log_group_arns: pulumi.Output[dict[str, str]]
+    #: The Node layer; read only when the catalog has a Node.js function.
+    node_layer_arn: pulumi.Output[str] | None = None
 
-    def for_function(self, function: str) -> FunctionUpstream:
+    def layer_for(self, spec: FunctionSpec) -> pulumi.Output[str]:
+        """The platform layer of the function's language."""
+        if not spec.is_node:
+            return self.layer_arn
+        if self.node_layer_arn is None:
+            raise ValueError(
+                f"{spec.name} is a Node.js function but the Node layer was not read; pass "
+                "node=True to read_upstreams"
+            )
+        return self.node_layer_arn
+
+    def for_function(self, function: str, spec: FunctionSpec | None = None) -> FunctionUpstream:
         return FunctionUpstream(
-            layer_arn=self.layer_arn,
+            layer_arn=self.layer_arn if spec is None else self.layer_for(spec),
             boundary_arn=self.boundary_arn,
             dlq_arn=self.dlq_arns[function],
             log_group_name=self.log_group_names[function],
@@ -106,11 +119,17 @@ class Upstreams:
         )
 
 
-def read_upstreams(settings: Settings, functions: Sequence[str]) -> Upstreams:
-    """Read both upstream stacks (same stack name, ``settings.stack_org``)."""
+def read_upstreams(
+    settings: Settings, functions: Sequence[str], *, node: bool = False
+) -> Upstreams:
+    """Read both upstream stacks (same stack name, ``settings.stack_org``).
+
+    ``node``: the catalog has a Node.js function, so the Node layer's export is required.
+    """
     shared = Upstream(SHARED, settings.stack_org)
     observability = Upstream(OBSERVABILITY, settings.stack_org)
     return Upstreams(
+        node_layer_arn=shared.value(SharedExports.NODE_LAYER_ARN) if node else None,
         layer_arn=shared.value(SharedExports.LAYER_ARN),
         boundary_arn=shared.value(SharedExports.BOUNDARY_ARN),
         dlq_arns=shared.per_function(SharedExports.DLQ_ARNS, functions),
@@ -172,7 +191,7 @@ class EtlFunction(pulumi.ComponentResource):
             f"{name}-role",
             name=resource_name("role", spec.name, settings.suffix),
             description=f"Execution role of {spec.name}: only what its catalog entry needs",
-            assume_role_policy=assume_role_document(args.account_id),
+            assume_role_policy=assume_role_document(),
             permissions_boundary=upstream.boundary_arn,
             tags=tags,
             opts=ResourceOptions(parent=self),
@@ -187,19 +206,22 @@ class EtlFunction(pulumi.ComponentResource):
                 bucket_arn=args.bucket_arn,
                 log_group_arn=upstream.log_group_arn,
                 dlq_arn=upstream.dlq_arn,
+                account_id=args.account_id,
             ),
             opts=ResourceOptions(parent=self),
         )
 
-        artifact = build_function_zip(
-            spec.code_dir, args.build_dir, python_version=settings.python_version
+        artifact = build_function_zip(  # Python functions ship pycs for the stack's runtime
+            spec.code_dir,
+            args.build_dir,
+            python_version=settings.python_version if spec.runtime is None else None,
         )
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=resource_name("lambda", spec.name, settings.suffix),
             description=spec.description,
             role=self.role.arn,
-            runtime=settings.runtime,
+            runtime=spec.runtime_on(settings.runtime),
             architectures=[settings.architecture],
             handler=spec.handler,
             code=pulumi.FileArchive(str(artifact.path)),
@@ -309,8 +331,9 @@ class EtlFunction(pulumi.ComponentResource):
             action="lambda:InvokeFunction",
             function=self.function.name,
             principal="events.amazonaws.com",
+            # The rule's ARN names this account and region already: no SourceAccount
+            # (the form of AWS's EventBridge-to-Lambda documentation).
             source_arn=self.rule.arn,
-            source_account=args.account_id,
             statement_id="AllowEventBridgeSchedule",
             opts=ResourceOptions(parent=self),
         )

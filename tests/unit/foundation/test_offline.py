@@ -57,7 +57,7 @@ def things(functions: list[str]) -> dict[str, dict[str, object]]:
     return {"organization/etl-upstream/dev": {"things": {fn: f"thing-{fn}" for fn in functions}}}
 
 
-FUNCTIONS = load_catalog().names
+FUNCTIONS = load_catalog().names  # the real catalog, whatever it holds
 
 
 def test_a_program_runs_with_its_stack_file_and_upstream_outputs(project: Path) -> None:

@@ -223,6 +223,8 @@ def test_tracing_defaults_to_the_xray_sdk_and_otel_adds_the_collector_layer(
     for spec in CATALOG:
         inputs = functions.one(FUNCTION, f"{spec.name}-function").inputs
         assert inputs["environment"]["variables"]["ETL_TRACING"] == "xray-sdk"
+        # (and every function's EMF metrics go to the namespace the alarms watch)
+        assert inputs["environment"]["variables"]["METRICS_NAMESPACE"] == PIPELINE_NAMESPACE
         assert len(inputs["layers"]) == 1
     run = run_project(
         "etl-functions",
@@ -246,3 +248,19 @@ def test_otel_without_a_collector_layer_says_where_to_find_one() -> None:
         settings_from_mapping(
             {"aws:region": "us-east-1", "etl:environmentSuffix": "dev", "etl:tracing": "jaeger"}
         )
+
+
+def test_a_silent_watchdog_pages_instead_of_silencing_the_pipeline_alarms(
+    observability: ProgramRun,
+) -> None:
+    # GIVEN the heartbeat alarm on the watchdog's own reports
+    (silent,) = [
+        a
+        for a in pipeline_alarms(observability).values()
+        if a["name"] == resource_name("alarm", "pipeline-watchdog-silent", "dev")
+    ]
+    # THEN three watchdog periods without a single report page, missing data included
+    assert silent["statistic"] == "SampleCount"
+    assert (silent["comparisonOperator"], silent["threshold"]) == ("LessThanThreshold", 1)
+    assert silent["period"] == pipeline_period_seconds(WATCHDOG_SPEC)
+    assert (silent["evaluationPeriods"], silent["treatMissingData"]) == (3, "breaching")
