@@ -29,8 +29,9 @@ file, the line and the fix:
 
 :func:`check_node_layer` checks ``layers/etl-node`` (lockfile, bundled SDKs, every
 installed package's ``engines``); ``nox -s compat`` runs both for every Node function.
-The built-in module list is the build machine's Node.js one (Node here is 20, the
-target 24: a module only 24 has would be reported as unresolvable).
+The built-in module list is that of the node running the parser: Node.js 24 from
+``tools/node`` (the ``node`` npm package) when installed, else the machine's node (a
+module only a newer Node has would then be reported as unresolvable).
 """
 
 from __future__ import annotations
@@ -151,6 +152,13 @@ def v3_package(client: str) -> str:
     return f"@aws-sdk/client-{client.split('.')[0].lower()}"
 
 
+def _parser_node() -> str:
+    """Node.js 24 from tools/node when installed (its built-in module list is the
+    target's), else the machine's node."""
+    target = TOOLING_DIR / "node_modules" / "node" / "bin" / "node"
+    return str(target) if target.is_file() else "node"
+
+
 def extract(paths: Sequence[Path], node_major: int) -> dict[str, Any]:
     """Run the acorn-based extractor on ``paths``; its JSON report (see tools/node/extract.mjs)."""
     why = "Node.js code is checked with a JavaScript parser (acorn)"
@@ -159,7 +167,7 @@ def extract(paths: Sequence[Path], node_major: int) -> dict[str, Any]:
         return {"builtins": [], "files": []}
     result = run_tool(
         [
-            "node",
+            _parser_node(),
             str(TOOLING_DIR / "extract.mjs"),
             "--node-major",
             str(node_major),
