@@ -161,9 +161,9 @@ def migrate(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """Measure the handlers' cold-start import time (benchmarks/bench_cold_start.py)."""
-    python = _sync(session)
-    session.run(python, "benchmarks/bench_cold_start.py", *session.posargs, external=True)
+    """All benchmarks: one table + build/bench/results.json (`-- --quick`, `-- --list`)."""
+    python = _sync(session, postgres=True)
+    session.run(python, "-m", "benchmarks", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")

@@ -14,6 +14,7 @@ Example entry::
     size = "large"                  # small (512 MB) | large (1024 MB)
     critical = true                 # reserved concurrency 5
     database = false                # true: MAX_CONNECTIONS=10, DB secret, VPC settings
+    snap_start = false              # api only: Lambda SnapStart on published versions
 
     [trigger]                       # type = url | s3 (+ prefix) | schedule (+ expression) | none
     type = "s3"
@@ -100,6 +101,7 @@ _TOP_KEYS = {
     "trigger",
     "needs",
     "environment",
+    "snap_start",
 }
 _REQUIRED_KEYS = ("name", "handler", "description", "kind", "size")
 _TRIGGER_KEYS = {
@@ -153,6 +155,8 @@ class FunctionSpec:
     s3_missing_ok: tuple[str, ...] = ()
     #: Prefixes whose key names it lists (``s3:ListBucket`` too; key names only).
     s3_list: tuple[str, ...] = ()
+    #: Lambda SnapStart on published versions (url functions); the URL serves an alias.
+    snap_start: bool = False
 
     @property
     def lists_bucket(self) -> bool:
@@ -273,6 +277,22 @@ def _load_entry(path: Path) -> FunctionSpec:
     needs = _needs(path, data.get("needs", {}))
     s3_read, s3_write = needs["s3_read"], needs["s3_write"]
     environment = _environment(path, data.get("environment", {}))
+    snap_start = _bool(path, data, "snap_start")
+    if snap_start and trigger.type != "url":
+        raise CatalogError(
+            path,
+            "snap_start",
+            'SnapStart is offered for API functions (kind = "api" with a url trigger) only: '
+            "it speeds up the first request of a new environment, which only a caller waits "
+            "for; remove the key",
+        )
+    if snap_start and runtime is not None:
+        raise CatalogError(
+            path,
+            "snap_start",
+            f"Lambda SnapStart supports the Python (3.12+), Java and .NET managed runtimes, "
+            f"not {runtime}; remove the key",
+        )
 
     if trigger.type == "url" and kind != "api":
         raise CatalogError(path, "trigger.type", 'a function URL serves an API: set kind = "api"')
@@ -315,6 +335,7 @@ def _load_entry(path: Path) -> FunctionSpec:
         s3_create=needs["s3_create"],
         s3_missing_ok=needs["s3_missing_ok"],
         s3_list=needs["s3_list"],
+        snap_start=snap_start,
     )
 
 

@@ -344,7 +344,11 @@ def build_layer(python_version: str, architecture: str, layer_dir: Path = _LAYER
     from etl_platform.packaging import build_layer_zip
 
     return build_layer_zip(
-        layer_dir, BUILD_DIR / "layers", python_version=python_version, architecture=architecture
+        layer_dir,
+        BUILD_DIR / "layers",
+        python_version=python_version,
+        architecture=architecture,
+        bytecode=True,  # the zip deploy-all publishes (same cache entry)
     ).path
 
 

@@ -13,6 +13,12 @@ absolute paths, fixed deflate level.
   Builds are cached by a hash of their inputs; a cache hit runs no pip and touches
   no network.
 
+With ``bytecode=True`` (what the platform's builds use) both also carry deterministic
+``.pyc`` files compiled by the target Python version (:mod:`etl_platform.bytecode`):
+checked-hash ones in a function zip, unchecked-hash ones in the layer. Without an
+interpreter of that version here they are omitted, with a warning that says so, and
+``BuiltArtifact.bytecode`` is None. A checkout's own ``__pycache__`` never gets in.
+
 CLI: ``python -m etl_platform.packaging [--runtime python3.13] [--architecture arm64]``
 builds every catalog function and the layer into ``build/``.
 
@@ -42,6 +48,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from etl_platform.bytecode import compile_sources, find_compiler
 from etl_platform.errors import EtlPlatformError
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT
 from etl_platform.runtimes import (
@@ -118,6 +125,7 @@ class BuiltArtifact:
     sha256: str  # hex digest of the zip bytes
     base64_sha256: str  # base64 of the raw sha256: Lambda's CodeSha256 / Pulumi source_code_hash
     input_hash: str  # hash of the inputs (cache key); short enough for a description
+    bytecode: str | None = None  # which pycs it carries ("cpython-313 (...)"), None: none
 
 
 # --------------------------------------------------------------------------- paths
@@ -204,11 +212,36 @@ def _write_atomically(target: Path, data: bytes) -> None:
         raise
 
 
-def _artifact(path: Path, data: bytes, input_hash: str) -> BuiltArtifact:
+def _artifact(
+    path: Path, data: bytes, input_hash: str, bytecode: str | None = None
+) -> BuiltArtifact:
     digest = hashlib.sha256(data)
     return BuiltArtifact(
-        path, digest.hexdigest(), base64.b64encode(digest.digest()).decode(), input_hash
+        path, digest.hexdigest(), base64.b64encode(digest.digest()).decode(), input_hash, bytecode
     )
+
+
+def _with_bytecode(
+    entries: dict[str, bytes], python_version: str, display_root: str, checked: bool
+) -> tuple[dict[str, bytes], str | None]:
+    """``entries`` plus their pycs for the target (none when its Python is missing)."""
+    try:
+        compiled = compile_sources(
+            entries, python_version, display_root=display_root, checked=checked
+        )
+    except RuntimeError as error:
+        raise PackagingError(str(error)) from None
+    return {**entries, **compiled.files}, compiled.compiler if compiled.files else None
+
+
+def _bytecode_param(python_version: str, checked: bool) -> tuple[str, str | None]:
+    """The input-hash parameter naming the bytecode compiler (its full version), and
+    its description (None, after the warning that says so, when there is none here)."""
+    compiler = find_compiler(python_version)
+    if compiler is None:
+        compile_sources({}, python_version, display_root="", checked=checked)  # warns once
+        return "bytecode=none", None
+    return f"bytecode={compiler.describe(checked)}", compiler.describe(checked)
 
 
 def _input_hash(kind: str, params: Sequence[str], files: dict[str, Path]) -> str:
@@ -226,12 +259,21 @@ def _input_hash(kind: str, params: Sequence[str], files: dict[str, Path]) -> str
 # ------------------------------------------------------------------------ functions
 
 
-def build_function_zip(function_dir: Path, out_dir: Path) -> BuiltArtifact:
+def build_function_zip(
+    function_dir: Path,
+    out_dir: Path,
+    *,
+    python_version: str | None = None,
+    cache_dir: Path | None = None,
+) -> BuiltArtifact:
     """Zip the function's own code: ``<out_dir>/<folder name>.zip``.
 
     Takes every file under ``function_dir`` (handler modules and package data) except
     ``function.toml``, tests, ``__pycache__``/``*.pyc`` and dotfiles. Cheap and local,
     so it is always rebuilt (no cache); the output is still byte-identical.
+    ``python_version`` (``"3.13"``) adds checked-hash pycs compiled by that version;
+    such a zip is cached in ``cache_dir`` (default ``build/cache/functions``) by its
+    inputs' hash (compiler version included), so an unchanged function runs no compiler.
     """
     function_dir = Path(function_dir)
     if not function_dir.is_dir():
@@ -242,10 +284,26 @@ def build_function_zip(function_dir: Path, out_dir: Path) -> BuiltArtifact:
             f"function folder {function_dir} holds no code file ({', '.join(_CODE_SUFFIXES)}) "
             "to package"
         )
-    data = _zip_bytes({name: path.read_bytes() for name, path in files.items()})
+    entries = {name: path.read_bytes() for name, path in files.items()}
     target = Path(out_dir) / f"{function_dir.name}.zip"
+    if python_version is None:
+        data = _zip_bytes(entries)
+        _write_atomically(target, data)
+        return _artifact(target, data, _input_hash("function", [], files))
+    # With bytecode the compiler runs in another process: cache by the inputs' hash.
+    validate_python_version(python_version)
+    param, bytecode = _bytecode_param(python_version, checked=True)
+    input_hash = _input_hash("function", [param], files)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir() / "functions"
+    cached = cache / f"{function_dir.name}-{input_hash}.zip"
+    if cached.is_file() and _valid_zip(cached):
+        data = cached.read_bytes()
+    else:
+        entries, bytecode = _with_bytecode(entries, python_version, "/var/task/", checked=True)
+        data = _zip_bytes(entries)
+        _write_atomically(cached, data)
     _write_atomically(target, data)
-    return _artifact(target, data, _input_hash("function", [], files))
+    return _artifact(target, data, input_hash, bytecode)
 
 
 # --------------------------------------------------------------------------- layers
@@ -441,6 +499,7 @@ def build_layer_zip(
     python_version: str = _DEFAULT_PYTHON,
     architecture: str = DEFAULT_ARCHITECTURE,
     cache_dir: Path | None = None,
+    bytecode: bool = False,
 ) -> BuiltArtifact:
     """Build ``<out_dir>/<layer>-python<ver>-<arch>.zip`` from ``layer_dir``.
 
@@ -448,6 +507,8 @@ def build_layer_zip(
     and the project's own package (``etl_common``, every non-hidden package folder).
     The result is looked up in ``cache_dir`` (default ``<repo>/build/cache``) by the
     hash of requirements, own files, target and format version; on a hit no pip runs.
+    ``bytecode=True`` adds unchecked-hash pycs compiled by ``python_version`` (a
+    layer version is immutable); the compiler's full version is part of the hash.
     """
     layer_dir = Path(layer_dir)
     validate_python_version(python_version)
@@ -460,17 +521,24 @@ def build_layer_zip(
         f"architecture={architecture}",
         *target_platforms(python_version, architecture),
     ]
+    compiled: str | None = None
+    if bytecode:
+        param, compiled = _bytecode_param(python_version, checked=False)
+        params.append(param)
     input_hash = _input_hash("layer", params, own_files)
     stem = f"{layer_dir.name}-python{python_version}-{architecture}"
     cached = Path(cache_dir or default_cache_dir()) / f"{stem}-{input_hash}.zip"
     if cached.is_file() and _valid_zip(cached):
         data = cached.read_bytes()
     else:
-        data = _zip_bytes(_layer_entries(requirements, own_files, python_version, architecture))
+        entries = _layer_entries(requirements, own_files, python_version, architecture)
+        if compiled:
+            entries, compiled = _with_bytecode(entries, python_version, "/opt/", checked=False)
+        data = _zip_bytes(entries)
         _write_atomically(cached, data)
     target = Path(out_dir) / f"{stem}.zip"
     _write_atomically(target, data)
-    return _artifact(target, data, input_hash)
+    return _artifact(target, data, input_hash, compiled)
 
 
 def _layer_own_files(layer_dir: Path) -> dict[str, Path]:
@@ -520,12 +588,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         python_version = python_version_of(args.runtime)
-        functions = [build_function_zip(d, args.out_dir / "functions") for d in _function_dirs()]
+        functions = [
+            build_function_zip(d, args.out_dir / "functions", python_version=python_version)
+            for d in _function_dirs()
+        ]
         layer = build_layer_zip(
             LAYERS_DIR / "etl-common",
             args.out_dir / "layers",
             python_version=python_version,
             architecture=args.architecture,
+            bytecode=True,
         )
         from etl_platform.node_layer import build_node_layer_zip
 
@@ -541,7 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         size = artifact.path.stat().st_size
         print(
             f"{_display(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "
-            f"inputs={artifact.input_hash}"
+            f"inputs={artifact.input_hash}  pyc={artifact.bytecode or 'none'}"
         )
     return 0
 

@@ -47,6 +47,7 @@ from etl_platform.tags import cost_tags
 __all__ = [
     "FUNCTION_BUILD_DIR",
     "S3_EVENTS",
+    "SNAPSTART_ALIAS",
     "URL_AUTH_TYPE",
     "BucketTriggers",
     "BucketTriggersArgs",
@@ -60,6 +61,9 @@ __all__ = [
 
 FUNCTION_BUILD_DIR = BUILD_DIR / "functions"
 URL_AUTH_TYPE = "AWS_IAM"  # never NONE: callers sign requests with SigV4
+# SnapStart works on published versions only; a SnapStart function's URL serves this
+# alias, which always points at the version published by the last deploy.
+SNAPSTART_ALIAS = "live"
 S3_EVENTS = ("s3:ObjectCreated:*",)
 SYSTEM_LOG_LEVEL = "INFO"
 # Lambda stops a recursive loop (S3 -> Lambda -> S3) after about 16 invocations when this
@@ -207,7 +211,11 @@ class EtlFunction(pulumi.ComponentResource):
             opts=ResourceOptions(parent=self),
         )
 
-        artifact = build_function_zip(spec.code_dir, args.build_dir)
+        artifact = build_function_zip(  # Python functions ship pycs for the stack's runtime
+            spec.code_dir,
+            args.build_dir,
+            python_version=settings.python_version if spec.runtime is None else None,
+        )
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=resource_name("lambda", spec.name, settings.suffix),
@@ -249,6 +257,13 @@ class EtlFunction(pulumi.ComponentResource):
                 else None
             ),
             tags=tags,
+            # SnapStart (catalog `snap_start`): snapshots are taken of published versions.
+            publish=spec.snap_start or None,
+            snap_start=(
+                aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+                if spec.snap_start
+                else None
+            ),
             # Lambda checks at creation that the role may send to the DLQ and manage ENIs.
             opts=ResourceOptions(parent=self, depends_on=[self.policy]),
         )
@@ -270,10 +285,21 @@ class EtlFunction(pulumi.ComponentResource):
         )
 
         self.url = None
+        self.alias: aws.lambda_.Alias | None = None
+        if spec.snap_start:
+            self.alias = aws.lambda_.Alias(
+                f"{name}-alias",
+                name=SNAPSTART_ALIAS,
+                description="The version published by the last deploy (SnapStart serves it)",
+                function_name=self.function.name,
+                function_version=self.function.version,
+                opts=ResourceOptions(parent=self),
+            )
         if spec.trigger.type == "url":
             self.url = aws.lambda_.FunctionUrl(
                 f"{name}-url",
                 function_name=self.function.name,
+                qualifier=self.alias.name if self.alias else None,
                 authorization_type=URL_AUTH_TYPE,
                 opts=ResourceOptions(parent=self),
             )

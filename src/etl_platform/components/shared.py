@@ -95,6 +95,7 @@ class SharedLayer(pulumi.ComponentResource):
             python_version=settings.python_version,
             architecture=settings.architecture,
             cache_dir=args.cache_dir,
+            bytecode=True,  # pycs compiled by the runtime's Python, when it is installed here
         )
         # Never publish a layer whose wheels or extensions miss the Lambda target.
         check_layer(

@@ -757,3 +757,64 @@ def test_a_missing_upstream_entry_fails_naming_the_function_and_the_fix(
     assert "'load'" in message
     assert export in message
     assert "nox -s deploy-all" in message
+
+
+# ------------------------------------------------------------------------------ SnapStart
+
+
+@pytest.fixture(scope="module")
+def snap_start_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One API function with ``snap_start = true`` (a name the real catalog does not use)."""
+    root = tmp_path_factory.mktemp("snapstart-catalog")
+    _write_entry(
+        root,
+        "quote-api",
+        """
+        name = "quote-api"
+        handler = "handler.handler"
+        description = "Answers quotes."
+        kind = "api"
+        size = "small"
+        snap_start = true
+
+        [trigger]
+        type = "url"
+
+        [needs]
+        s3_read = ["quotes/"]
+        """,
+    )
+    return root
+
+
+def test_snap_start_publishes_versions_and_the_url_serves_the_alias(
+    run_project: Callable[..., ProgramRun], snap_start_catalog: Path
+) -> None:
+    # GIVEN an API function whose catalog entry says snap_start = true
+    # WHEN the program runs with that catalog
+    run = run_project(PROJECT, "dev", catalog_dir=snap_start_catalog)
+    # THEN the function publishes a version on each deploy, with SnapStart on versions
+    function = run.one(FUNCTION, "quote-api-function")
+    assert function.inputs["publish"] is True
+    assert function.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
+    # AND an alias follows the published version, and the URL serves that alias
+    # (SnapStart never applies to $LATEST, which an unqualified URL would invoke)
+    alias = run.one("aws:lambda/alias:Alias", "quote-api-alias")
+    assert alias.inputs["functionName"] == "lambda-quote-api-dev"
+    assert alias.inputs["name"] == "live"
+    url = run.one(FUNCTION_URL, "quote-api-url")
+    assert url.inputs["qualifier"] == "live"
+    assert url.inputs["authorizationType"] == "AWS_IAM"
+
+
+def test_functions_without_snap_start_keep_the_unqualified_url(
+    run_project: Callable[..., ProgramRun],
+) -> None:
+    # GIVEN the real catalog, WHEN the program runs
+    run = run_project(PROJECT, "dev")
+    # THEN only the functions whose entry asks for SnapStart publish versions or get aliases
+    aliases = {a.inputs["functionName"] for a in run.of_type("aws:lambda/alias:Alias")}
+    for spec in CATALOG:
+        function = run.one(FUNCTION, f"{spec.name}-function")
+        assert bool(function.inputs.get("snapStart")) is spec.snap_start
+        assert (f"lambda-{spec.name}-dev" in aliases) is spec.snap_start

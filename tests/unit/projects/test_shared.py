@@ -200,6 +200,7 @@ def test_layer_code_is_the_deterministic_zip(runs: dict[str, ProgramRun], tmp_pa
         python_version="3.13",
         architecture="arm64",
         cache_dir=tmp_path / "cache",
+        bytecode=True,
     )
     # THEN every build has the same hash, so an unchanged layer shows no diff on `up`
     assert dev.inputs["sourceCodeHash"] == prod.inputs["sourceCodeHash"] == rebuilt.base64_sha256
