@@ -1,6 +1,6 @@
 """Lambda runtimes: every fact about the targets our code runs on, in one place.
 
-- which runtimes exist, and their AWS deprecation dates (below);
+- which runtimes exist and what replaces each (their AWS dates: the runtime calendar);
 - each runtime's language and language version (:func:`language_of`,
   :func:`python_version_of`, :func:`node_major_of`);
 - the architectures Lambda runs (:data:`ARCHITECTURES`, with the machine names that
