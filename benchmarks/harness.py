@@ -492,11 +492,11 @@ def format_markdown(results: dict[str, Any]) -> str:
         + (f" (FALLBACK: {results['fallback']})" if results.get("fallback") else "")
         + f", {results['seconds']:.0f} s in all.",
         "",
-        "| section | ratio (median) | spread (min-max) | goal | |",
+        "| section | ratio, ours vs baseline (median) | spread (min-max) | goal | |",
         "|---|---|---|---|---|",
     ]
     for section in results["sections"]:
-        title = section["title"].split(" (")[0]
+        title = section["id"]
         if section["error"]:
             lines.append(f"| {title} | not measured: {section['error'][:80]} | | | |")
             continue

@@ -236,3 +236,21 @@ def test_snap_start_defaults_to_off_and_is_read_for_api_functions(tmp_path: Path
     # WHEN loaded, THEN only the first has SnapStart
     specs = {spec.name: spec.snap_start for spec in load_catalog(tmp_path)}
     assert specs == {"fast": True, "plain": False}
+
+
+def test_snap_start_is_refused_on_a_node_runtime(tmp_path: Path) -> None:
+    # GIVEN a Node.js API function asking for SnapStart (Lambda offers it to Python,
+    # Java and .NET managed runtimes only)
+    from etl_platform.runtimes import DEFAULT_NODE_RUNTIME
+
+    directory = tmp_path / "quote"
+    directory.mkdir()
+    (directory / "index.js").write_text("export const handler = async () => ({});\n")
+    (directory / "function.toml").write_text(
+        'name = "quote"\nhandler = "index.handler"\ndescription = "Quotes."\n'
+        f'runtime = "{DEFAULT_NODE_RUNTIME}"\nkind = "api"\nsize = "small"\n'
+        'snap_start = true\n\n[trigger]\ntype = "url"\n'
+    )
+    # WHEN the catalog is loaded, THEN it fails naming the key and the runtime
+    with pytest.raises(CatalogError, match=rf"snap_start.*not {DEFAULT_NODE_RUNTIME}"):
+        load_catalog(tmp_path)
