@@ -44,7 +44,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from etl_platform.errors import EtlPlatformError
-from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT
+from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT, display_path
 from etl_platform.wheels import (
     RUNTIME_PROVIDED,
     LayerCompatibilityError,
@@ -524,17 +524,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for artifact in [*functions, layer]:
         size = artifact.path.stat().st_size
         print(
-            f"{_display(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "
+            f"{display_path(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "
             f"inputs={artifact.input_hash}"
         )
     return 0
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 if __name__ == "__main__":
