@@ -15,7 +15,6 @@ from etl_platform.catalog import (
     load_catalog,
 )
 from etl_platform.errors import CatalogError
-from etl_platform.paths import LAMBDAS_DIR
 
 GOOD = """
 name = "{name}"
@@ -46,13 +45,13 @@ def write_entry(root: Path, folder: str, text: str, handler: bool = True) -> Pat
 
 
 def test_every_catalog_folder_maps_its_profile_to_the_design_numbers() -> None:
-    # GIVEN every function.toml under lambdas/, read as plain TOML
+    # GIVEN the catalog (lambdas/, or $ETL_CATALOG_DIR) and its function.toml files as plain TOML
+    catalog = load_catalog()
+    root = catalog.functions[0].source.parent.parent
     entries = {
         path.parent.name: tomllib.loads(path.read_text(encoding="utf-8"))
-        for path in sorted(LAMBDAS_DIR.glob("*/function.toml"))
+        for path in sorted(root.glob("*/function.toml"))
     }
-    # WHEN the catalog is loaded
-    catalog = load_catalog()
     # THEN every folder is one function, named after its entry
     assert sorted(catalog.names) == sorted(entry["name"] for entry in entries.values())
     # AND each profile becomes the numbers the design promises (api 30 s, batch 300 s,
@@ -72,12 +71,13 @@ def test_every_catalog_folder_maps_its_profile_to_the_design_numbers() -> None:
 
 def test_a_new_folder_is_a_new_function(tmp_path: Path) -> None:
     # GIVEN the real catalog plus one new folder
-    shutil.copytree(LAMBDAS_DIR, tmp_path, dirs_exist_ok=True)
-    write_entry(tmp_path, "archive", GOOD.format(name="archive", prefix="loaded/"))
+    real = load_catalog()
+    shutil.copytree(real.functions[0].source.parent.parent, tmp_path, dirs_exist_ok=True)
+    write_entry(tmp_path, "new-probe", GOOD.format(name="new-probe", prefix="loaded/"))
     # WHEN loaded THEN it is there, with its profile, and nothing else changed
     catalog = load_catalog(tmp_path)
-    assert "archive" in catalog.names and len(catalog) == len(load_catalog()) + 1
-    assert catalog.get("archive").memory_size == 512
+    assert "new-probe" in catalog.names and len(catalog) == len(real) + 1
+    assert catalog.get("new-probe").memory_size == 512
 
 
 @pytest.mark.parametrize(
