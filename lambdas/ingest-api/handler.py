@@ -11,8 +11,15 @@
 - another method is 405, another path 404; every error body is JSON
   ``{"error": code, "message": what to fix}``;
 - accepted: 202 ``{"batch_id": ..., "records": n}``. The batch is written once
-  to ``raw/YYYY/MM/DD/<batch_id>.jsonl`` (one JSON object per line) after its
-  manifest ``manifests/<batch_id>.json`` (stage ``received``).
+  to ``raw/YYYY/MM/DD/<batch_id>.jsonl``, one record per line, each line the
+  record's exact JSON text from the request (numbers keep their digits, so
+  transform parses exactly what was validated here; ``\n``/``\r`` between
+  tokens become spaces). Then its manifest ``manifests/<batch_id>.json``
+  (stage ``received``, create-only: a transform that already ran keeps its
+  stage). A failed raw write is a 503 with nothing claimed as received.
+
+The validator is the dataset's (``etl_common.datasets``), the one transform
+uses: a record accepted here is rejected there only by a business rule.
 
 Idempotency: the record ``idempotency/<sha256(key)>.json`` is claimed with an S3
 conditional write (``IfNoneMatch='*'``), so two requests with the same key can't
@@ -35,14 +42,14 @@ reads ``idempotency/`` (only an existing record, after a failed claim).
 from __future__ import annotations
 
 import hashlib
-import json
+import re
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from etl_common import batches, datasets, http, logger, metrics, runtime, s3, tracing
+from etl_common import api, batches, datasets, http, logger, metrics, s3, tracing
 from etl_common.config import env_str
-from etl_common.errors import ApiError, ConfigurationError
+from etl_common.errors import ApiError
+from etl_common.schema import RECORD_DECODER
 
 __all__ = ["handler"]
 
@@ -58,23 +65,18 @@ _EXAMPLE = '{"records": [{"order_id": "A-1", ...}]}'
 _log = logger.get_logger("etl.ingest")
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point (``handler.handler``)."""
-    with runtime.invocation(FUNCTION, context):
-        return http.handle(_route, event)
-
-
 def _route(request: http.Request) -> dict[str, Any]:
     if request.path.rstrip("/") != "/batches":
         raise ApiError(404, "not_found", f"no resource at {request.path}; use POST /batches")
     http.require_method(request, "POST", "/batches")
-    if not DATA_BUCKET:
-        raise ConfigurationError("DATA_BUCKET is not set")
+    api.require_setting("DATA_BUCKET", DATA_BUCKET)
     idempotency_key = _idempotency_key(request)
-    payload = _parse_body(request.body)
-    records = _records(payload)
+    records, lines = _parse_body(request.body)
     _validate(records)
-    return _accept(records, payload, idempotency_key)
+    return _accept(records, lines, idempotency_key)
+
+
+handler = api.handler(FUNCTION, _route)
 
 
 def _idempotency_key(request: http.Request) -> str | None:
@@ -91,11 +93,64 @@ def _idempotency_key(request: http.Request) -> str | None:
     return key
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+_WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
 
 
-def _parse_body(body: bytes) -> Any:
+def _skip(text: str, index: int) -> int:
+    """The index of the first non-whitespace character at or after ``index``."""
+    match = _WHITESPACE.match(text, index)
+    return match.end() if match else index
+
+
+def _scan(text: str) -> tuple[list[Any], list[str]] | None:
+    """``{"records": [...]}`` -> (records, each record's exact text); ``None`` for any other
+    body, which :func:`_parse_body` then parses in full to say what is wrong."""
+    decode = RECORD_DECODER.raw_decode
+    try:
+        i = _skip(text, 0)
+        if text[i : i + 1] != "{":
+            return None
+        i = _skip(text, i + 1)
+        if text[i : i + 1] != '"':
+            return None
+        key, i = decode(text, i)
+        i = _skip(text, i)
+        if key != "records" or text[i : i + 1] != ":":
+            return None
+        i = _skip(text, i + 1)
+        if text[i : i + 1] != "[":
+            return None
+        i = _skip(text, i + 1)
+        records: list[Any] = []
+        lines: list[str] = []
+        if text[i : i + 1] == "]":
+            i += 1
+        else:
+            while True:
+                record, end = decode(text, i)
+                records.append(record)
+                lines.append(text[i:end])
+                i = _skip(text, end)
+                if text[i : i + 1] == ",":
+                    i = _skip(text, i + 1)
+                elif text[i : i + 1] == "]":
+                    i += 1
+                    break
+                else:
+                    return None
+        i = _skip(text, i)
+        if text[i : i + 1] != "}" or _skip(text, i + 1) != len(text):
+            return None
+    except (ValueError, RecursionError):
+        return None
+    # Whitespace between tokens may hold line breaks; inside strings JSON escapes them.
+    return records, [
+        line.replace("\n", " ").replace("\r", " ") if "\n" in line or "\r" in line else line
+        for line in lines
+    ]
+
+
+def _parse_body(body: bytes) -> tuple[list[Any], list[str]]:
     if len(body) > MAX_BODY_BYTES:
         raise ApiError(
             413,
@@ -106,15 +161,23 @@ def _parse_body(body: bytes) -> Any:
     if not body.strip():
         raise ApiError(400, "invalid_json", f"the body is empty; send {_EXAMPLE}")
     try:
-        return json.loads(
-            body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant
-        )
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_json", "the body is not UTF-8 encoded JSON") from None
+    scanned = _scan(text)
+    if scanned is not None:
+        return _records({"records": scanned[0]}), scanned[1]
+    try:
+        payload = RECORD_DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise ApiError(
             400, "invalid_json", f"the body is not valid JSON ({exc}); send {_EXAMPLE}"
         ) from None
+    _records(payload)
+    # Valid JSON with a good 'records' list that the scanner refused: a repeated key.
+    raise ApiError(
+        400, "invalid_request", f"'records' appears more than once; send it once, like {_EXAMPLE}"
+    )
 
 
 def _records(payload: Any) -> list[Any]:
@@ -172,21 +235,21 @@ def _validate(records: list[Any]) -> None:
         )
 
 
-def _fingerprint(payload: Any) -> str:
-    return hashlib.sha256(s3.dumps(payload).encode("utf-8")).hexdigest()
+def _fingerprint(records: list[Any]) -> str:
+    return hashlib.sha256(s3.dumps({"records": records}).encode("utf-8")).hexdigest()
 
 
-def _accept(records: list[Any], payload: Any, idempotency_key: str | None) -> dict[str, Any]:
+def _accept(records: list[Any], lines: list[str], idempotency_key: str | None) -> dict[str, Any]:
     received = datetime.now(UTC)
     batch_id = batches.new_batch_id(received)
     logger.bind(batch_id=batch_id)
     raw = batches.raw_key(batch_id, received)
     received_at = batches.utc_now_iso(received)
     if idempotency_key is None:
-        _store(batch_id, raw, received_at, records)
+        _store(batch_id, raw, received_at, lines)
         return _accepted(batch_id, len(records))
 
-    fingerprint = _fingerprint(payload)
+    fingerprint = _fingerprint(records)
     record_key = batches.idempotency_key(
         hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
     )
@@ -199,7 +262,7 @@ def _accept(records: list[Any], payload: Any, idempotency_key: str | None) -> di
         "state": "pending",
     }
     if s3.put_json(DATA_BUCKET, record_key, claim, if_none_match=True):
-        _store(batch_id, raw, received_at, records)
+        _store(batch_id, raw, received_at, lines)
         s3.put_json(DATA_BUCKET, record_key, {**claim, "state": "committed"})
         return _accepted(batch_id, len(records))
 
@@ -217,36 +280,39 @@ def _accept(records: list[Any], payload: Any, idempotency_key: str | None) -> di
         # A previous attempt claimed the key but may have died before writing the
         # batch: finish it with the same key and bytes (a retry overwrites nothing new).
         _log.warning("completing a pending idempotent request")
-        _store(batch_id, str(existing["raw_key"]), str(existing["received_at"]), records)
+        _store(batch_id, str(existing["raw_key"]), str(existing["received_at"]), lines)
         s3.put_json(DATA_BUCKET, record_key, {**existing, "state": "committed"})
     _log.info("idempotent replay", extra={"records": len(records)})
     return _accepted(batch_id, len(records), replayed=True)
 
 
-def _store(batch_id: str, raw: str, received_at: str, records: list[Any]) -> None:
-    with tracing.subsegment("store_raw", batch_id=batch_id, records=len(records)):
-        manifest = batches.new_manifest(
-            batch_id,
-            dataset=DATASET.name,
-            stage="received",
-            received=len(records),
-            received_at=received_at,
-            raw=raw,
-        )
-        # Create-only: never regress a manifest a later stage already advanced.
-        s3.put_json(DATA_BUCKET, batches.manifest_key(batch_id), manifest, if_none_match=True)
-        s3.put_jsonl(
+def _store(batch_id: str, raw: str, received_at: str, lines: list[str]) -> None:
+    with tracing.subsegment("store_raw", batch_id=batch_id, records=len(lines)):
+        # The raw object first: a manifest only ever names a batch that exists.
+        s3.put_bytes(
             DATA_BUCKET,
             raw,
-            records,
+            ("\n".join(lines) + "\n").encode("utf-8"),
+            content_type="application/x-ndjson",
             metadata={
                 "dataset": DATASET.name,
                 "received-at": received_at,
-                "record-count": str(len(records)),
+                "record-count": str(len(lines)),
             },
         )
-    metrics.record_counts(FUNCTION, "ingest", {"received": len(records)}, batch_id=batch_id)
-    _log.info("batch accepted", extra={"records": len(records), "raw_key": raw})
+        # Create-only: transform may already have advanced it (it runs on raw/).
+        batches.create_manifest(
+            DATA_BUCKET,
+            batches.Manifest.received(
+                batch_id,
+                dataset=DATASET.name,
+                received=len(lines),
+                received_at=received_at,
+                raw_key=raw,
+            ),
+        )
+    metrics.record_counts(FUNCTION, "ingest", {"received": len(lines)}, batch_id=batch_id)
+    _log.info("batch accepted", extra={"records": len(lines), "raw_key": raw})
 
 
 def _accepted(batch_id: str, count: int, *, replayed: bool = False) -> dict[str, Any]:

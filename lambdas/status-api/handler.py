@@ -2,8 +2,9 @@
 
 ``GET /batches/<batch_id>``:
 
-- 200 with the manifest: ``stage`` (``received``, ``transformed``, ``loaded``),
-  ``counts`` (received, staged, rejected, duplicates, loaded), ``times`` and the
+- 200 with the manifest (``etl_common.batches.Manifest``): ``stage``
+  (``received``, ``transformed``, ``loaded``; never moves back), ``counts``
+  (received, staged, rejected, duplicates, loaded, stale), ``times`` and the
   object keys (``raw_key``, ``staged_key``, ``rejected_key``);
 - 404 JSON for an unknown batch, 400 for a malformed id (percent-encoded ids
   such as ``backfill%3A1`` are decoded first), 405 for another method, 404 for
@@ -25,9 +26,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from etl_common import batches, http, logger, runtime, s3
+from etl_common import api, batches, http, logger, s3
 from etl_common.config import env_str
-from etl_common.errors import ApiError, ConfigurationError
+from etl_common.errors import ApiError
 
 __all__ = ["handler"]
 
@@ -36,12 +37,6 @@ DATA_BUCKET = env_str("DATA_BUCKET")
 _PREFIX = "/batches/"
 
 _log = logger.get_logger("etl.status")
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point (``handler.handler``)."""
-    with runtime.invocation(FUNCTION, context):
-        return http.handle(_route, event)
 
 
 def _route(request: http.Request) -> dict[str, Any]:
@@ -58,10 +53,12 @@ def _route(request: http.Request) -> dict[str, Any]:
             "a batch id is 1 to 128 characters from A-Z a-z 0-9 _ : - starting with a "
             "letter or digit, as returned by POST /batches",
         )
-    if not DATA_BUCKET:
-        raise ConfigurationError("DATA_BUCKET is not set")
+    api.require_setting("DATA_BUCKET", DATA_BUCKET)
     logger.bind(batch_id=batch_id)
     manifest = s3.read_json(DATA_BUCKET, batches.manifest_key(batch_id), missing_ok=True)
     if manifest is None:
         raise ApiError(404, "batch_not_found", f"no batch {batch_id}; check the id")
     return http.json_response(200, manifest)
+
+
+handler = api.handler(FUNCTION, _route)

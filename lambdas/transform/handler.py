@@ -3,15 +3,22 @@
 For each ``raw/YYYY/MM/DD/<batch_id>.jsonl`` object named by the event (keys in
 S3 events are URL-decoded first):
 
-- every line is parsed, validated against the dataset schema and the business
-  rules (currency in ``SUPPORTED_CURRENCIES``, ``created_at`` at most 5 minutes
-  in the future) and normalized into a staged row;
+- the object is split into lines on ``\\n`` only; every line is parsed,
+  validated against the dataset schema and the business rules (currency in
+  ``SUPPORTED_CURRENCIES``, ``created_at`` at most 5 minutes in the future) and
+  normalized into a staged row, in one pass (the validator is the one ingest
+  uses, so a record ingest accepted is rejected here only by a business rule);
 - a repeated key (``order_id``) keeps the last occurrence; earlier valid
   occurrences are counted as duplicates;
+- every staged row carries its version: the batch's receive time
+  (``batch_received_at``, from the raw object's ``received-at`` metadata, else
+  its last-modified time) and the batch id;
 - writes ``rejected/<batch_id>.jsonl`` (each rejected line, its line number, the
-  raw text and its reasons) when there are any, then the manifest
-  ``manifests/<batch_id>.json`` (stage ``transformed``), then
-  ``staged/<batch_id>.jsonl`` last, because writing it triggers load.
+  raw text and its reasons) when there are any, then advances the manifest
+  ``manifests/<batch_id>.json`` to ``transformed`` (never back from ``loaded``),
+  then ``staged/<batch_id>.csv`` last (COPY-ready CSV with a header line; its
+  metadata carries the counts), because writing it triggers load, which thus
+  always finds the manifest of the data it loads.
 
 Nothing is lost: received = staged + rejected + duplicates, always. A bad line
 is a rejection, never a failure. An object that cannot be read at all
@@ -27,23 +34,24 @@ Environment variables (read once at import):
 - ``DATA_BUCKET``: the data bucket; outputs go to the bucket named by the event,
   which the platform makes the same bucket.
 
-S3 access: reads ``raw/``; writes ``staged/``, ``rejected/`` and ``manifests/``.
+S3 access: reads ``raw/``; writes ``staged/``, ``rejected/`` and ``manifests/``
+(reads ``manifests/`` back only for the conditional update; no ListBucket).
 """
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from etl_common import batches, datasets, logger, metrics, runtime, s3, tracing
 from etl_common.config import env_list
 from etl_common.datasets.orders import DEFAULT_SUPPORTED_CURRENCIES
 from etl_common.errors import UnexpectedObjectKeyError
-from etl_common.schema import Problem
+from etl_common.schema import decode_record, parse_timestamp
 
-__all__ = ["handler", "transform_lines"]
+__all__ = ["handler", "staged_csv", "transform_lines"]
 
 FUNCTION = "transform"
 SUPPORTED_CURRENCIES = tuple(
@@ -59,19 +67,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"batches": [_transform_object(obj) for obj in s3.created_objects(event, _log)]}
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _parse_line(line: str) -> tuple[Any, Problem | None]:
-    if not line.strip():
-        return None, Problem(None, "empty line")
-    try:
-        return json.loads(line, parse_float=Decimal, parse_constant=_reject_constant), None
-    except (ValueError, RecursionError) as exc:
-        return None, Problem(None, f"not valid JSON: {exc}")
-
-
 def transform_lines(
     lines: list[str],
     batch_id: str,
@@ -82,33 +77,54 @@ def transform_lines(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Turn raw lines into (staged rows, rejected entries, duplicate count); never raises."""
     context = datasets.RuleContext(now=now, settings={"supported_currencies": supported_currencies})
+    normalize = dataset.normalize
+    key = dataset.key
     staged: dict[Any, dict[str, Any]] = {}
     rejected: list[dict[str, Any]] = []
     duplicates = 0
     for number, line in enumerate(lines, start=1):
-        record, problem = _parse_line(line)
-        if problem is not None:
-            rejected.append({"line": number, "raw": line, "reasons": [problem.as_dict()]})
+        try:
+            record = decode_record(line)
+        except (ValueError, RecursionError) as exc:
+            message = "empty line" if not line.strip() else f"not valid JSON: {exc}"
+            rejected.append(
+                {"line": number, "raw": line, "reasons": [{"field": None, "message": message}]}
+            )
             continue
-        result = dataset.normalize(record, batch_id, context)
-        if result.row is None:
+        result = normalize(record, batch_id, context)
+        row = result.row
+        if row is None:
             rejected.append(
                 {"line": number, "raw": line, "reasons": [p.as_dict() for p in result.problems]}
             )
             continue
-        key = result.row[dataset.key]
-        if key in staged:
+        value = row[key]
+        if value in staged:
             duplicates += 1
-            del staged[key]  # keep the last occurrence, in its position
-        staged[key] = result.row
+            del staged[value]  # keep the last occurrence, in its position
+        staged[value] = row
     return list(staged.values()), rejected, duplicates
 
 
-def _split_lines(text: str) -> list[str]:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+def staged_csv(rows: list[dict[str, Any]], dataset: datasets.Dataset, received_at: str) -> bytes:
+    """The staged object: a header line, then one CSV line per row (PostgreSQL's CSV
+    format, ``\\n`` line ends), with the version column last."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(dataset.staged_columns)
+    columns = dataset.columns
+    writer.writerows([*(row[c] for c in columns), received_at] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _received_at(stored: s3.StoredObject) -> str:
+    """The batch's version time: ingest's ``received-at``, else the raw object's time."""
+    declared = stored.metadata.get("received-at")
+    if declared and parse_timestamp(declared) is not None:
+        return declared
+    if declared:
+        _log.warning("ignoring unparseable received-at metadata", extra={"value": declared})
+    return batches.utc_now_iso(stored.last_modified)
 
 
 def _transform_object(obj: s3.S3Object) -> dict[str, Any]:
@@ -119,11 +135,9 @@ def _transform_object(obj: s3.S3Object) -> dict[str, Any]:
     with tracing.subsegment("transform", batch_id=batch_id) as span:
         stored = s3.read_object(obj.bucket, obj.key)
         dataset = datasets.get(stored.metadata.get("dataset") or datasets.DEFAULT_DATASET)
-        received_at = stored.metadata.get("received-at") or batches.utc_now_iso(
-            stored.last_modified
-        )
+        received_at = _received_at(stored)
         now = datetime.now(UTC)
-        lines = _split_lines(stored.text)
+        lines = s3.split_lines(stored.text)
         staged, rejected, duplicates = transform_lines(lines, batch_id, dataset, now=now)
         counts = {
             "received": len(lines),
@@ -136,21 +150,34 @@ def _transform_object(obj: s3.S3Object) -> dict[str, Any]:
         rejected_key = batches.rejected_key(batch_id) if rejected else None
         if rejected_key:
             s3.put_jsonl(obj.bucket, rejected_key, rejected)
-        manifest = batches.new_manifest(
-            batch_id,
-            dataset=dataset.name,
-            stage="transformed",
-            received=len(lines),
-            received_at=received_at,
-            raw=obj.key,
-        )
-        manifest["counts"].update(counts)
-        manifest["times"]["transformed_at"] = batches.utc_now_iso(now)
-        manifest["staged_key"] = batches.staged_key(batch_id)
-        manifest["rejected_key"] = rejected_key
-        s3.put_json(obj.bucket, batches.manifest_key(batch_id), manifest)
+        staged_key = batches.staged_key(batch_id)
+
+        def transition(manifest: batches.Manifest | None) -> batches.Manifest:
+            if manifest is None:  # ingest's manifest write has not happened (yet)
+                manifest = batches.Manifest.received(
+                    batch_id,
+                    dataset=dataset.name,
+                    received=len(lines),
+                    received_at=received_at,
+                    raw_key=obj.key,
+                )
+            return manifest.transformed(
+                counts=counts,
+                at=batches.utc_now_iso(now),
+                raw_key=obj.key,
+                staged_key=staged_key,
+                rejected_key=rejected_key,
+            )
+
+        batches.advance_manifest(obj.bucket, batch_id, transition)
         # Last: creating staged/ triggers load, which reads the manifest above.
-        s3.put_jsonl(obj.bucket, batches.staged_key(batch_id), staged)
+        s3.put_bytes(
+            obj.bucket,
+            staged_key,
+            staged_csv(staged, dataset, received_at),
+            content_type="text/csv; charset=utf-8; header=present",
+            metadata={"dataset": dataset.name, **{k: str(v) for k, v in counts.items()}},
+        )
     metrics.record_counts(FUNCTION, "transform", counts, batch_id=batch_id)
     _log.info("batch transformed", extra={"counts": counts})
     return {"batch_id": batch_id, **counts}

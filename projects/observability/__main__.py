@@ -12,7 +12,12 @@ import pulumi_aws as aws
 
 from etl_platform import contract
 from etl_platform.catalog import load_catalog
-from etl_platform.components.alarms import FunctionAlarms, FunctionAlarmsArgs
+from etl_platform.components.alarms import (
+    FunctionAlarms,
+    FunctionAlarmsArgs,
+    PipelineAlarms,
+    PipelineAlarmsArgs,
+)
 from etl_platform.components.dashboard import Dashboard, DashboardArgs
 from etl_platform.components.observability import (
     AlarmTopic,
@@ -50,13 +55,16 @@ alarms = [
     )
     for spec in catalog
 ]
+pipeline_alarms = PipelineAlarms(
+    "alarms-pipeline", PipelineAlarmsArgs(catalog=catalog, settings=settings, topic_arn=topic.arn)
+)
 dashboard = Dashboard(
     "dashboard",
     DashboardArgs(
         catalog=catalog,
         settings=settings,
         dlq_names=dlq_names,
-        alarm_arns=[arn for group in alarms for arn in group.arns],
+        alarm_arns=[arn for group in alarms for arn in group.arns] + pipeline_alarms.arns,
     ),
 )
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from etl_platform.errors import CatalogError
 from etl_platform.paths import LAMBDAS_DIR
+from etl_platform.slo import SLO_ENV_VARS
 
 __all__ = [
     "CATALOG_DIR_ENV",
@@ -64,6 +65,7 @@ ENTRY_FILE = "function.toml"
 # Set by the platform (or by AWS); a catalog entry may not set them itself.
 RESERVED_ENV_VARS = frozenset(
     {"DATA_BUCKET", "LOG_LEVEL", "MAX_CONNECTIONS", "DB_SECRET_ARN", "ETL_ENVIRONMENT"}
+    | set(SLO_ENV_VARS)
 )
 
 _TOP_KEYS = {

@@ -55,12 +55,25 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": (
         "metricName",
         "statistic",
+        "extendedStatistic",
         "comparisonOperator",
         "threshold",
+        "period",
+        "evaluationPeriods",
+        "alarmActions",
     ),
+    "aws:cloudwatch/eventRule:EventRule": ("scheduleExpression",),
+    "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": ("recursiveLoop",),
     "aws:iam/role:Role": ("permissionsBoundary",),
     "aws:s3/bucket:Bucket": ("forceDestroy",),
 }
+
+
+def _arn_tail(value: str) -> str:
+    """``arn:aws:sns:us-east-1:123:alarms-dev`` -> ``alarms-dev`` (other strings unchanged)."""
+    if not value.startswith("arn:"):
+        return value
+    return value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
 
 
 def _settings_text(resource: PlannedResource) -> str:
@@ -69,7 +82,9 @@ def _settings_text(resource: PlannedResource) -> str:
         value = lookup(resource.inputs, path)
         if value is not None:
             if isinstance(value, str) and value.startswith("arn:"):
-                value = value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+                value = _arn_tail(value)
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                value = "[" + ",".join(_arn_tail(v) for v in value) + "]"
             elif isinstance(value, float) and value.is_integer():
                 value = int(value)  # the engine's numbers are floats: show 512, not 512.0
             shown.append(f"{path.split('.')[-1]}={value}")

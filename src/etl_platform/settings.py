@@ -65,6 +65,13 @@ _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:us-east-1:\d{12}:secret:[A-Za
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,256}$")
+_LAYER_ARN = re.compile(r"^arn:aws:lambda:us-east-1:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
+TRACING_BACKENDS = ("xray-sdk", "otel")
+# Batches wait in these stages; each has an SLA in minutes (etl:stageSlaMinutes).
+WAITING_STAGES = ("received", "transformed")
+DEFAULT_STAGE_SLA_MINUTES = 15
+# AWS's page listing the ADOT Lambda layer ARNs per region and architecture.
+ADOT_LAYERS_PAGE = "https://aws-otel.github.io/docs/getting-started/lambda"
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,13 @@ class Settings:
     database_secret_arn: str | None
     vpc_subnet_ids: tuple[str, ...]
     vpc_security_group_ids: tuple[str, ...]
+    stage_sla_minutes: tuple[tuple[str, int], ...] = tuple(
+        (stage, DEFAULT_STAGE_SLA_MINUTES) for stage in WAITING_STAGES
+    )
+    freshness_hours: int | None = None
+    async_event_age_alarm_seconds: int = 600
+    tracing: str = "xray-sdk"
+    otel_collector_layer_arn: str | None = None
 
     @property
     def python_version(self) -> str:
@@ -272,6 +286,61 @@ def _id_list(pattern: re.Pattern[str], example: str, pair: tuple[str, str] | Non
     return parse
 
 
+def _stage_sla(key: str, raw: str | None, ctx: ParseContext) -> tuple[tuple[str, int], ...]:
+    """``{"received": 15, "transformed": 30}`` -> pairs for every waiting stage."""
+    sla = dict.fromkeys(WAITING_STAGES, DEFAULT_STAGE_SLA_MINUTES)
+    if raw is None or raw == "":
+        return tuple(sla.items())
+    allowed = (
+        f"a JSON object of minutes (1-1440) by stage, stages {', '.join(WAITING_STAGES)}: "
+        '{"received": 15, "transformed": 30}'
+    )
+    try:
+        parsed: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise SettingsError(
+            key, raw, allowed, fix=f"pulumi config set --path '{key}.transformed' 30"
+        )
+    for stage, minutes in parsed.items():
+        value = minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else None
+        if isinstance(minutes, str) and minutes.strip().isdigit():
+            value = int(minutes)
+        if stage not in sla or value is None or not 1 <= value <= 1440:
+            raise SettingsError(key, raw, allowed)
+        sla[stage] = value
+    return tuple(sla.items())
+
+
+def _optional_hours(key: str, raw: str | None, ctx: ParseContext) -> int | None:
+    """Off (``None``) when unset or 0, else 1 to 24 hours."""
+    hours: int = _whole_number(0, 24, 0)(key, raw, ctx)
+    return hours or None
+
+
+def _collector_layer(key: str, raw: str | None, ctx: ParseContext) -> str | None:
+    """Required with ``etl:tracing = otel``: the ADOT collector layer version ARN."""
+    value = raw or None
+    if value is not None and not _LAYER_ARN.match(value):
+        raise SettingsError(
+            key,
+            value,
+            "a Lambda layer version ARN in us-east-1: arn:aws:lambda:us-east-1:<account>:"
+            f"layer:<name>:<version> (the ADOT collector layer for your architecture, from "
+            f"{ADOT_LAYERS_PAGE})",
+        )
+    if ctx.parsed["tracing"] == "otel" and value is None:
+        raise SettingsError(
+            key,
+            None,
+            "required with etl:tracing=otel: the ADOT collector layer ARN for us-east-1 and "
+            f"your architecture ({ADOT_LAYERS_PAGE})",
+            fix=f"pulumi config set {key} arn:aws:lambda:us-east-1:...",
+        )
+    return value
+
+
 # The one table of config keys, in the README's order. A parser may read fields of
 # rows above it (through ParseContext.parsed); etl:environment comes before any
 # per-environment default.
@@ -417,6 +486,46 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         ),
         "(none)",
         "JSON list of security group ids; set with `etl:vpcSubnetIds` (both or neither)",
+    ),
+    SettingKey(
+        "etl:stageSlaMinutes",
+        "stage_sla_minutes",
+        _stage_sla,
+        "15 per stage",
+        "JSON object: minutes a batch may wait in `received` / `transformed` before the "
+        "watchdog counts it stuck, 1 to 1440 (`pulumi config set --path "
+        "'etl:stageSlaMinutes.transformed' 30`)",
+    ),
+    SettingKey(
+        "etl:freshnessHours",
+        "freshness_hours",
+        _optional_hours,
+        "(off)",
+        "page when no batch was received for this many hours, 1 to 24",
+    ),
+    SettingKey(
+        "etl:asyncEventAgeAlarmSeconds",
+        "async_event_age_alarm_seconds",
+        _whole_number(60, 21600, 600),
+        "600",
+        "p99 age of asynchronous events (S3, schedule) that pages, 60 to 21600",
+    ),
+    SettingKey(
+        "etl:tracing",
+        "tracing",
+        _one_of(TRACING_BACKENDS, "xray-sdk"),
+        "`xray-sdk`",
+        "`xray-sdk` (AWS X-Ray SDK) or `otel` (OpenTelemetry SDK, X-Ray ids, exported "
+        "through the ADOT collector layer)",
+    ),
+    SettingKey(
+        "etl:otelCollectorLayerArn",
+        "otel_collector_layer_arn",
+        _collector_layer,
+        "(none)",
+        "the ADOT collector Lambda layer version ARN for us-east-1 and the architecture "
+        "(AWS lists them at https://aws-otel.github.io/docs/getting-started/lambda); "
+        "required with `otel`",
     ),
 )
 

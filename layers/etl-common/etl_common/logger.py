@@ -1,6 +1,7 @@
 """Structured logging: one JSON object per line.
 
 Every line carries ``level``, ``message``, ``function``, ``request_id``,
+``trace_id`` (the invocation's X-Ray trace id, whichever tracing backend),
 ``batch_id`` and ``cold_start`` (set per invocation by :mod:`etl_common.runtime`
 and :func:`bind`), plus any ``extra={...}`` fields (keep them JSON-serializable:
 Lambda's formatter has no fallback). As in Lambda's format, a field without a
@@ -33,7 +34,7 @@ from typing import Any
 
 __all__ = ["CONTEXT_FIELDS", "JsonFormatter", "bind", "clear", "context", "get_logger"]
 
-CONTEXT_FIELDS = ("function", "request_id", "batch_id", "cold_start")
+CONTEXT_FIELDS = ("function", "request_id", "trace_id", "batch_id", "cold_start")
 
 _context: dict[str, Any] = dict.fromkeys(CONTEXT_FIELDS)
 

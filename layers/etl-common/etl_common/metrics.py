@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 __all__ = ["NAMESPACE", "emit", "record_counts"]
@@ -30,21 +31,30 @@ def emit(
     dimensions: Mapping[str, str],
     properties: Mapping[str, Any] | None = None,
     unit: str = "Count",
+    units: Mapping[str, str] | None = None,
     namespace: str | None = None,
+    timestamp: datetime | None = None,
 ) -> dict[str, Any]:
     """Write one EMF line with ``values`` under ``dimensions``; return the document.
 
     ``properties`` are searchable log fields that are not metric dimensions
     (for example the batch id, which would explode dimension cardinality).
+    ``units`` overrides ``unit`` per metric name. ``timestamp`` (default: now) is
+    the datapoint's time: a caller that reports a fixed interval stamps it with the
+    interval's start, so that reporting it twice lands on the same datapoint.
+    Empty ``dimensions`` give metrics without dimensions (``"Dimensions": [[]]``).
     """
+    moment = timestamp.timestamp() if timestamp is not None else time.time()
     doc: dict[str, Any] = {
         "_aws": {
-            "Timestamp": int(time.time() * 1000),
+            "Timestamp": int(moment * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": namespace or NAMESPACE,
                     "Dimensions": [list(dimensions)],
-                    "Metrics": [{"Name": name, "Unit": unit} for name in values],
+                    "Metrics": [
+                        {"Name": name, "Unit": (units or {}).get(name, unit)} for name in values
+                    ],
                 }
             ],
         },

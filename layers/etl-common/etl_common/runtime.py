@@ -1,7 +1,8 @@
 """Per-invocation bookkeeping shared by every handler.
 
-:func:`invocation` binds the logging context (function name, request id,
-cold-start flag), sets up tracing lazily, and clears the batch id afterwards.
+:func:`invocation` binds the logging context (function name, request id, X-Ray
+trace id, cold-start flag), sets up tracing lazily, and afterwards flushes the
+tracing backend and clears the batch id.
 The cold-start flag is true for the first invocation in an execution environment.
 """
 
@@ -33,9 +34,11 @@ def invocation(function: str, context: Any) -> Iterator[None]:
         request_id=getattr(context, "aws_request_id", None),
         cold_start=cold,
         batch_id=None,
+        trace_id=tracing.trace_id(),
     )
     tracing.setup()
     try:
         yield
     finally:
+        tracing.flush()
         logger.clear("batch_id")

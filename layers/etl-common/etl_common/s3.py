@@ -1,5 +1,10 @@
 """S3 helpers: S3 event parsing, reading and writing JSON / JSON-lines objects.
 
+JSON lines are framed on ``\n`` alone, by :func:`split_lines` and
+:func:`put_jsonl` (never ``str.splitlines()``, which also splits on U+2028,
+U+2029, ``\r``, ``\x0b``, ``\x0c``, ``\x1c``-``\x1e`` and ``\x85``, all of
+which may appear literally inside a JSON string).
+
 Failures to read or write are raised as :class:`~etl_common.errors.TransientError`
 subclasses so that an asynchronously invoked function is retried and, failing
 that, its event lands in the dead-letter queue. botocore is imported lazily.
@@ -30,8 +35,11 @@ __all__ = [
     "put_bytes",
     "put_json",
     "put_jsonl",
+    "read_data",
     "read_json",
+    "read_json_with_etag",
     "read_object",
+    "split_lines",
 ]
 
 
@@ -52,11 +60,31 @@ class S3Object:
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object read from S3: its text, metadata and last-modified time."""
+    """An object read from S3: its text, metadata, last-modified time and ETag."""
 
     text: str
     metadata: Mapping[str, str]
     last_modified: datetime | None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredData:
+    """An object read from S3 as bytes, with its metadata."""
+
+    data: bytes
+    metadata: Mapping[str, str]
+    last_modified: datetime | None
+    etag: str | None = None
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a JSON-lines text, framed on ``\n`` only (a final ``\n`` ends the
+    last line; it does not start an empty one)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def event_objects(event: Mapping[str, Any]) -> list[S3Object]:
@@ -99,8 +127,8 @@ def _error_code(exc: Exception) -> str:
     return str((response.get("Error") or {}).get("Code", type(exc).__name__))
 
 
-def read_object(bucket: str, key: str) -> StoredObject:
-    """Read an object as UTF-8 text; raise :class:`ObjectUnreadableError` if impossible."""
+def read_data(bucket: str, key: str) -> StoredData:
+    """Read an object's bytes; raise :class:`ObjectUnreadableError` if impossible."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -110,29 +138,48 @@ def read_object(bucket: str, key: str) -> StoredObject:
         raise ObjectUnreadableError(bucket, key, _error_code(exc)) from exc
     except BotoCoreError as exc:
         raise ObjectUnreadableError(bucket, key, str(exc)) from exc
+    return StoredData(
+        data=body,
+        metadata=dict(response.get("Metadata") or {}),
+        last_modified=response.get("LastModified"),
+        etag=response.get("ETag"),
+    )
+
+
+def read_object(bucket: str, key: str) -> StoredObject:
+    """Read an object as UTF-8 text; raise :class:`ObjectUnreadableError` if impossible."""
+    stored = read_data(bucket, key)
     try:
-        text = body.decode("utf-8")
+        text = stored.data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ObjectUnreadableError(bucket, key, f"not UTF-8 ({exc.reason})") from exc
     return StoredObject(
-        text=text,
-        metadata=dict(response.get("Metadata") or {}),
-        last_modified=response.get("LastModified"),
+        text=text, metadata=stored.metadata, last_modified=stored.last_modified, etag=stored.etag
     )
+
+
+def read_json_with_etag(bucket: str, key: str) -> tuple[Any, str | None] | None:
+    """A JSON object and its ETag; ``None`` if it does not exist."""
+    try:
+        stored = read_object(bucket, key)
+    except ObjectUnreadableError as exc:
+        if exc.reason in ("NoSuchKey", "404"):
+            return None
+        raise
+    try:
+        return json.loads(stored.text, parse_float=Decimal), stored.etag
+    except ValueError as exc:
+        raise ObjectUnreadableError(bucket, key, f"not JSON ({exc})") from exc
 
 
 def read_json(bucket: str, key: str, *, missing_ok: bool = False) -> Any:
     """Read a JSON object; ``None`` if it does not exist and ``missing_ok``."""
-    try:
-        stored = read_object(bucket, key)
-    except ObjectUnreadableError as exc:
-        if missing_ok and exc.reason in ("NoSuchKey", "404"):
+    stored = read_json_with_etag(bucket, key)
+    if stored is None:
+        if missing_ok:
             return None
-        raise
-    try:
-        return json.loads(stored.text, parse_float=Decimal)
-    except ValueError as exc:
-        raise ObjectUnreadableError(bucket, key, f"not JSON ({exc})") from exc
+        raise ObjectUnreadableError(bucket, key, "NoSuchKey")
+    return stored[0]
 
 
 def _default(value: Any) -> Any:
@@ -165,13 +212,14 @@ def put_bytes(
     content_type: str,
     metadata: Mapping[str, str] | None = None,
     if_none_match: bool = False,
+    if_match: str | None = None,
 ) -> bool:
-    """Write an object; with ``if_none_match`` only if it does not exist yet.
+    """Write an object; with ``if_none_match`` only if it does not exist yet, with
+    ``if_match`` only if its ETag is still that one (a compare-and-swap).
 
-    Returns ``False`` when ``if_none_match`` was set and the object already
-    existed (HTTP 412), ``True`` when the object was written. A concurrent
-    conditional write (HTTP 409) and every other failure raise
-    :class:`TransientError`.
+    Returns ``False`` when a condition failed (HTTP 412, or 409 for a concurrent
+    conditional write to the same key under ``if_match``), ``True`` when the
+    object was written. Every other failure raises :class:`TransientError`.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -184,10 +232,16 @@ def put_bytes(
     }
     if if_none_match:
         kwargs["IfNoneMatch"] = "*"
+    if if_match is not None:
+        kwargs["IfMatch"] = if_match
+    conditional = if_none_match or if_match is not None
     try:
         clients.get("s3").put_object(**kwargs)
     except ClientError as exc:
-        if if_none_match and _error_code(exc) == "PreconditionFailed":
+        code = _error_code(exc)
+        if conditional and code == "PreconditionFailed":
+            return False
+        if if_match is not None and code in ("ConditionalRequestConflict", "NoSuchKey"):
             return False
         raise TransientError(f"cannot write s3://{bucket}/{key}: {_error_code(exc)}") from exc
     except BotoCoreError as exc:
@@ -203,6 +257,7 @@ def put_json(bucket: str, key: str, value: Any, **kwargs: Any) -> bool:
 
 
 def put_jsonl(bucket: str, key: str, rows: Iterable[Any], **kwargs: Any) -> bool:
-    """Write ``rows`` as JSON lines, each terminated by a newline."""
+    """Write ``rows`` as JSON lines, each terminated by ``\n`` (the only ``\n`` in a
+    line: JSON escapes it inside strings)."""
     body = "".join(dumps(row) + "\n" for row in rows).encode("utf-8")
     return put_bytes(bucket, key, body, content_type="application/x-ndjson", **kwargs)

@@ -1,34 +1,56 @@
-"""Small composable validators that turn any JSON value into field-level problems.
+"""Field checks shared by every dataset: each parses a JSON value once and says what is wrong.
 
-A validator is a callable ``(value, path) -> list[Problem]``; it never raises for
-any JSON value (including ``float``/``Decimal`` numbers, ``NaN``, huge numbers,
-lone surrogates). Dataset modules (``etl_common.datasets.*``) declare their
-record shape with these builders.
+A check takes any JSON value (including ``float``/``Decimal`` numbers, ``NaN``,
+huge numbers, lone surrogates) and the field's path, never raises, and returns
+a :class:`Problem` (or ``None``); the checks that parse (decimals, timestamps)
+also return the parsed value, so a dataset validates and normalizes a record in
+one pass (``etl_common.datasets.orders``). Digits are ASCII only everywhere:
+``\\d`` and ``int()`` would also take Arabic-Indic or fullwidth digits.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
-import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = [
+    "CONTROL_CHARACTERS",
     "Problem",
-    "Validator",
-    "array_of",
     "as_decimal",
-    "decimal",
-    "integer",
-    "obj",
+    "check_decimal",
+    "check_integer",
+    "check_string",
+    "check_timestamp",
+    "decode_record",
+    "field_name",
+    "join",
     "parse_timestamp",
-    "string",
-    "timestamp",
+    "type_name",
+    "unknown_fields",
 ]
+
+TIMESTAMP_HINT = (
+    "must be an RFC 3339 timestamp with an offset, "
+    "like 2026-11-29T08:49:00Z or 2026-11-29T09:49:00+01:00"
+)
+DECIMAL_HINT = 'must be a non-negative decimal number or numeric string like "12.50"'
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+RECORD_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+"""How ingest and transform both read a record's JSON text: decimals as ``Decimal``
+(exact, never a float), ``NaN``/``Infinity`` refused. ``raw_decode`` finds where a
+record ends inside a request body."""
+decode_record = RECORD_DECODER.decode
 
 
 @dataclass(frozen=True)
@@ -43,23 +65,27 @@ class Problem:
         return {"field": self.field, "message": self.message}
 
 
-Validator = Callable[[Any, str], list[Problem]]
-
 _DECIMAL_STRING = re.compile(r"-?[0-9]{1,30}(?:\.[0-9]{1,30})?")
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Unicode categories Cc (C0, DEL, C1) and Cs (surrogates), exactly: refused in strings."""
 
 
-def _field(path: str) -> str | None:
+def field_name(path: str) -> str | None:
+    """The ``field`` of a problem at ``path`` (``None`` for the whole value)."""
     return path or None
 
 
-def _join(path: str, name: str) -> str:
+def join(path: str, name: str) -> str:
+    """The path of field ``name`` inside the value at ``path``."""
     return f"{path}.{name}" if path else name
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """The JSON type name of a value, for messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -75,29 +101,29 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def string(
-    *, min_length: int = 1, max_length: int = 64, pattern: str | None = None, hint: str = ""
-) -> Validator:
-    """A string of ``min_length``..``max_length`` characters, optionally matching ``pattern``."""
-    compiled = re.compile(pattern) if pattern else None
-
-    def check(value: Any, path: str) -> list[Problem]:
-        if not isinstance(value, str):
-            return [Problem(_field(path), f"must be a string, not {_type_name(value)}")]
-        if not min_length <= len(value) <= max_length:
-            return [
-                Problem(
-                    _field(path),
-                    f"must be {min_length} to {max_length} characters long (got {len(value)})",
-                )
-            ]
-        if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-            return [Problem(_field(path), "must not contain control characters")]
-        if compiled is not None and not compiled.fullmatch(value):
-            return [Problem(_field(path), hint or f"must match {pattern}")]
-        return []
-
-    return check
+def check_string(
+    value: Any,
+    path: str,
+    *,
+    min_length: int = 1,
+    max_length: int = 64,
+    pattern: re.Pattern[str] | None = None,
+    hint: str = "",
+) -> Problem | None:
+    """A string of ``min_length``..``max_length`` characters without control characters,
+    optionally matching ``pattern`` in full."""
+    if not isinstance(value, str):
+        return Problem(field_name(path), f"must be a string, not {type_name(value)}")
+    if not min_length <= len(value) <= max_length:
+        return Problem(
+            field_name(path),
+            f"must be {min_length} to {max_length} characters long (got {len(value)})",
+        )
+    if CONTROL_CHARACTERS.search(value) is not None:
+        return Problem(field_name(path), "must not contain control characters")
+    if pattern is not None and pattern.fullmatch(value) is None:
+        return Problem(field_name(path), hint or f"must match {pattern.pattern}")
+    return None
 
 
 def as_decimal(value: Any) -> Decimal | None:
@@ -115,45 +141,34 @@ def as_decimal(value: Any) -> Decimal | None:
     return None
 
 
-def decimal(*, maximum: Decimal | None = None, places: int | None = None) -> Validator:
-    """A non-negative decimal (JSON number or string such as ``"12.50"``)."""
-
-    def check(value: Any, path: str) -> list[Problem]:
-        number = as_decimal(value)
-        if number is None:
-            return [
-                Problem(
-                    _field(path),
-                    'must be a non-negative decimal number or numeric string like "12.50"',
-                )
-            ]
-        if number < 0:
-            return [Problem(_field(path), "must not be negative")]
-        if maximum is not None and number > maximum:
-            return [Problem(_field(path), f"must be at most {maximum}")]
-        if places is not None:
-            try:
-                exact = number == number.quantize(Decimal(1).scaleb(-places))
-            except InvalidOperation:
-                exact = False
-            if not exact:
-                return [Problem(_field(path), f"must have at most {places} fractional digits")]
-        return []
-
-    return check
+def check_decimal(
+    value: Any, path: str, *, maximum: Decimal | None = None, places: int | None = None
+) -> tuple[Decimal | None, Problem | None]:
+    """A non-negative decimal (JSON number or string such as ``"12.50"``): (value, problem)."""
+    number = as_decimal(value)
+    if number is None:
+        return None, Problem(field_name(path), DECIMAL_HINT)
+    if number < 0:
+        return None, Problem(field_name(path), "must not be negative")
+    if maximum is not None and number > maximum:
+        return None, Problem(field_name(path), f"must be at most {maximum}")
+    if places is not None:
+        try:
+            exact = number == number.quantize(Decimal(1).scaleb(-places))
+        except InvalidOperation:
+            exact = False
+        if not exact:
+            return None, Problem(field_name(path), f"must have at most {places} fractional digits")
+    return number, None
 
 
-def integer(*, minimum: int, maximum: int) -> Validator:
+def check_integer(value: Any, path: str, *, minimum: int, maximum: int) -> Problem | None:
     """A JSON integer in ``[minimum, maximum]``."""
-
-    def check(value: Any, path: str) -> list[Problem]:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return [Problem(_field(path), f"must be an integer, not {_type_name(value)}")]
-        if not minimum <= value <= maximum:
-            return [Problem(_field(path), f"must be between {minimum} and {maximum}")]
-        return []
-
-    return check
+    if isinstance(value, bool) or not isinstance(value, int):
+        return Problem(field_name(path), f"must be an integer, not {type_name(value)}")
+    if not minimum <= value <= maximum:
+        return Problem(field_name(path), f"must be between {minimum} and {maximum}")
+    return None
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -165,15 +180,16 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     try:
-        if offset in ("Z", "z"):
-            tz = UTC
-        else:
-            hours, minutes = int(offset[1:3]), int(offset[4:6])
-            if hours > 23 or minutes > 59:
-                return None
-            delta = timedelta(hours=hours, minutes=minutes)
-            tz = timezone(-delta if offset[0] == "-" else delta)
         micros = int((fraction[1:] + "000000")[:6]) if fraction else 0
+        if offset in ("Z", "z"):
+            return datetime(
+                int(year), int(month), int(day), int(hour), int(minute), int(second), micros, UTC
+            )
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        if hours > 23 or minutes > 59:
+            return None
+        delta = timedelta(hours=hours, minutes=minutes)
+        tz = timezone(-delta if offset[0] == "-" else delta)
         parsed = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tz
         )
@@ -182,63 +198,18 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
 
 
-def timestamp() -> Validator:
+def check_timestamp(value: Any, path: str) -> tuple[datetime | None, Problem | None]:
     """An RFC 3339 timestamp with a UTC offset, e.g. ``2026-11-29T08:49:00+01:00``."""
-
-    def check(value: Any, path: str) -> list[Problem]:
-        if parse_timestamp(value) is None:
-            return [
-                Problem(
-                    _field(path),
-                    "must be an RFC 3339 timestamp with an offset, "
-                    "like 2026-11-29T08:49:00Z or 2026-11-29T09:49:00+01:00",
-                )
-            ]
-        return []
-
-    return check
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        return None, Problem(field_name(path), TIMESTAMP_HINT)
+    return parsed, None
 
 
-def array_of(item: Validator, *, max_items: int) -> Validator:
-    """A JSON array of at most ``max_items`` values, each checked by ``item``."""
-
-    def check(value: Any, path: str) -> list[Problem]:
-        if not isinstance(value, list):
-            return [Problem(_field(path), f"must be an array, not {_type_name(value)}")]
-        if len(value) > max_items:
-            return [Problem(_field(path), f"must have at most {max_items} entries")]
-        problems: list[Problem] = []
-        for index, entry in enumerate(value):
-            problems.extend(item(entry, f"{path}[{index}]"))
-        return problems
-
-    return check
-
-
-def obj(
-    required: Mapping[str, Validator], optional: Mapping[str, Validator] | None = None
-) -> Validator:
-    """A JSON object with exactly these fields: unknown fields are problems too."""
-    optional = dict(optional or {})
-    known = set(required) | set(optional)
-
-    def check(value: Any, path: str) -> list[Problem]:
-        if not isinstance(value, Mapping):
-            return [Problem(_field(path), f"must be a JSON object, not {_type_name(value)}")]
-        problems: list[Problem] = []
-        for name, validator in required.items():
-            if name not in value:
-                problems.append(Problem(_join(path, name), "is required"))
-            else:
-                problems.extend(validator(value[name], _join(path, name)))
-        for name, validator in optional.items():
-            if name in value:
-                problems.extend(validator(value[name], _join(path, name)))
-        unknown = sorted(str(name) for name in value if name not in known)
-        problems.extend(
-            Problem(_join(path, name), f"unknown field; allowed: {', '.join(sorted(known))}")
-            for name in unknown
-        )
-        return problems
-
-    return check
+def unknown_fields(value: Mapping[Any, Any], known: frozenset[str], path: str) -> list[Problem]:
+    """A problem for each field of ``value`` not in ``known`` (sorted by name)."""
+    allowed = ", ".join(sorted(known))
+    return [
+        Problem(join(path, name), f"unknown field; allowed: {allowed}")
+        for name in sorted(str(name) for name in value if name not in known)
+    ]

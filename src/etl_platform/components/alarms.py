@@ -1,11 +1,22 @@
-"""The alarms that make a failed execution impossible to miss.
+"""The alarms that make a failed execution, and a pipeline that stopped moving, impossible to miss.
 
-Every threshold lives in :data:`ALARM_RULES`, one table. Each catalog function gets
-five alarms on its Lambda metrics and two on its dead-letter queue; all notify the
-alarm topic on ALARM and on OK, and treat missing data as not breaching (a function
-that is not invoked is healthy). DeadLetterErrors and AsyncEventsDropped are the two
-blind spots that common alarm kits leave open: an event that could not even reach
-the DLQ, and one that was dropped after its retries or its maximum age.
+Every threshold lives in :data:`ALARM_RULES`, one table; a new alarm is one row.
+Each catalog function gets the ``function`` rows that apply to it (:func:`rules_for`)
+and the ``dlq`` rows on its dead-letter queue; the ``pipeline`` rows watch the
+metrics of the SLO watchdog (:mod:`etl_platform.slo`) once per stack. All notify the
+alarm topic on ALARM and on OK.
+
+Function rows treat missing data as not breaching (a function that is not invoked is
+healthy). DeadLetterErrors and AsyncEventsDropped are the two blind spots that common
+alarm kits leave open: an event that could not even reach the DLQ, and one that was
+dropped after its retries or its maximum age. AsyncEventAge (p99, async-invoked
+functions) catches a backlog before events are dropped; RecursiveInvocationsDropped
+(S3-triggered functions) says Lambda stopped an S3 -> Lambda -> S3 loop.
+
+Pipeline rows say batches stopped moving although nothing failed: batches stuck in a
+stage past its SLA for two consecutive watchdog periods, and, when
+``etl:freshnessHours`` is set, no batch received for that many hours (missing data
+breaches there: a watchdog that stopped reporting is not "fresh").
 """
 
 from __future__ import annotations
@@ -17,26 +28,46 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import ComponentResource, Output, ResourceOptions
 
-from etl_platform.catalog import FunctionSpec
+from etl_platform.catalog import Catalog, FunctionSpec
 from etl_platform.naming import resource_name
 from etl_platform.settings import Settings
+from etl_platform.slo import PIPELINE_NAMESPACE, pipeline_period_seconds, watchdog_spec
 from etl_platform.tags import cost_tags
 
 __all__ = [
     "ALARM_RULES",
+    "ASYNC_TRIGGERS",
+    "PERIOD_SECONDS",
     "AlarmRule",
     "FunctionAlarms",
     "FunctionAlarmsArgs",
+    "PipelineAlarms",
+    "PipelineAlarmsArgs",
     "alarm_threshold",
+    "pipeline_rules",
+    "rules_for",
 ]
 
-Target = Literal["function", "dlq"]
-Unit = Literal["count", "percent-of-timeout", "seconds"]
-NAMESPACES: dict[Target, str] = {"function": "AWS/Lambda", "dlq": "AWS/SQS"}
+Target = Literal["function", "dlq", "pipeline"]
+Unit = Literal["count", "percent-of-timeout", "seconds", "seconds-as-ms"]
+# Which functions a function/dlq row applies to.
+Applies = Literal["every", "async", "s3"]
+# "minute": PERIOD_SECONDS; "pipeline": the watchdog's interval; "hour": 3600 s.
+Period = Literal["minute", "pipeline", "hour"]
+NAMESPACES: dict[Target, str] = {
+    "function": "AWS/Lambda",
+    "dlq": "AWS/SQS",
+    "pipeline": PIPELINE_NAMESPACE,
+}
 DIMENSIONS: dict[Target, str] = {"function": "FunctionName", "dlq": "QueueName"}
+# The one period of the per-function alarms and of the dashboard's function graphs.
 PERIOD_SECONDS = 60
+HOUR_SECONDS = 3600
 COMPARISON = "GreaterThanOrEqualToThreshold"
 TREAT_MISSING_DATA = "notBreaching"
+# Triggers through which Lambda invokes a function asynchronously (S3 notifications,
+# EventBridge schedules; "none" functions are invoked by redrive, asynchronously).
+ASYNC_TRIGGERS = ("s3", "schedule", "none")
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,13 @@ class AlarmRule:
     description: str
     threshold: int | None = None
     setting: str | None = None
+    applies: Applies = "every"
+    dimensions: tuple[tuple[str, str], ...] = ()  # fixed dimensions (pipeline rows)
+    periods: int = 1  # consecutive breaching periods before ALARM
+    periods_setting: str | None = None  # Settings field with ``periods``; None there: off
+    period: Period = "minute"
+    comparison: str = COMPARISON
+    missing: str = TREAT_MISSING_DATA
 
 
 # The one table of alarms and thresholds.
@@ -106,6 +144,26 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         threshold=1,
     ),
     AlarmRule(
+        "async-event-age",
+        "function",
+        "AsyncEventAge",
+        "p99",
+        "seconds-as-ms",
+        "asynchronous events wait too long before they run (backlog, throttling or retries)",
+        setting="async_event_age_alarm_seconds",
+        applies="async",
+    ),
+    AlarmRule(
+        "recursion-dropped",
+        "function",
+        "RecursiveInvocationsDropped",
+        "Sum",
+        "count",
+        "Lambda stopped an S3 -> Lambda -> S3 loop: a function writes where it is triggered",
+        threshold=1,
+        applies="s3",
+    ),
+    AlarmRule(
         "dlq-visible",
         "dlq",
         "ApproximateNumberOfMessagesVisible",
@@ -123,7 +181,67 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "a failed event has waited in the dead-letter queue too long",
         setting="dlq_age_alarm_seconds",
     ),
+    AlarmRule(
+        "stuck-received",
+        "pipeline",
+        "StuckBatches",
+        "Maximum",
+        "count",
+        "batches wait in 'received' past etl:stageSlaMinutes: transform is not running",
+        threshold=1,
+        dimensions=(("Stage", "received"),),
+        periods=2,
+        period="pipeline",
+    ),
+    AlarmRule(
+        "stuck-transformed",
+        "pipeline",
+        "StuckBatches",
+        "Maximum",
+        "count",
+        "batches wait in 'transformed' past etl:stageSlaMinutes: load is not running",
+        threshold=1,
+        dimensions=(("Stage", "transformed"),),
+        periods=2,
+        period="pipeline",
+    ),
+    AlarmRule(
+        "freshness",
+        "pipeline",
+        "BatchesReceived",
+        "Maximum",
+        "count",
+        "no batch was received for etl:freshnessHours hours: is the upstream sending?",
+        threshold=1,
+        periods_setting="freshness_hours",
+        period="hour",
+        comparison="LessThanThreshold",
+        missing="breaching",
+    ),
 )
+
+
+def rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
+    """The function and DLQ rows that apply to ``spec``."""
+
+    def applies(rule: AlarmRule) -> bool:
+        if rule.applies == "async":
+            return spec.trigger.type in ASYNC_TRIGGERS
+        if rule.applies == "s3":
+            return spec.trigger.type == "s3"
+        return True
+
+    return tuple(r for r in ALARM_RULES if r.target != "pipeline" and applies(r))
+
+
+def pipeline_rules(settings: Settings) -> tuple[AlarmRule, ...]:
+    """The pipeline rows this stack gets (an optional row whose setting is unset is off)."""
+    return tuple(
+        r
+        for r in ALARM_RULES
+        if r.target == "pipeline"
+        and (r.periods_setting is None or getattr(settings, r.periods_setting) is not None)
+    )
 
 
 def alarm_threshold(rule: AlarmRule, spec: FunctionSpec, settings: Settings) -> float:
@@ -133,7 +251,16 @@ def alarm_threshold(rule: AlarmRule, spec: FunctionSpec, settings: Settings) -> 
         raise TypeError(f"alarm rule {rule.what!r} has no threshold")
     if rule.unit == "percent-of-timeout":
         return spec.timeout * 1000 * value / 100
+    if rule.unit == "seconds-as-ms":
+        return float(value * 1000)
     return float(value)
+
+
+def _statistic(rule: AlarmRule) -> tuple[str | None, str | None]:
+    """(``statistic``, ``extended_statistic``): the latter for percentiles such as p99."""
+    if rule.statistic.startswith("p"):
+        return None, rule.statistic
+    return rule.statistic, None
 
 
 @dataclass(frozen=True)
@@ -161,7 +288,7 @@ class FunctionAlarms(ComponentResource):
             "dlq": args.dlq_name,
         }
         self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
-        for rule in ALARM_RULES:
+        for rule in rules_for(spec):
             self.alarms[rule.what] = aws.cloudwatch.MetricAlarm(
                 f"{name}-{rule.what}",
                 name=resource_name("alarm", f"{spec.name}-{rule.what}", settings.suffix),
@@ -169,15 +296,77 @@ class FunctionAlarms(ComponentResource):
                 namespace=NAMESPACES[rule.target],
                 metric_name=rule.metric_name,
                 dimensions={DIMENSIONS[rule.target]: subjects[rule.target]},
-                statistic=rule.statistic,
+                statistic=_statistic(rule)[0],
+                extended_statistic=_statistic(rule)[1],
                 period=PERIOD_SECONDS,
-                evaluation_periods=1,
-                comparison_operator=COMPARISON,
+                evaluation_periods=rule.periods,
+                comparison_operator=rule.comparison,
                 threshold=alarm_threshold(rule, spec, settings),
-                treat_missing_data=TREAT_MISSING_DATA,
+                treat_missing_data=rule.missing,
                 alarm_actions=[args.topic_arn],
                 ok_actions=[args.topic_arn],
                 tags=cost_tags(settings, Function=spec.name),
+                opts=ResourceOptions(parent=self),
+            )
+        self.arns = [alarm.arn for alarm in self.alarms.values()]
+        self.register_outputs({"arns": self.arns})
+
+
+@dataclass(frozen=True)
+class PipelineAlarmsArgs:
+    """The catalog (for the watchdog's interval), the settings, where to notify."""
+
+    catalog: Catalog
+    settings: Settings
+    topic_arn: pulumi.Input[str]
+
+
+class PipelineAlarms(ComponentResource):
+    """The ``pipeline`` rows of :data:`ALARM_RULES`, on the watchdog's metrics.
+
+    A catalog without the watchdog gets none (there would be no metric to watch).
+    """
+
+    arns: list[Output[str]]
+
+    def __init__(
+        self, name: str, args: PipelineAlarmsArgs, opts: ResourceOptions | None = None
+    ) -> None:
+        super().__init__("etl:alarms:PipelineAlarms", name, None, opts)
+        settings = args.settings
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        watchdog = watchdog_spec(args.catalog)
+        rules = pipeline_rules(settings) if watchdog is not None else ()
+        for rule in rules:
+            assert watchdog is not None
+            periods = rule.periods
+            if rule.periods_setting is not None:
+                periods = int(getattr(settings, rule.periods_setting))
+            period = {
+                "minute": PERIOD_SECONDS,
+                "hour": HOUR_SECONDS,
+                "pipeline": pipeline_period_seconds(watchdog),
+            }[rule.period]
+            if rule.threshold is None:
+                raise TypeError(f"pipeline alarm rule {rule.what!r} has no threshold")
+            self.alarms[rule.what] = aws.cloudwatch.MetricAlarm(
+                f"{name}-{rule.what}",
+                name=resource_name("alarm", f"pipeline-{rule.what}", settings.suffix),
+                alarm_description=f"pipeline: {rule.description}",
+                namespace=NAMESPACES[rule.target],
+                metric_name=rule.metric_name,
+                dimensions=dict(rule.dimensions) or None,
+                statistic=_statistic(rule)[0],
+                extended_statistic=_statistic(rule)[1],
+                period=period,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                comparison_operator=rule.comparison,
+                threshold=float(rule.threshold),
+                treat_missing_data=rule.missing,
+                alarm_actions=[args.topic_arn],
+                ok_actions=[args.topic_arn],
+                tags=cost_tags(settings, Function=watchdog.name),
                 opts=ResourceOptions(parent=self),
             )
         self.arns = [alarm.arn for alarm in self.alarms.values()]

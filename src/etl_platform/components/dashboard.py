@@ -1,6 +1,8 @@
 """The CloudWatch dashboard ``etl-<suffix>``, built from the catalog.
 
-One row per function: invocations/errors/throttles, duration (p50, p95, max),
+Below the alarm status, the pipeline row (when the catalog has the SLO watchdog):
+batches per interval, batches waiting per stage, lag (the oldest waiting batch) and
+stuck batches. Then one row per function: invocations/errors/throttles, duration (p50, p95, max),
 concurrent executions, and its dead-letter queue's visible messages; above them the
 status of every alarm. Nothing is written per function by hand: a new catalog entry
 gets its row. The DLQ names come from the shared stack (outputs), so the body is
@@ -18,8 +20,10 @@ import pulumi_aws as aws
 from pulumi import ComponentResource, Output, ResourceOptions
 
 from etl_platform.catalog import Catalog
+from etl_platform.components.alarms import PERIOD_SECONDS
 from etl_platform.naming import resource_name
-from etl_platform.settings import Settings
+from etl_platform.settings import WAITING_STAGES, Settings
+from etl_platform.slo import PIPELINE_NAMESPACE, pipeline_period_seconds, watchdog_spec
 
 __all__ = ["Dashboard", "DashboardArgs", "dashboard_body"]
 
@@ -27,13 +31,18 @@ GRID_WIDTH = 24  # CloudWatch dashboards are 24 units wide
 WIDGET_WIDTH = 6
 WIDGET_HEIGHT = 6
 ALARMS_PER_WIDGET = 100  # CloudWatch's limit for one alarm-status widget
-PERIOD_SECONDS = 60
 
 Widget = dict[str, Any]
 
 
 def _metric_widget(
-    title: str, metrics: list[list[Any]], region: str, x: int, y: int, stat: str = "Sum"
+    title: str,
+    metrics: list[list[Any]],
+    region: str,
+    x: int,
+    y: int,
+    stat: str = "Sum",
+    period: int = PERIOD_SECONDS,
 ) -> Widget:
     return {
         "type": "metric",
@@ -46,7 +55,7 @@ def _metric_widget(
             "region": region,
             "view": "timeSeries",
             "stat": stat,
-            "period": PERIOD_SECONDS,
+            "period": period,
             "metrics": metrics,
         },
     }
@@ -100,6 +109,54 @@ def _function_row(
     ]
 
 
+def _pipeline_row(period: int, region: str, y: int) -> list[Widget]:
+    """The watchdog's metrics: batches per stage, lag, stuck (Maximum: reruns do not add)."""
+    ns = PIPELINE_NAMESPACE
+
+    def staged(name: str) -> list[list[Any]]:
+        return [[ns, name, "Stage", stage, {"label": stage}] for stage in WAITING_STAGES]
+
+    flow = ("BatchesReceived", "BatchesTransformed", "BatchesLoaded", "BatchesRejected")
+    return [
+        _metric_widget(
+            "pipeline: batches per interval",
+            [[ns, name, {"label": name.removeprefix("Batches").lower()}] for name in flow],
+            region,
+            x=0,
+            y=y,
+            stat="Maximum",
+            period=period,
+        ),
+        _metric_widget(
+            "pipeline: batches waiting per stage",
+            staged("WaitingBatches"),
+            region,
+            x=WIDGET_WIDTH,
+            y=y,
+            stat="Maximum",
+            period=period,
+        ),
+        _metric_widget(
+            "pipeline: lag, oldest waiting batch (s)",
+            staged("OldestWaitingSeconds"),
+            region,
+            x=2 * WIDGET_WIDTH,
+            y=y,
+            stat="Maximum",
+            period=period,
+        ),
+        _metric_widget(
+            "pipeline: stuck batches (past the stage SLA)",
+            staged("StuckBatches"),
+            region,
+            x=3 * WIDGET_WIDTH,
+            y=y,
+            stat="Maximum",
+            period=period,
+        ),
+    ]
+
+
 def _alarm_widgets(alarm_arns: Sequence[pulumi.Input[str]], region: str) -> list[Widget]:
     """Alarm-status widgets across the top, at most 100 alarms each."""
     chunks = [
@@ -132,6 +189,10 @@ def dashboard_body(
     """The dashboard as a dict (values may be Outputs): alarm status, then one row a function."""
     widgets = _alarm_widgets(alarm_arns, settings.region)
     top = len(widgets) * WIDGET_HEIGHT
+    watchdog = watchdog_spec(catalog)
+    if watchdog is not None:
+        widgets += _pipeline_row(pipeline_period_seconds(watchdog), settings.region, y=top)
+        top += WIDGET_HEIGHT
     for row, spec in enumerate(catalog):
         widgets += _function_row(
             spec.name,

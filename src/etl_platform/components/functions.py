@@ -41,6 +41,7 @@ from etl_platform.naming import resource_name
 from etl_platform.packaging import build_function_zip
 from etl_platform.paths import BUILD_DIR
 from etl_platform.settings import Settings
+from etl_platform.slo import slo_environment
 from etl_platform.tags import cost_tags
 
 __all__ = [
@@ -61,6 +62,10 @@ FUNCTION_BUILD_DIR = BUILD_DIR / "functions"
 URL_AUTH_TYPE = "AWS_IAM"  # never NONE: callers sign requests with SigV4
 S3_EVENTS = ("s3:ObjectCreated:*",)
 SYSTEM_LOG_LEVEL = "INFO"
+# Lambda stops a recursive loop (S3 -> Lambda -> S3) after about 16 invocations when this
+# is "Terminate"; the platform says so explicitly rather than rely on the account default
+# (pulumi-aws: aws.lambda_.FunctionRecursionConfig, recursive_loop "Allow" | "Terminate").
+RECURSIVE_LOOP = "Terminate"
 
 
 # ------------------------------------------------------------------------------ upstreams
@@ -122,6 +127,7 @@ def environment_variables(
         "DATA_BUCKET": bucket_name,
         "LOG_LEVEL": settings.log_level,
         "ETL_ENVIRONMENT": settings.environment,
+        **slo_environment(spec, settings),
     }
     if spec.database:
         variables["MAX_CONNECTIONS"] = str(spec.max_connections)
@@ -194,7 +200,10 @@ class EtlFunction(pulumi.ComponentResource):
             source_code_hash=artifact.base64_sha256,
             memory_size=spec.memory_size,
             timeout=spec.timeout,
-            layers=[upstream.layer_arn],
+            layers=[
+                upstream.layer_arn,
+                *([settings.otel_collector_layer_arn] if settings.tracing == "otel" else []),
+            ],
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables=environment_variables(spec, settings, args.bucket_name)
             ),
@@ -225,6 +234,12 @@ class EtlFunction(pulumi.ComponentResource):
         )
         self.name = self.function.name
         self.arn = self.function.arn
+        self.recursion = aws.lambda_.FunctionRecursionConfig(
+            f"{name}-recursion",
+            function_name=self.function.name,
+            recursive_loop=RECURSIVE_LOOP,
+            opts=ResourceOptions(parent=self),
+        )
 
         self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-async",

@@ -6,6 +6,8 @@ Imported by the tests as ``pipeline_factories`` (pytest puts this folder on sys.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import itertools
 import json
 import socket
@@ -123,8 +125,22 @@ def read_text(s3: Any, key: str) -> str:
 
 
 def read_jsonl(s3: Any, key: str) -> list[Any]:
-    """A JSON-lines object as a list of values."""
-    return [json.loads(line) for line in read_text(s3, key).splitlines()]
+    """A JSON-lines object as a list of values (framed on \n only, like the pipeline)."""
+    text = read_text(s3, key)
+    assert text == "" or text.endswith("\n"), "every JSON line ends with \\n"
+    return [json.loads(line) for line in text.split("\n")[:-1]]
+
+
+STAGED_INTS = ("amount_cents", "item_count")
+
+
+def read_staged(s3: Any, key: str) -> list[dict[str, Any]]:
+    """A staged object (CSV with a header) as dicts; integer columns as ints."""
+    rows = list(csv.DictReader(io.StringIO(read_text(s3, key), newline="")))
+    for row in rows:
+        for name in STAGED_INTS:
+            row[name] = int(row[name])
+    return rows
 
 
 def put_raw(
@@ -147,8 +163,23 @@ def read_json(s3: Any, key: str) -> Any:
     return json.loads(read_text(s3, key))
 
 
-def staged_row(index: int, batch_id: str, **overrides: Any) -> dict[str, Any]:
-    """A staged row as transform writes it."""
+STAGED_COLUMNS = (
+    "order_id",
+    "customer_id",
+    "amount_cents",
+    "currency",
+    "created_at",
+    "item_count",
+    "batch_id",
+    "batch_received_at",
+)
+RECEIVED_AT = "2026-11-29T08:49:00.000Z"
+
+
+def staged_row(
+    index: int, batch_id: str, *, received_at: str = RECEIVED_AT, **overrides: Any
+) -> dict[str, Any]:
+    """A staged row as transform writes it (version: ``received_at``, then the batch id)."""
     row: dict[str, Any] = {
         "order_id": f"ORD-{index:05d}",
         "customer_id": f"cust-{index % 7}",
@@ -157,22 +188,46 @@ def staged_row(index: int, batch_id: str, **overrides: Any) -> dict[str, Any]:
         "created_at": "2026-01-15T09:30:00Z",
         "item_count": 1,
         "batch_id": batch_id,
+        "batch_received_at": received_at,
     }
     row.update(overrides)
     return row
 
 
-def put_staged(s3: Any, batch_id: str, rows: list[Any], *, manifest: bool = True) -> str:
-    """Write a staged object (and, by default, its ``transformed`` manifest); return its key."""
-    key = f"staged/{batch_id}.jsonl"
-    text = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
+def staged_text(rows: list[Any]) -> str:
+    """The staged CSV of ``rows`` (dicts; strings are written as they are)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(STAGED_COLUMNS)
+    for row in rows:
+        if isinstance(row, str):
+            out.write(row + "\n")
+        else:
+            writer.writerow([row[c] for c in STAGED_COLUMNS])
+    return out.getvalue()
+
+
+def put_staged(
+    s3: Any,
+    batch_id: str,
+    rows: list[Any],
+    *,
+    manifest: bool = True,
+    counts: dict[str, int] | None = None,
+) -> str:
+    """Write a staged object (and, by default, its ``transformed`` manifest); return its key.
+
+    ``counts`` (transform's received/staged/rejected/duplicates) go into the object's
+    metadata as transform writes them; without them the load trusts the manifest."""
+    key = f"staged/{batch_id}.csv"
+    text = staged_text(rows)
     if manifest:
         s3.put_object(
             Bucket=BUCKET,
             Key=f"manifests/{batch_id}.json",
             Body=json.dumps(
                 {
-                    "version": 1,
+                    "version": 2,
                     "batch_id": batch_id,
                     "dataset": "orders",
                     "stage": "transformed",
@@ -182,6 +237,7 @@ def put_staged(s3: Any, batch_id: str, rows: list[Any], *, manifest: bool = True
                         "rejected": 1,
                         "duplicates": 0,
                         "loaded": None,
+                        "stale": None,
                     },
                     "times": {
                         "received_at": "2026-11-29T08:49:00.000Z",
@@ -194,7 +250,8 @@ def put_staged(s3: Any, batch_id: str, rows: list[Any], *, manifest: bool = True
                 }
             ),
         )
-    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode("utf-8"))
+    metadata = {name: str(value) for name, value in (counts or {}).items()}
+    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode("utf-8"), Metadata=metadata)
     return key
 
 

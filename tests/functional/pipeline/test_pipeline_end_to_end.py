@@ -58,7 +58,7 @@ def test_mixed_batch_flows_through_and_every_record_is_accounted_for(
     # ... and the client asks for the status
     answer = status.handler(api_event("GET", f"/batches/{batch_id}"), lambda_context("status"))
 
-    # THEN received = loaded + rejected + duplicates
+    # THEN received = loaded + rejected + duplicates (+ stale, none here)
     loaded_rows = query(
         postgres_server,
         database,
@@ -83,9 +83,12 @@ def test_mixed_batch_flows_through_and_every_record_is_accounted_for(
         "rejected": 2,
         "duplicates": 2,
         "loaded": 4,
+        "stale": 0,
     }
     counts = manifest["counts"]
-    assert counts["received"] == counts["loaded"] + counts["rejected"] + counts["duplicates"]
+    assert counts["received"] == (
+        counts["loaded"] + counts["rejected"] + counts["duplicates"] + counts["stale"]
+    )
     assert manifest["rejected_key"] == f"rejected/{batch_id}.jsonl"
     assert all(manifest["times"][t] for t in ("received_at", "transformed_at", "loaded_at"))
     # AND the database agrees with the manifest

@@ -471,3 +471,41 @@ def test_any_body_gets_a_json_answer_never_an_exception(ingest, body):
     else:
         assert answer["error"] in {"invalid_json", "invalid_request", "validation_failed"}
         assert answer["message"]
+
+
+def test_raw_keeps_each_records_exact_json_one_per_line(ingest, aws):
+    # GIVEN a pretty-printed body whose numbers carry more digits than a float
+    body = (
+        '{\n  "records": [\n    {"order_id": "A-1", "customer_id": "c",\r\n'
+        '     "amount": 12.5, "currency": "USD", "created_at": "2026-01-15T10:30:00Z",\n'
+        '     "items": [{"sku": "S", "quantity": 1,\n'
+        '                "unit_price": 1.234567890123456789012345678901234}]}'
+        ',\n    {"order_id": "A-2", "customer_id": "c\\n", "amount": "1", "currency": "USD",'
+        ' "created_at": "2026-01-15T10:30:00Z"}\n  ]\n}\n'
+    )
+
+    # WHEN it is posted
+    status, answer, _ = ingest(post(body))
+
+    # THEN the second record's escaped newline makes it invalid ...
+    assert status == 400
+    assert answer["details"][0]["field"] == "customer_id"
+    # ... and without it, raw/ holds one line per record with the numbers' exact text
+    status, answer, _ = ingest(post(body.replace('"c\\n"', '"c"')))
+    assert status == 202
+    (key,) = list_keys(aws, "raw/")
+    text = aws.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    lines = text.split("\n")
+    assert lines[-1] == "" and len(lines) == 3
+    assert '"unit_price": 1.234567890123456789012345678901234}' in lines[0]
+
+
+def test_a_repeated_records_field_is_refused(ingest, aws):
+    # GIVEN a body that says "records" twice (JSON parsers disagree on which one wins)
+    body = '{"records": [' + json.dumps(order(1)) + '], "records": [' + json.dumps(order(2)) + "]}"
+
+    # WHEN posted / THEN 400 saying so, and nothing is stored
+    status, answer, _ = ingest(post(body))
+    assert (status, answer["error"]) == (400, "invalid_request")
+    assert "more than once" in answer["message"]
+    assert list_keys(aws) == []

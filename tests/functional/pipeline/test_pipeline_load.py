@@ -55,7 +55,7 @@ def test_staged_batch_is_upserted_and_the_manifest_marked_loaded(
     result = invoke(load, key)
 
     # THEN the rows are in orders, typed, and the batch row records the counts
-    assert result == {"batches": [{"batch_id": BATCH, "loaded": 3, "changed": 3}]}
+    assert result == {"batches": [{"batch_id": BATCH, "loaded": 3, "stale": 0, "changed": 3}]}
     orders = query(postgres_server, database, ORDERS)
     assert [r[:7] for r in orders] == [
         (
@@ -72,8 +72,9 @@ def test_staged_batch_is_upserted_and_the_manifest_marked_loaded(
     assert query(
         postgres_server,
         database,
-        "SELECT batch_id, dataset, received, staged, rejected, duplicates, loaded FROM etl_batches",
-    ) == [(BATCH, "orders", 4, 3, 1, 0, 3)]
+        "SELECT batch_id, dataset, received, staged, rejected, duplicates, loaded, stale"
+        " FROM etl_batches",
+    ) == [(BATCH, "orders", 4, 3, 1, 0, 3, 0)]
     # AND the manifest is in stage "loaded" with the loaded count
     manifest = read_json(aws, f"manifests/{BATCH}.json")
     assert manifest["stage"] == "loaded"
@@ -83,6 +84,7 @@ def test_staged_batch_is_upserted_and_the_manifest_marked_loaded(
         "rejected": 1,
         "duplicates": 0,
         "loaded": 3,
+        "stale": 0,
     }
     assert manifest["times"]["loaded_at"]
 
@@ -192,14 +194,14 @@ def test_bad_max_connections_is_reported_at_invocation(aws, load_handler):
 
     # WHEN load runs / THEN the error names the variable and the value
     with pytest.raises(ConfigurationError, match="MAX_CONNECTIONS='zero' is not an integer"):
-        invoke(module, "staged/x.jsonl")
+        invoke(module, "staged/x.csv")
 
 
 def test_missing_staged_object_raises(load, aws):
     # GIVEN an event for a staged object that is gone
     # WHEN load runs / THEN it raises so the event is retried and dead-lettered
     with pytest.raises(ObjectUnreadableError, match="NoSuchKey"):
-        invoke(load, f"staged/{BATCH}.jsonl")
+        invoke(load, f"staged/{BATCH}.csv")
 
 
 def test_empty_staged_batch_still_marks_the_batch_loaded(load, aws, postgres_server, database):

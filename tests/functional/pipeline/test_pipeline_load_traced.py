@@ -19,7 +19,7 @@ pytestmark = pytest.mark.functional
 
 REPO = Path(__file__).resolve().parents[3]
 
-PROBE = """
+PROBE = r"""
 import importlib.util, json, sys
 from aws_xray_sdk.core import xray_recorder
 from aws_xray_sdk.core.lambda_launcher import LambdaContext
@@ -43,16 +43,14 @@ handler.DATABASE.secret.get = lambda: Credentials(
     host=server["host"], port=server["port"], username="postgres", password="x",
     dbname=server["dbname"],
 )
-rows = [
-    {"order_id": f"T-{i}", "customer_id": "c", "amount_cents": i, "currency": "USD",
-     "created_at": "2026-01-01T00:00:00Z", "item_count": 0, "batch_id": "traced"}
-    for i in range(3)
-]
 dataset = datasets.get("orders")
+data = (",".join(dataset.staged_columns) + "\n" + "".join(
+    f"T-{i},c,{i},USD,2026-01-01T00:00:00Z,0,traced,2026-01-01T00:00:00Z\n" for i in range(3)
+)).encode()
+from etl_common.s3 import S3Object
 with tracing.subsegment("load", batch_id="traced"):
-    with handler.DATABASE.connection() as conn:
-        handler._ensure_tables(conn, dataset)
-        changed = handler._upsert(conn, dataset, "traced", rows, {})
+    obj = S3Object(bucket="b", key="staged/traced.csv", event_name="ObjectCreated:Put")
+    changed = handler._load_batch(obj, dataset, "traced", data, {"staged": 3}).changed
 handler.DATABASE.close()
 print(json.dumps({
     "changed": changed,

@@ -17,6 +17,7 @@ from pipeline_factories import (
     put_raw,
     read_json,
     read_jsonl,
+    read_staged,
     read_text,
     s3_event,
 )
@@ -56,7 +57,7 @@ def test_valid_batch_is_normalized_into_staged_with_a_manifest(transform, aws):
     assert result == {
         "batches": [{"batch_id": BATCH, "received": 2, "staged": 2, "rejected": 0, "duplicates": 0}]
     }
-    assert read_jsonl(aws, f"staged/{BATCH}.jsonl") == [
+    assert read_staged(aws, f"staged/{BATCH}.csv") == [
         {
             "order_id": "ORD-00001",
             "customer_id": "cust-1",
@@ -65,6 +66,7 @@ def test_valid_batch_is_normalized_into_staged_with_a_manifest(transform, aws):
             "created_at": "2026-01-15T09:30:00Z",
             "item_count": 1,
             "batch_id": BATCH,
+            "batch_received_at": "2026-11-29T08:49:00.000Z",
         },
         {
             "order_id": "ORD-00002",
@@ -74,6 +76,7 @@ def test_valid_batch_is_normalized_into_staged_with_a_manifest(transform, aws):
             "created_at": "2026-01-16T04:59:59.500000Z",
             "item_count": 0,
             "batch_id": BATCH,
+            "batch_received_at": "2026-11-29T08:49:00.000Z",
         },
     ]
     # AND no rejected object, and a manifest in stage "transformed"
@@ -86,11 +89,12 @@ def test_valid_batch_is_normalized_into_staged_with_a_manifest(transform, aws):
         "rejected": 0,
         "duplicates": 0,
         "loaded": None,
+        "stale": None,
     }
     assert manifest["times"]["received_at"] == "2026-11-29T08:49:00.000Z"
     assert manifest["times"]["transformed_at"]
     assert manifest["rejected_key"] is None
-    assert manifest["staged_key"] == f"staged/{BATCH}.jsonl"
+    assert manifest["staged_key"] == f"staged/{BATCH}.csv"
 
 
 def test_bad_lines_are_rejected_with_reasons_and_nothing_is_lost(transform, aws):
@@ -121,7 +125,7 @@ def test_bad_lines_are_rejected_with_reasons_and_nothing_is_lost(transform, aws)
     }
     assert counts["received"] == counts["staged"] + counts["rejected"] + counts["duplicates"]
     # AND the duplicate keeps its last occurrence
-    staged = read_jsonl(aws, f"staged/{BATCH}.jsonl")
+    staged = read_staged(aws, f"staged/{BATCH}.csv")
     assert [(r["order_id"], r["customer_id"]) for r in staged] == [
         ("ORD-00001", "cust-1"),
         ("ORD-00005", "last"),
@@ -162,7 +166,7 @@ def test_url_encoded_key_of_a_backfill_batch_is_decoded(transform, aws):
     # THEN it read the real object and wrote the outputs under the decoded batch id
     assert counts["batch_id"] == batch_id
     assert counts["staged"] == 1
-    assert list_keys(aws, "staged/") == [f"staged/{batch_id}.jsonl"]
+    assert list_keys(aws, "staged/") == [f"staged/{batch_id}.csv"]
     assert read_json(aws, f"manifests/{batch_id}.json")["raw_key"] == key
 
 
@@ -215,7 +219,7 @@ def test_retry_overwrites_the_same_outputs(transform, aws):
     key = put_raw(aws, BATCH, [order(1), order(2, currency="XYZ")])
     transform(key)
     keys = list_keys(aws)
-    staged = read_text(aws, f"staged/{BATCH}.jsonl")
+    staged = read_text(aws, f"staged/{BATCH}.csv")
     rejected = read_text(aws, f"rejected/{BATCH}.jsonl")
 
     # WHEN Lambda retries the same event
@@ -223,7 +227,7 @@ def test_retry_overwrites_the_same_outputs(transform, aws):
 
     # THEN the same keys hold the same content: nothing duplicated
     assert list_keys(aws) == keys
-    assert read_text(aws, f"staged/{BATCH}.jsonl") == staged
+    assert read_text(aws, f"staged/{BATCH}.csv") == staged
     assert read_text(aws, f"rejected/{BATCH}.jsonl") == rejected
 
 

@@ -17,7 +17,7 @@ import pytest
 from parliament import analyze_policy_string
 
 from etl_platform.catalog import TIMEOUT_SECONDS, load_catalog
-from etl_platform.components.alarms import ALARM_RULES
+from etl_platform.components.alarms import PERIOD_SECONDS, pipeline_rules, rules_for
 from etl_platform.contract import SHARED, ObservabilityExports, SharedExports, stack_reference_name
 from etl_platform.errors import ContractError, SettingsError
 from etl_platform.iam_lint import lint_resources
@@ -42,6 +42,11 @@ FUNCTION_METRICS = {"Errors", "Throttles", "Duration", "DeadLetterErrors", "Asyn
 DLQ_METRICS = {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"}
 CATALOG = load_catalog()
 LAST = CATALOG.names[-1]  # the function a stale upstream stack lacks
+
+
+def expected_function_metrics(spec: Any) -> set[str]:
+    """The five every function gets, plus the rows that apply to its trigger (the table)."""
+    return {r.metric_name for r in rules_for(spec) if r.target == "function"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,6 +84,13 @@ def function_alarms(run: ProgramRun, fn: str) -> dict[str, PlannedResource]:
 
 def dlq_alarms(run: ProgramRun, fn: str) -> dict[str, PlannedResource]:
     return alarms_on(run, "QueueName", resource_name("dlq", fn, run.stack))
+
+
+def settings_of(run: ProgramRun) -> Any:
+    """Default settings for the run's stack (the stack files leave the optional rows off)."""
+    from etl_platform.settings import settings_from_mapping
+
+    return settings_from_mapping({"aws:region": "us-east-1", "etl:environmentSuffix": "x"})
 
 
 def policy(run: ProgramRun, type_token: str) -> dict[str, Any]:
@@ -155,17 +167,21 @@ def test_exports_are_the_contract_the_functions_stack_reads(dev: ProgramRun) -> 
 def test_every_function_has_its_five_alarms_and_its_dlq_two(run: ProgramRun) -> None:
     # GIVEN a real stack
     # WHEN we group its alarms by the function or queue they watch
-    for fn in CATALOG.names:
+    for spec in CATALOG:
+        fn = spec.name
         on_function = function_alarms(run, fn)
         on_dlq = dlq_alarms(run, fn)
-        # THEN the function's own metrics have the five alarms, in AWS/Lambda
-        assert set(on_function) == FUNCTION_METRICS, fn
+        # THEN the function's own metrics have the five alarms, in AWS/Lambda (plus the
+        # async-age and recursion rows where its trigger makes them apply)
+        assert set(on_function) >= FUNCTION_METRICS, fn
+        assert set(on_function) == expected_function_metrics(spec), fn
         assert {a.inputs["namespace"] for a in on_function.values()} == {"AWS/Lambda"}
         # AND its dead-letter queue (the name the shared stack exported) has its two
         assert set(on_dlq) == DLQ_METRICS, fn
         assert {a.inputs["namespace"] for a in on_dlq.values()} == {"AWS/SQS"}
-    # AND there is no other alarm
-    assert len(run.of_type(ALARM)) == len(CATALOG) * len(ALARM_RULES)
+    # AND there is no other alarm than the pipeline's
+    per_function = sum(len(rules_for(spec)) for spec in CATALOG)
+    assert len(run.of_type(ALARM)) == per_function + len(pipeline_rules(settings_of(run)))
 
 
 def test_every_alarm_pages_the_topic_on_alarm_and_on_ok(run: ProgramRun) -> None:
@@ -175,10 +191,12 @@ def test_every_alarm_pages_the_topic_on_alarm_and_on_ok(run: ProgramRun) -> None
         # THEN each alarm notifies the topic when it fires and when it recovers
         assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]], alarm.name
         assert alarm.inputs["okActions"] == [topic.outputs["arn"]], alarm.name
+        if "-pipeline-" in alarm.inputs["name"]:
+            continue  # the pipeline rows have their own periods (test_slo_alarms)
         # AND an idle function (no data) is healthy, and the threshold itself alarms
         assert alarm.inputs["treatMissingData"] == "notBreaching"
         assert alarm.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
-        assert alarm.inputs["period"] == 60
+        assert alarm.inputs["period"] == PERIOD_SECONDS == 60
         assert alarm.inputs["evaluationPeriods"] == 1
         assert alarm.inputs["name"].startswith("alarm-")
         assert alarm.inputs["name"].endswith(f"-{run.stack}")
@@ -397,9 +415,10 @@ def test_a_new_catalog_function_gets_log_group_alarms_and_widgets_without_code_c
     assert group.inputs["name"] == "/aws/lambda/lambda-enrich-dev"
     assert group.inputs["retentionInDays"] == 7
     assert "enrich" in run.exports[ObservabilityExports.LOG_GROUP_NAMES]
-    # AND its five alarms (duration at 80 % of 300 s) and its DLQ's two
+    # AND its five alarms (duration at 80 % of 300 s; async-age too: no trigger means
+    # invoked asynchronously, by redrive) and its DLQ's two
     on_function = function_alarms(run, "enrich")
-    assert set(on_function) == FUNCTION_METRICS
+    assert set(on_function) == FUNCTION_METRICS | {"AsyncEventAge"}
     assert on_function["Duration"].inputs["threshold"] == 240_000
     assert set(dlq_alarms(run, "enrich")) == DLQ_METRICS
     # AND its dashboard row
@@ -470,7 +489,8 @@ def test_every_name_carries_the_environment_suffix(run_project: Any) -> None:
     names = [r.inputs["name"] for r in run.of_type(LOG_GROUP) + run.of_type(ALARM)]
     names += [r.inputs["name"] for r in run.of_type(TOPIC) + run.of_type(ALIAS)]
     names += [r.inputs["dashboardName"] for r in run.of_type(DASHBOARD)]
-    assert len(names) == len(CATALOG) * (1 + len(ALARM_RULES)) + 3
+    per_function = sum(1 + len(rules_for(spec)) for spec in CATALOG)
+    assert len(names) == per_function + len(pipeline_rules(settings_of(run))) + 3
     assert all(name.endswith("-pr-42") for name in names), names
     # AND the alarms reference the queues the shared stack of that suffix exported
     queues = {r.inputs["dimensions"].get("QueueName") for r in run.of_type(ALARM)} - {None}

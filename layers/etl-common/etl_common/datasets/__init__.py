@@ -16,9 +16,23 @@ from typing import Any
 
 from etl_common.schema import Problem
 
-__all__ = ["DEFAULT_DATASET", "Dataset", "Normalized", "RuleContext", "get", "names"]
+__all__ = [
+    "DEFAULT_DATASET",
+    "VERSION_COLUMN",
+    "Dataset",
+    "Normalized",
+    "RuleContext",
+    "get",
+    "names",
+]
 
 DEFAULT_DATASET = "orders"
+VERSION_COLUMN = "batch_received_at"
+"""Added to every staged row and table: when the batch that brought the row was received.
+
+A row's version is ``(batch_received_at, batch_id)``: the load replaces a row
+only with an equal or newer version, so a late replay of an older batch never
+overwrites what a newer batch loaded."""
 _MODULES = {"orders": "etl_common.datasets.orders"}
 
 
@@ -47,9 +61,11 @@ class Normalized:
 class Dataset:
     """A dataset's schema, normalization and database table.
 
-    ``columns`` are the staged row's fields, in table column order, and
-    ``column_types`` their PostgreSQL types; ``key`` is the primary key used for
-    in-batch de-duplication and for the upsert.
+    ``columns`` are the fields :attr:`normalize` produces (``batch_id`` among
+    them), in table column order, and ``column_types`` their PostgreSQL types;
+    ``key`` is the primary key used for in-batch de-duplication and for the
+    upsert. The staged object and the table add :data:`VERSION_COLUMN`
+    (:attr:`staged_columns`); SQL for the table is in ``etl_common.datasets.sql``.
     """
 
     name: str
@@ -59,6 +75,16 @@ class Dataset:
     table: str
     columns: tuple[str, ...]
     column_types: Mapping[str, str]
+
+    @property
+    def staged_columns(self) -> tuple[str, ...]:
+        """The staged object's columns: :attr:`columns` plus :data:`VERSION_COLUMN`."""
+        return (*self.columns, VERSION_COLUMN)
+
+    @property
+    def version_columns(self) -> tuple[str, str]:
+        """A row's version, compared in this order: batch received time, then batch id."""
+        return (VERSION_COLUMN, "batch_id")
 
 
 def names() -> tuple[str, ...]:

@@ -1,0 +1,135 @@
+"""The SQL of a dataset's table, composed from its ``columns`` and ``column_types``.
+
+Pure strings (no database, no psycopg import), so the statements are testable
+alone; the load function only executes them. Identifiers come from the dataset
+definitions and are quoted all the same.
+
+A row's version is ``(batch_received_at, batch_id)`` (compared with the ``C``
+collation, so the tie-break does not depend on the database's locale). The
+upsert replaces a row only with an equal or newer version, and an equal version
+with different values (a re-transformed batch) too; a stale row is left as it is
+and counted by :func:`count_stale`.
+"""
+
+from __future__ import annotations
+
+from etl_common.datasets import VERSION_COLUMN, Dataset
+
+__all__ = [
+    "BATCHES_TABLE",
+    "batches_ddl",
+    "copy_into",
+    "count_stale",
+    "create_stage",
+    "quote_ident",
+    "record_batch",
+    "stage_table",
+    "table_ddl",
+    "upsert_from_stage",
+]
+
+BATCHES_TABLE = "etl_batches"
+# The count columns of etl_batches, in the order record_batch() takes them.
+BATCH_COUNTS = ("received", "staged", "rejected", "duplicates", "loaded", "stale")
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _list(names: tuple[str, ...] | list[str], prefix: str = "") -> str:
+    return ", ".join(prefix + quote_ident(n) for n in names)
+
+
+def _version(alias: str) -> str:
+    version, batch = (quote_ident(c) for c in (VERSION_COLUMN, "batch_id"))
+    return f'ROW({alias}.{version}, {alias}.{batch} COLLATE "C")'
+
+
+def table_ddl(dataset: Dataset) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for the dataset's table (with its version column)."""
+    columns = ", ".join(
+        f"{quote_ident(c)} {dataset.column_types[c]} NOT NULL" for c in dataset.columns
+    )
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote_ident(dataset.table)} ({columns}, "
+        f"{quote_ident(VERSION_COLUMN)} timestamptz NOT NULL, "
+        "loaded_at timestamptz NOT NULL DEFAULT now(), "
+        f"PRIMARY KEY ({quote_ident(dataset.key)}))"
+    )
+
+
+def batches_ddl() -> str:
+    """``CREATE TABLE IF NOT EXISTS etl_batches``: one row per loaded batch, with its counts."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {BATCHES_TABLE} ("
+        "batch_id text PRIMARY KEY, dataset text NOT NULL, received integer, "
+        "staged integer NOT NULL, rejected integer, duplicates integer, "
+        "loaded integer NOT NULL, stale integer NOT NULL DEFAULT 0, "
+        "loaded_at timestamptz NOT NULL DEFAULT now())"
+    )
+
+
+def copy_into(table: str, columns: tuple[str, ...]) -> str:
+    """``COPY table (columns) FROM STDIN`` for the staged format: CSV with a header line."""
+    cols = _list(columns)
+    return (
+        f"COPY {quote_ident(table)} ({cols}) FROM STDIN "
+        f"WITH (FORMAT csv, HEADER true, FORCE_NOT_NULL ({cols}))"
+    )
+
+
+def stage_table(dataset: Dataset) -> str:
+    """The name of the temporary table a conflicting batch is copied into."""
+    return f"stage_{dataset.table}"
+
+
+def create_stage(dataset: Dataset) -> str:
+    """A temporary table shaped like the staged object, dropped at commit."""
+    types = {**dataset.column_types, VERSION_COLUMN: "timestamptz"}
+    defs = ", ".join(f"{quote_ident(c)} {types[c]}" for c in dataset.staged_columns)
+    return f"CREATE TEMP TABLE {quote_ident(stage_table(dataset))} ({defs}) ON COMMIT DROP"
+
+
+def upsert_from_stage(dataset: Dataset) -> str:
+    """Insert the staged rows; replace an existing row only with an equal or newer version.
+
+    Rows are taken in key order, so concurrent loads lock rows in the same order.
+    A row whose values would not change is not touched (its ``loaded_at`` stays).
+    """
+    table = quote_ident(dataset.table)
+    cols = _list(dataset.staged_columns)
+    others = [c for c in dataset.staged_columns if c != dataset.key]
+    updates = ", ".join(f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in others)
+    return (
+        f"INSERT INTO {table} AS t ({cols}) "
+        f"SELECT {cols} FROM {quote_ident(stage_table(dataset))} "
+        f"ORDER BY {quote_ident(dataset.key)} "
+        f"ON CONFLICT ({quote_ident(dataset.key)}) DO UPDATE SET {updates}, loaded_at = now() "
+        f"WHERE {_version('t')} <= {_version('EXCLUDED')} "
+        f"AND ({_list(others, 't.')}) IS DISTINCT FROM ({_list(others, 'EXCLUDED.')})"
+    )
+
+
+def count_stale(dataset: Dataset) -> str:
+    """How many staged rows a newer version already holds (run after the upsert, which
+    locked every conflicting row, so the count is exact under concurrent loads)."""
+    key = quote_ident(dataset.key)
+    return (
+        f"SELECT count(*) FROM {quote_ident(stage_table(dataset))} AS s "
+        f"JOIN {quote_ident(dataset.table)} AS t ON t.{key} = s.{key} "
+        f"WHERE {_version('t')} > {_version('s')}"
+    )
+
+
+def record_batch() -> str:
+    """Insert or replace the batch's row in etl_batches (parameters: batch id, dataset,
+    then :data:`BATCH_COUNTS`)."""
+    names = ("batch_id", "dataset", *BATCH_COUNTS)
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names[1:])
+    return (
+        f"INSERT INTO {BATCHES_TABLE} ({', '.join(names)}) "
+        f"VALUES ({', '.join(['%s'] * len(names))}) "
+        f"ON CONFLICT (batch_id) DO UPDATE SET {updates}, loaded_at = now()"
+    )

@@ -1,0 +1,141 @@
+"""etl_common.tracing without Lambda: the trace id for the logs, the backend choice, the
+OTLP/JSON encoding the ``otel`` backend sends to the ADOT collector, and the no-op path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from etl_common import logger, runtime, tracing
+
+ROOT = "1-5759e988-bd862e3fe1be46a994272793"
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key in ("ETL_TRACING", "AWS_LAMBDA_FUNCTION_NAME", "AWS_XRAY_DAEMON_ADDRESS"):
+        monkeypatch.delenv(key, raising=False)
+    tracing.reset()
+    yield
+    tracing.reset()
+    logger.clear()
+
+
+def test_trace_id_is_the_root_of_lambdas_trace_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1")
+    assert tracing.trace_id() == ROOT
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "garbage")
+    assert tracing.trace_id() is None
+
+
+def test_every_log_line_of_an_invocation_carries_the_trace_id_and_the_batch_id(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an invocation as Lambda starts it (trace header set)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1")
+    log = logger.get_logger("etl.test-tracing")
+    with runtime.invocation("transform", None):
+        log.info("before the batch is known")
+        logger.bind(batch_id="b-1")
+        log.info("with the batch")
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [line["trace_id"] for line in lines] == [ROOT, ROOT]
+    assert "batch_id" not in lines[0] and lines[1]["batch_id"] == "b-1"
+
+
+def test_backend_defaults_to_xray_sdk_and_unknown_values_do_not_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert tracing.backend() == "xray-sdk"
+    monkeypatch.setenv("ETL_TRACING", "otel")
+    tracing.reset()
+    assert tracing.backend() == "otel"
+    monkeypatch.setenv("ETL_TRACING", "nonsense")
+    tracing.reset()
+    assert tracing.backend() == "xray-sdk"
+
+
+def test_outside_lambda_nothing_is_traced_with_either_backend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for backend in tracing.BACKENDS:
+        monkeypatch.setenv("ETL_TRACING", backend)
+        tracing.reset()
+        assert not tracing.is_enabled()
+        with tracing.subsegment("stage", batch_id="b") as span:
+            span.annotate("x", 1)  # a no-op, no SDK imported for it
+
+
+def test_otel_spans_are_encoded_as_otlp_json_with_xray_ids_and_annotations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    # GIVEN the otel backend in a Lambda invocation, with an in-memory exporter
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1")
+    exporter = InMemorySpanExporter()
+    tracing.use_otel_exporter(exporter)
+    logger.bind(batch_id="b-7")
+    # WHEN a stage runs
+    with tracing.subsegment("transform", records=3):
+        pass
+    (span,) = exporter.get_finished_spans()
+    doc: dict[str, Any] = tracing.otlp_json([span])
+    # THEN the OTLP document carries the X-Ray trace id, the Lambda segment as parent,
+    # and the bound batch id as an attribute the collector turns into an annotation
+    (encoded,) = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert encoded["traceId"] == ROOT[2:].replace("-", "")
+    assert encoded["parentSpanId"] == "53995c3f42cd8ad8"
+    attributes = {a["key"]: a["value"] for a in encoded["attributes"]}
+    assert attributes["batch_id"] == {"stringValue": "b-7"}
+    assert attributes["records"] == {"intValue": "3"}
+    assert attributes[tracing.ANNOTATIONS_ATTRIBUTE] == {
+        "arrayValue": {"values": [{"stringValue": "batch_id"}, {"stringValue": "records"}]}
+    }
+    assert encoded["kind"] == 1 and int(encoded["endTimeUnixNano"]) >= int(
+        encoded["startTimeUnixNano"]
+    )
+    json.dumps(doc)  # serializable as sent
+
+
+def test_otel_in_lambda_exports_to_the_collector_endpoint_at_the_end_of_the_invocation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import http.server
+    import threading
+
+    received: list[tuple[str, str, dict[str, Any]]] = []
+
+    class Collector(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    # GIVEN a local stand-in for the ADOT collector extension (OTLP/HTTP on loopback)
+    server = http.server.HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("ETL_TRACING", "otel")
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "lambda-transform-dev")
+        monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1")
+        tracing.reset()
+        # WHEN an invocation traces one stage
+        with runtime.invocation("transform", None), tracing.subsegment("transform", batch_id="b"):
+            pass
+    finally:
+        server.shutdown()
+    # THEN the span was posted as OTLP/JSON to /v1/traces before the invocation returned
+    ((path, content_type, doc),) = received
+    assert (path, content_type) == ("/v1/traces", "application/json")
+    (span,) = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert span["name"] == "transform" and span["traceId"] == ROOT[2:].replace("-", "")
+    resource = {a["key"]: a["value"] for a in doc["resourceSpans"][0]["resource"]["attributes"]}
+    assert resource["service.name"] == {"stringValue": "lambda-transform-dev"}
