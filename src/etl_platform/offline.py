@@ -226,10 +226,12 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.stack_outputs = {k: dict(v) for k, v in (stack_outputs or {}).items()}
+        self.references: set[str] = set()  # the stacks the program read
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         if args.typ == STACK_REFERENCE:
             ref = args.inputs.get("name") or args.name
+            self.references.add(str(ref))
             return ref, {
                 "name": ref,
                 "outputs": self.stack_outputs.get(ref, {}),
@@ -382,7 +384,7 @@ def _run_here(job: _Job) -> ProgramRun:
     pulumi.runtime.test(program)()
     # Registration order depends on when each input resolved; URN order does not.
     resources = sorted(monitor.planned, key=lambda r: r.urn)
-    return ProgramRun(job.project, job.stack, resources, _plain(exports))
+    return ProgramRun(job.project, job.stack, resources, _plain(exports), sorted(mocks.references))
 
 
 def _child(job: _Job, conn: Any) -> None:

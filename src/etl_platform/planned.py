@@ -49,6 +49,7 @@ class ProgramRun:
     stack: str
     resources: list[PlannedResource] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
+    stack_references: list[str] = field(default_factory=list)  # "<org>/<project>/<stack>" read
 
     def of_type(self, type_token: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_token]
