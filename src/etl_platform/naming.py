@@ -18,6 +18,7 @@ __all__ = [
     "SUFFIX_PATTERN",
     "bucket_name",
     "check_suffix_fits",
+    "display_name",
     "log_group_name",
     "name_property",
     "physical_name",
@@ -120,3 +121,20 @@ def physical_name(type_token: str, props: Mapping[str, Any]) -> str | None:
     """The AWS name a resource was given (``lambda-transform-dev``), or None when unnamed."""
     value = props.get(name_property(type_token))
     return value if isinstance(value, str) and value else None
+
+
+# A resource without a name of its own (a bucket policy, a recursion config, a role
+# policy attachment) is shown by the name of the resource it is attached to.
+ATTACHED_TO_PROPERTIES = ("functionName", "bucket", "role")
+
+
+def display_name(type_token: str, props: Mapping[str, Any], logical: str) -> str:
+    """How a plan lists a resource: its AWS name, else its parent's, else its logical name."""
+    own = physical_name(type_token, props)
+    if own:
+        return own
+    for key in ATTACHED_TO_PROPERTIES:
+        value = props.get(key)
+        if isinstance(value, str) and value and not value.startswith("arn:"):
+            return value
+    return logical

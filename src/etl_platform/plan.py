@@ -23,6 +23,7 @@ from typing import Any
 
 from etl_platform.contract import DEPLOY_ORDER, stack_reference_name
 from etl_platform.errors import EtlPlatformError
+from etl_platform.naming import display_name
 from etl_platform.offline import run_program
 from etl_platform.paths import BUILD_DIR, PROJECTS_DIR, display_path
 from etl_platform.planned import PlannedResource, ProgramRun
@@ -96,7 +97,7 @@ def format_run(run: ProgramRun) -> str:
     rows = [
         (
             r.type.split(":")[1].split("/")[0] + ":" + r.type.rsplit(":", 1)[-1],
-            r.physical_name,
+            display_name(r.type, r.props, r.name),
             _settings_text(r),
         )
         for r in run.custom_resources

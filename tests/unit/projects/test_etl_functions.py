@@ -21,6 +21,7 @@ from etl_platform.catalog import FunctionSpec, load_catalog
 from etl_platform.contract import (
     OBSERVABILITY,
     SHARED,
+    URL_EXPORTS,
     FunctionsExports,
     ObservabilityExports,
     SharedExports,
@@ -502,8 +503,8 @@ def test_function_urls_use_iam_auth_and_are_exported(run: ProgramRun, stack: str
         for spec in CATALOG
         if spec.trigger.type == "url"
     }
-    assert run.exports[FunctionsExports.INGEST_URL] == exported["ingest-api"]
-    assert run.exports[FunctionsExports.STATUS_URL] == exported["status-api"]
+    for export, function in URL_EXPORTS.items():
+        assert run.exports.get(export) == exported.get(function)
     assert all(url.startswith("https://") for url in exported.values())
 
 
