@@ -27,6 +27,8 @@ VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 BOOTSTRAP = REPO / "scripts" / "bootstrap"
 CONSTRAINTS = REPO / "constraints.txt"
 PULUMI_CLI = "etl_platform.ops.pulumi_cli"
+ETL_OPS = "etl_platform.ops.cli"  # the `etl-ops` console script
+RUNTIME_CALENDAR = "etl_platform.runtime_calendar"
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "none"
@@ -183,8 +185,37 @@ def redrive(session: nox.Session) -> None:
 
 @nox.session(name="deploy-all", venv_backend="none")
 def deploy_all(session: nox.Session) -> None:
-    """pulumi up in shared -> observability -> etl-functions: `nox -s deploy-all -- <stack>`."""
-    _pulumi_cli(session, "deploy-all", "<stack>   (e.g. dev)")
+    """Preflight, then pulumi up in shared -> observability -> etl-functions: `-- <stack>`."""
+    _pulumi_cli(session, "deploy-all", "<stack> [--skip-preflight]   (e.g. dev)")
+
+
+@nox.session(venv_backend="none")
+def audit(session: nox.Session) -> None:
+    """Audit every Lambda function: `nox -s audit -- [--json] [--strict] [--code]`."""
+    python = _sync(session)
+    session.run(python, "-m", ETL_OPS, "audit", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def preflight(session: nox.Session) -> None:
+    """Can this account take the stacks? `nox -s preflight -- --stack <stack>`."""
+    if not session.posargs:
+        session.error("usage: nox -s preflight -- --stack <stack>   (e.g. --stack dev)")
+    python = _sync(session)
+    session.run(python, "-m", ETL_OPS, "preflight", *session.posargs, external=True)
+
+
+@nox.session(name="refresh-runtimes", venv_backend="none")
+def refresh_runtimes(session: nox.Session) -> None:
+    """Rewrite the runtime calendar from a saved AWS runtimes page: `-- <page.html|.md|.json>`."""
+    if not session.posargs:
+        session.error(
+            "usage: nox -s refresh-runtimes -- <saved copy of "
+            "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html (.html/.md) "
+            "or a .json file>"
+        )
+    python = _sync(session)
+    session.run(python, "-m", RUNTIME_CALENDAR, "refresh", *session.posargs, external=True)
 
 
 @nox.session(name="preview-all", venv_backend="none")

@@ -4,8 +4,9 @@ Usage::
 
     .venv/bin/python benchmarks/bench_tracing.py [--runs 15] [--no-size] [--json]
 
-Importable too (``measure(runs=..., size=...)`` returns the numbers), so that
-``nox -s bench`` can run it as one of its sections.
+Importable too, so that ``nox -s bench`` can run it as one of its sections:
+``measure(runs=..., size=...)`` returns every number, ``first_span_samples(backend,
+runs)`` the raw samples and ``layer_size(backend)`` the bytes.
 
 Two numbers per backend (``etl:tracing``), each measured, never assumed:
 
@@ -109,8 +110,8 @@ def _run(code: str, env: dict[str, str]) -> tuple[float, str]:
     return wall, done.stdout.strip()
 
 
-def cold_start(backend: str, runs: int) -> dict[str, float]:
-    """Median wall time of interpreter + tracing's first span, and the in-process part."""
+def first_span_samples(backend: str, runs: int) -> tuple[list[float], list[float]]:
+    """Per run: (wall ms of interpreter + first span, in-process ms of the tracing part)."""
     with tempfile.TemporaryDirectory() as task_root:
         env = _lambda_env(backend, task_root)
         walls, inner = [], []
@@ -118,6 +119,12 @@ def cold_start(backend: str, runs: int) -> dict[str, float]:
             wall, out = _run(FIRST_SPAN, env)
             walls.append(wall)
             inner.append(float(out.splitlines()[-1]))
+    return walls, inner
+
+
+def cold_start(backend: str, runs: int) -> dict[str, float]:
+    """Median wall time of interpreter + tracing's first span, and the in-process part."""
+    walls, inner = first_span_samples(backend, runs)
     return {"wall_ms": statistics.median(walls), "tracing_ms": statistics.median(inner)}
 
 

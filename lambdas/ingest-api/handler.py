@@ -28,6 +28,10 @@ both create a batch. The same key with the same body answers the same
 same key with a different body is 409. If a previous attempt died between the
 claim and the raw write, the replay finishes it (same key, same bytes).
 
+Every object ingest writes is created, never overwritten: each write carries
+``IfNoneMatch='*'`` (an existing object is left as it is), which is what the
+catalog's ``needs.s3_create`` grants (PutObject only with that header).
+
 Environment variables (read once at import):
 
 - ``DATA_BUCKET``: the data bucket (required; a missing value is a 500
@@ -35,7 +39,7 @@ Environment variables (read once at import):
 - ``LOG_LEVEL``: log level (default ``INFO``).
 - ``METRICS_NAMESPACE``: CloudWatch namespace for EMF metrics (default ``EtlPipeline``).
 
-S3 access: writes ``raw/``, ``manifests/`` (create-only) and ``idempotency/``;
+S3 access: creates ``raw/``, ``manifests/`` and ``idempotency/`` objects (create-only);
 reads ``idempotency/`` (only an existing record, after a failed claim).
 """
 
@@ -259,11 +263,9 @@ def _accept(records: list[Any], lines: list[str], idempotency_key: str | None) -
         "received_at": received_at,
         "request_sha256": fingerprint,
         "records": len(records),
-        "state": "pending",
     }
     if s3.put_json(DATA_BUCKET, record_key, claim, if_none_match=True):
         _store(batch_id, raw, received_at, lines)
-        s3.put_json(DATA_BUCKET, record_key, {**claim, "state": "committed"})
         return _accepted(batch_id, len(records))
 
     existing = s3.read_json(DATA_BUCKET, record_key)
@@ -276,12 +278,9 @@ def _accept(records: list[Any], lines: list[str], idempotency_key: str | None) -
         )
     batch_id = str(existing["batch_id"])
     logger.bind(batch_id=batch_id)
-    if existing.get("state") != "committed":
-        # A previous attempt claimed the key but may have died before writing the
-        # batch: finish it with the same key and bytes (a retry overwrites nothing new).
-        _log.warning("completing a pending idempotent request")
-        _store(batch_id, str(existing["raw_key"]), str(existing["received_at"]), lines)
-        s3.put_json(DATA_BUCKET, record_key, {**existing, "state": "committed"})
+    # A previous attempt may have died after the claim: finish it with the same keys and
+    # bytes. Every write is create-only, so what it did write stays as it is.
+    _store(batch_id, str(existing["raw_key"]), str(existing["received_at"]), lines)
     _log.info("idempotent replay", extra={"records": len(records)})
     return _accepted(batch_id, len(records), replayed=True)
 
@@ -289,7 +288,7 @@ def _accept(records: list[Any], lines: list[str], idempotency_key: str | None) -
 def _store(batch_id: str, raw: str, received_at: str, lines: list[str]) -> None:
     with tracing.subsegment("store_raw", batch_id=batch_id, records=len(lines)):
         # The raw object first: a manifest only ever names a batch that exists.
-        s3.put_bytes(
+        created = s3.put_bytes(
             DATA_BUCKET,
             raw,
             ("\n".join(lines) + "\n").encode("utf-8"),
@@ -299,9 +298,10 @@ def _store(batch_id: str, raw: str, received_at: str, lines: list[str]) -> None:
                 "received-at": received_at,
                 "record-count": str(len(lines)),
             },
+            if_none_match=True,
         )
         # Create-only: transform may already have advanced it (it runs on raw/).
-        batches.create_manifest(
+        created |= batches.create_manifest(
             DATA_BUCKET,
             batches.Manifest.received(
                 batch_id,
@@ -311,6 +311,8 @@ def _store(batch_id: str, raw: str, received_at: str, lines: list[str]) -> None:
                 raw_key=raw,
             ),
         )
+    if not created:
+        return  # an idempotent replay of a batch that was already stored completely
     metrics.record_counts(FUNCTION, "ingest", {"received": len(lines)}, batch_id=batch_id)
     _log.info("batch accepted", extra={"records": len(lines), "raw_key": raw})
 

@@ -120,8 +120,9 @@ def staged_csv(rows: list[dict[str, Any]], dataset: datasets.Dataset, received_a
 def _received_at(stored: s3.StoredObject) -> str:
     """The batch's version time: ingest's ``received-at``, else the raw object's time."""
     declared = stored.metadata.get("received-at")
-    if declared and parse_timestamp(declared) is not None:
-        return declared
+    parsed = parse_timestamp(declared) if declared else None
+    if parsed is not None:
+        return batches.utc_now_iso(parsed)  # one canonical form (UTC, milliseconds, Z)
     if declared:
         _log.warning("ignoring unparseable received-at metadata", extra={"value": declared})
     return batches.utc_now_iso(stored.last_modified)

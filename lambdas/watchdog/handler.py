@@ -18,9 +18,11 @@ lines (namespace ``METRICS_NAMESPACE``) that the pipeline alarms watch:
 Cost does not grow with history: batches are found by listing only the day
 prefixes ``raw/YYYY/MM/DD/`` (ingest's date layout, UTC) that overlap the
 lookback window (two prefixes with the default 24 hours), then reading each of
-those batches' ``manifests/<batch_id>.json``. A batch whose raw object exists but
+those batches' ``manifests/<batch_id>.json`` through the pipeline's one manifest
+type (:class:`etl_common.batches.Manifest`). A batch whose raw object exists but
 whose manifest does not (yet) is waiting in ``received`` since the raw object's
-last-modified time.
+last-modified time. A batch still waiting when it leaves the lookback window leaves
+the watchdog's view: by then its stuck alarm has paged for hours.
 
 Idempotent: a run writes nothing to S3 and computes the same numbers for the same
 moment. The per-interval counts are stamped with their interval's start, so a
@@ -47,7 +49,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from etl_common import batches, clients, logger, metrics, runtime, s3
@@ -273,20 +274,20 @@ def _time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _state(batch_id: str, manifest: Any, raw_modified: datetime) -> BatchState:
-    """A manifest as a :class:`BatchState`; no manifest yet means ``received`` at upload."""
-    if not isinstance(manifest, dict):
+def _state(batch_id: str, document: Any, raw_modified: datetime) -> BatchState:
+    """A stored manifest (read through the one manifest type) as a :class:`BatchState`;
+    no manifest yet, or an unreadable one, means ``received`` since the raw upload."""
+    try:
+        manifest = batches.Manifest.from_json(document) if document is not None else None
+    except (ValueError, KeyError, TypeError):
+        _log.warning("unreadable manifest; counted as received", extra={"batch_id": batch_id})
+        manifest = None
+    if manifest is None:
         return BatchState(batch_id, "received", {"received_at": raw_modified})
-    raw_times = manifest.get("times") or {}
-    times = {name: _time(raw_times.get(name)) for name in raw_times}
-    times.setdefault("received_at", None)
-    if times["received_at"] is None:
+    times = {name: _time(value) for name, value in manifest.times.items()}
+    if times.get("received_at") is None:
         times["received_at"] = raw_modified
-    counts = manifest.get("counts") or {}
-    rejected = counts.get("rejected")
+    rejected = manifest.counts.get("rejected")
     return BatchState(
-        batch_id,
-        str(manifest.get("stage") or "received"),
-        times,
-        int(rejected) if isinstance(rejected, (int, Decimal)) else 0,
+        batch_id, manifest.stage, times, int(rejected) if isinstance(rejected, int) else 0
     )

@@ -22,6 +22,9 @@ Example entry::
     [needs]                         # exactly what it may touch in the data bucket
     s3_read = ["raw/"]
     s3_write = ["staged/", "rejected/", "manifests/"]
+    s3_create = []                  # written only with If-None-Match: '*' (create-only)
+    s3_missing_ok = []              # read prefixes where "no such key" is an answer (404)
+    s3_list = []                    # prefixes whose key names it lists
 
     [environment]                   # optional extra environment variables
     SUPPORTED_CURRENCIES = "USD,EUR"
@@ -87,7 +90,7 @@ _TRIGGER_KEYS = {
     "schedule": {"type", "expression"},
     "none": {"type"},
 }
-_NEEDS_KEYS = {"s3_read", "s3_write"}
+_NEEDS_KEYS = ("s3_read", "s3_write", "s3_create", "s3_missing_ok", "s3_list")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*/$")
@@ -119,6 +122,18 @@ class FunctionSpec:
     s3_write: tuple[str, ...]
     environment: dict[str, str] = field(default_factory=dict)
     source: Path = field(default=Path(), compare=False)
+    #: Prefixes it only creates: every write carries ``If-None-Match: *`` (never overwrites).
+    s3_create: tuple[str, ...] = ()
+    #: Read prefixes where a missing key is an answer the code must see as 404 (NoSuchKey),
+    #: not 403: these functions get ``s3:ListBucket``.
+    s3_missing_ok: tuple[str, ...] = ()
+    #: Prefixes whose key names it lists (``s3:ListBucket`` too; key names only).
+    s3_list: tuple[str, ...] = ()
+
+    @property
+    def lists_bucket(self) -> bool:
+        """Whether it gets ``s3:ListBucket``: it lists keys or must see a 404."""
+        return bool(self.s3_missing_ok or self.s3_list)
 
     @property
     def code_dir(self) -> Path:
@@ -213,7 +228,8 @@ def _load_entry(path: Path) -> FunctionSpec:
     critical = _bool(path, data, "critical")
     database = _bool(path, data, "database")
     trigger = _trigger(path, data.get("trigger", {"type": "none"}))
-    s3_read, s3_write = _needs(path, data.get("needs", {}))
+    needs = _needs(path, data.get("needs", {}))
+    s3_read, s3_write = needs["s3_read"], needs["s3_write"]
     environment = _environment(path, data.get("environment", {}))
 
     if trigger.type == "url" and kind != "api":
@@ -231,13 +247,14 @@ def _load_entry(path: Path) -> FunctionSpec:
                 f"the function is triggered by {trigger.prefix!r} but cannot read it: "
                 f"add {trigger.prefix!r} to needs.s3_read",
             )
-        if any(_overlaps(trigger.prefix, p) for p in s3_write):
-            raise CatalogError(
-                path,
-                "needs.s3_write",
-                f"the function writes under its own trigger prefix {trigger.prefix!r}: "
-                "each write would invoke it again (a recursive loop)",
-            )
+        for key in ("s3_write", "s3_create"):
+            if any(_overlaps(trigger.prefix, p) for p in needs[key]):
+                raise CatalogError(
+                    path,
+                    f"needs.{key}",
+                    f"the function writes under its own trigger prefix {trigger.prefix!r}: "
+                    "each write would invoke it again (a recursive loop)",
+                )
 
     return FunctionSpec(
         name=name,
@@ -252,6 +269,9 @@ def _load_entry(path: Path) -> FunctionSpec:
         s3_write=s3_write,
         environment=environment,
         source=path,
+        s3_create=needs["s3_create"],
+        s3_missing_ok=needs["s3_missing_ok"],
+        s3_list=needs["s3_list"],
     )
 
 
@@ -331,14 +351,14 @@ def _trigger(path: Path, raw: Any) -> Trigger:
     return Trigger(type=kind, prefix=raw.get("prefix"), expression=raw.get("expression"))
 
 
-def _needs(path: Path, raw: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _needs(path: Path, raw: Any) -> dict[str, tuple[str, ...]]:
     if not isinstance(raw, dict):
         raise CatalogError(path, "needs", "must be a table")
-    extra = sorted(set(raw) - _NEEDS_KEYS)
+    extra = sorted(set(raw) - set(_NEEDS_KEYS))
     if extra:
-        raise CatalogError(path, f"needs.{extra[0]}", f"unknown; allowed: {sorted(_NEEDS_KEYS)}")
-    result = []
-    for key in ("s3_read", "s3_write"):
+        raise CatalogError(path, f"needs.{extra[0]}", f"unknown; allowed: {list(_NEEDS_KEYS)}")
+    result: dict[str, tuple[str, ...]] = {}
+    for key in _NEEDS_KEYS:
         prefixes = raw.get(key, [])
         if not isinstance(prefixes, list):
             raise CatalogError(path, f"needs.{key}", "must be a list of key prefixes")
@@ -351,8 +371,24 @@ def _needs(path: Path, raw: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 )
         if len(set(prefixes)) != len(prefixes):
             raise CatalogError(path, f"needs.{key}", "lists a prefix twice")
-        result.append(tuple(sorted(prefixes)))
-    return result[0], result[1]
+        result[key] = tuple(sorted(prefixes))
+    both = sorted(set(result["s3_write"]) & set(result["s3_create"]))
+    if both:
+        raise CatalogError(
+            path,
+            "needs.s3_create",
+            f"{both[0]!r} is also in needs.s3_write: a prefix is either overwritten "
+            "(s3_write) or only created (s3_create), not both",
+        )
+    unread = sorted(set(result["s3_missing_ok"]) - set(result["s3_read"]))
+    if unread:
+        raise CatalogError(
+            path,
+            "needs.s3_missing_ok",
+            f"{unread[0]!r} is not in needs.s3_read: add it there too (s3_missing_ok only "
+            "says that a missing key under a prefix it reads must answer 404)",
+        )
+    return result
 
 
 def _environment(path: Path, raw: Any) -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""Small IAM building blocks shared by the three projects.
+"""Small IAM building blocks shared by the three projects, and the one home of the
+IAM facts more than one module needs (service principals, the action lists of logs,
+tracing, VPC networking and KMS key use).
 
 Policy documents are always built with ``aws.iam.get_policy_document_output`` (typed
 arguments, rendered by the provider), never as hand-written JSON strings.
@@ -13,6 +15,15 @@ import pulumi_aws as aws
 
 __all__ = [
     "ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS",
+    "ENI_ACTIONS",
+    "ENI_CREATE_ACTION",
+    "ENI_DESCRIBE_ACTIONS",
+    "ENI_MANAGE_ACTIONS",
+    "KMS_DECRYPT_ACTIONS",
+    "KMS_KEY_USE_ACTIONS",
+    "LAMBDA_SERVICE",
+    "LOG_ACTIONS",
+    "XRAY_ACTIONS",
     "deny_insecure_transport",
     "policy_document",
     "statement",
@@ -20,22 +31,37 @@ __all__ = [
 
 Statement = aws.iam.GetPolicyDocumentStatementArgs
 
-# Actions that support no resource-level permissions: AWS only accepts "Resource": "*"
-# for them (Service Authorization Reference: "Resource types" column is empty).
-ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = frozenset(
-    {
-        # X-Ray trace upload.
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-        # The network-interface actions Lambda needs for functions in a VPC.
-        "ec2:CreateNetworkInterface",
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeSubnets",
-        "ec2:DeleteNetworkInterface",
-        "ec2:AssignPrivateIpAddresses",
-        "ec2:UnassignPrivateIpAddresses",
-    }
+#: The service principal that assumes every function's execution role.
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+#: Writing to a pre-created log group (no logs:CreateLogGroup: the platform creates it).
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+#: X-Ray trace upload (active tracing).
+XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+#: The network-interface actions Lambda takes with the execution role of a function in a
+#: VPC (what AWSLambdaVPCAccessExecutionRole grants, without attaching a managed policy).
+#: These four have resource-level permissions (Service Authorization Reference, Amazon
+#: EC2: ``network-interface*``; CreateNetworkInterface also ``subnet*`` and
+#: ``security-group``), so they are scoped (etl_platform.function_policy.vpc_statements).
+ENI_CREATE_ACTION = "ec2:CreateNetworkInterface"
+#: Managing the interfaces once they exist (their ids are known only then).
+ENI_MANAGE_ACTIONS = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:DeleteNetworkInterface",
+    "ec2:UnassignPrivateIpAddresses",
 )
+ENI_ACTIONS = (ENI_CREATE_ACTION, *ENI_MANAGE_ACTIONS)
+#: The describe actions Lambda also needs; these have no resource-level permissions.
+ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+#: What a publisher to (or reader of) data encrypted under a KMS key needs: SNS and
+#: Secrets Manager encrypt under a data key generated for the caller.
+KMS_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+#: What a reader of a secret encrypted with a customer managed key needs on that key.
+KMS_DECRYPT_ACTIONS = ("kms:Decrypt",)
+
+# Actions that support no resource-level permissions: AWS only accepts "Resource": "*"
+# for them (Service Authorization Reference: their "Resource types" column is empty).
+# tests/unit/test_iam.py checks this claim against parliament's copy of that reference.
+ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = frozenset(XRAY_ACTIONS + ENI_DESCRIBE_ACTIONS)
 
 
 def statement(

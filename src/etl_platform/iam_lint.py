@@ -79,10 +79,11 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
         detail_contains="",
         only_actions=ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS,
         reason=(
-            "X-Ray upload and the network-interface actions of a function in a VPC: Lambda "
-            "creates, describes and deletes those ENIs itself, the Lambda developer guide and "
-            "AWS's own AWSLambdaVPCAccessExecutionRole grant them on '*', and a scoped "
-            "ec2:DeleteNetworkInterface can cut a function off its VPC (etl_platform.iam)."
+            "X-Ray upload (xray:PutTraceSegments, xray:PutTelemetryRecords) and the two "
+            "describe actions of a function in a VPC (ec2:DescribeNetworkInterfaces, "
+            "ec2:DescribeSubnets): the Service Authorization Reference gives them no "
+            "resource type, so AWS accepts only '*'. The ENI actions that do have "
+            "resource-level permissions are scoped (etl_platform.function_policy)."
         ),
     ),
 )

@@ -7,6 +7,11 @@ Prints every resource (type, name, key settings) and the exports of each stack,
 and writes the whole plan as JSON to ``build/plan-<stack>.json``. No cloud, no CLI,
 no credentials: what a newcomer runs first.
 
+It also prints AWS's dates and the days left for every runtime the resources use
+(:func:`etl_platform.runtime_calendar.calendar_report`), and warns on stderr when that
+calendar was last checked more than 180 days ago (a warning only: the exit code does
+not change).
+
 Then it applies the guardrails (:mod:`etl_platform.rules`, the same rules the policy
 pack enforces) to the three stacks' resources together, prints each rule with PASS or
 FAIL and every violation, and exits 1 when any rule fails.
@@ -15,6 +20,7 @@ FAIL and every violation, and exits 1 when any rule fails.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -29,6 +35,7 @@ from etl_platform.paths import BUILD_DIR, PROJECTS_DIR, display_path
 from etl_platform.planned import PlannedResource, ProgramRun
 from etl_platform.rules import Context, check, stack_context
 from etl_platform.rules.model import lookup
+from etl_platform.runtime_calendar import calendar_report
 from etl_platform.settings import DEFAULT_STACK_ORG
 from etl_platform.stack_config import read_stack_config
 
@@ -206,6 +213,22 @@ def rules_report(
     return "\n".join(lines), 1 if failed else 0
 
 
+def print_runtime_calendar(runs: Sequence[ProgramRun], today: dt.date | None = None) -> None:
+    """The days left of each runtime the plan uses; the stale-calendar warning on stderr."""
+    used: set[str] = set()
+    for resource in (r for run in runs for r in run.resources):
+        for key in ("runtime", "compatibleRuntimes"):
+            value = resource.props.get(key)
+            used |= {
+                v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)
+            }
+    lines, warning = calendar_report(used, today)
+    print("\n".join(lines))
+    print()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s plan --", description=__doc__.split("\n")[0])
     parser.add_argument("stack", nargs="?", default="dev", help="stack name (default: dev)")
@@ -225,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_plan(runs, out)
     print(f"plan written to {out}")
     print()
+    print_runtime_calendar(runs)
     try:
         report, code = rules_report(runs, args.stack)
     except (EtlPlatformError, FileNotFoundError) as exc:

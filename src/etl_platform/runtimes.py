@@ -1,9 +1,10 @@
 """Lambda runtimes: which ones functions may use.
 
-Dates are AWS's published deprecation dates ("Runtime deprecation date" column of
-https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html). After that date
-AWS stops patching the runtime; a few weeks later it blocks creating and updating
-functions on it. We refuse a runtime from its deprecation date on.
+The dates are AWS's, from the runtime calendar (:mod:`etl_platform.runtime_calendar`,
+data file ``data/lambda_runtimes.json``, refreshed with ``nox -s refresh-runtimes``):
+after the deprecation date AWS stops patching the runtime, and later blocks creating
+and then updating functions on it. We refuse a runtime from its deprecation date on,
+and every refusal says how many days ago that was.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from etl_platform.runtime_calendar import CALENDAR, RuntimeDates, days_phrase
+
 __all__ = [
     "DEFAULT_RUNTIME",
     "RUNTIMES",
     "Runtime",
     "check_runtime",
+    "runtime_dates",
     "supported_runtimes",
 ]
 
@@ -25,30 +29,51 @@ DEFAULT_RUNTIME = "python3.13"
 @dataclass(frozen=True)
 class Runtime:
     name: str
-    deprecated_on: dt.date
     replacement: str
 
+    @property
+    def dates(self) -> RuntimeDates:
+        """AWS's dates for this runtime, from the runtime calendar."""
+        return runtime_dates(self.name)
 
-def _r(name: str, date: str, replacement: str) -> Runtime:
-    return Runtime(name, dt.date.fromisoformat(date), replacement)
+    @property
+    def deprecated_on(self) -> dt.date:
+        """AWS's deprecation date (the calendar's; ``date.max`` while none is published)."""
+        return self.dates.deprecation or dt.date.max
 
 
+def runtime_dates(name: str) -> RuntimeDates:
+    """The calendar's dates for ``name``; raises KeyError naming the refresh command."""
+    dates = CALENDAR.get(name)
+    if dates is None:
+        raise KeyError(
+            f"runtime {name} is not in the runtime calendar; refresh it: "
+            "nox -s refresh-runtimes -- <saved AWS Lambda runtimes page>"
+        )
+    return dates
+
+
+def _r(name: str, replacement: str) -> Runtime:
+    return Runtime(name, replacement)
+
+
+# The runtimes the platform knows and what replaces each (dates: the runtime calendar).
 RUNTIMES: dict[str, Runtime] = {
     r.name: r
     for r in (
-        _r("nodejs14.x", "2023-12-04", "nodejs22.x"),
-        _r("nodejs16.x", "2024-06-12", "nodejs22.x"),
-        _r("nodejs18.x", "2025-09-01", "nodejs22.x"),
-        _r("nodejs20.x", "2026-04-30", "nodejs22.x"),
-        _r("nodejs22.x", "2027-04-30", "nodejs24.x"),
-        _r("nodejs24.x", "2028-04-30", "nodejs24.x"),
-        _r("python3.8", "2024-10-14", DEFAULT_RUNTIME),
-        _r("python3.9", "2025-12-15", DEFAULT_RUNTIME),
-        _r("python3.10", "2026-06-30", DEFAULT_RUNTIME),
-        _r("python3.11", "2026-06-30", DEFAULT_RUNTIME),
-        _r("python3.12", "2028-10-31", DEFAULT_RUNTIME),
-        _r("python3.13", "2029-06-30", "python3.14"),
-        _r("python3.14", "2029-06-30", "python3.14"),
+        _r("nodejs14.x", "nodejs22.x"),
+        _r("nodejs16.x", "nodejs22.x"),
+        _r("nodejs18.x", "nodejs22.x"),
+        _r("nodejs20.x", "nodejs22.x"),
+        _r("nodejs22.x", "nodejs24.x"),
+        _r("nodejs24.x", "nodejs24.x"),
+        _r("python3.8", DEFAULT_RUNTIME),
+        _r("python3.9", DEFAULT_RUNTIME),
+        _r("python3.10", DEFAULT_RUNTIME),
+        _r("python3.11", DEFAULT_RUNTIME),
+        _r("python3.12", DEFAULT_RUNTIME),
+        _r("python3.13", "python3.14"),
+        _r("python3.14", "python3.14"),
     )
 }
 
@@ -68,6 +93,12 @@ def check_runtime(name: str, today: dt.date | None = None) -> str | None:
     today = today or dt.date.today()
     runtime = RUNTIMES.get(name)
     if runtime is None:
+        known = CALENDAR.get(name)
+        if known is not None and known.preview:
+            return (
+                f"runtime {name} is in preview at AWS (not for production, no support "
+                f"dates yet); use {DEFAULT_RUNTIME}"
+            )
         return f"unknown Lambda runtime {name!r}; supported: {', '.join(supported_runtimes(today))}"
     if today >= runtime.deprecated_on:
         advice = f"use {runtime.replacement}"
@@ -77,7 +108,14 @@ def check_runtime(name: str, today: dt.date | None = None) -> str | None:
                 f"Python: use {DEFAULT_RUNTIME}"
             )
         since = runtime.deprecated_on.isoformat()
-        return f"runtime {name} is deprecated by AWS since {since}; {advice}"
+        ago = days_phrase((runtime.deprecated_on - today).days)
+        blocks = "".join(
+            f", {m.label} {'since' if m.days_left <= 0 else 'from'} {m.date.isoformat()} "
+            f"({days_phrase(m.days_left)})"
+            for m in runtime.dates.milestones(today)
+            if m.event != "deprecation"
+        )
+        return f"runtime {name} is deprecated by AWS since {since} ({ago}{blocks}); {advice}"
     if not name.startswith("python"):
         return f"runtime {name} cannot run this platform's Python handlers; use {DEFAULT_RUNTIME}"
     return None

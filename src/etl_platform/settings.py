@@ -34,6 +34,7 @@ __all__ = [
     "SettingKey",
     "Settings",
     "load_settings",
+    "secret_arn_problem",
     "settings_from_mapping",
     "settings_table_markdown",
 ]
@@ -62,6 +63,13 @@ ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:us-east-1:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+# Secrets Manager appends "-" and 6 random characters to a secret's name in its ARN; an
+# ARN without them names no secret, so a policy granting it never matches (AccessDenied).
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws:kms:us-east-1:\d{12}:key/"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,256}$")
@@ -95,6 +103,7 @@ class Settings:
     dlq_age_alarm_seconds: int
     alarm_email: str | None
     database_secret_arn: str | None
+    database_secret_kms_key_arn: str | None
     vpc_subnet_ids: tuple[str, ...]
     vpc_security_group_ids: tuple[str, ...]
     stage_sla_minutes: tuple[tuple[str, int], ...] = tuple(
@@ -256,6 +265,60 @@ def _optional_matching(pattern: re.Pattern[str], allowed: str) -> Parser:
     return parse
 
 
+def secret_arn_problem(arn: str) -> str | None:
+    """Why ``arn`` is not the full ARN of a Secrets Manager secret in us-east-1, or None."""
+    if not _SECRET_ARN.match(arn):
+        return (
+            "must be the ARN of a Secrets Manager secret in us-east-1: "
+            "arn:aws:secretsmanager:us-east-1:<account>:secret:<name>-<6 characters>"
+        )
+    if not _SECRET_SUFFIX.search(arn):
+        return (
+            "is a partial ARN: a secret's ARN ends with the '-' and 6 characters Secrets "
+            "Manager appends to its name (for example ...:secret:etl/database-AbCdEf), and "
+            "a policy that names the ARN without them matches no secret (AccessDenied at the "
+            "first load). Use the full ARN"
+        )
+    return None
+
+
+def _secret_arn(key: str, raw: str | None, ctx: ParseContext) -> str | None:
+    value = raw or None
+    problem = secret_arn_problem(value) if value is not None else None
+    if problem:
+        raise SettingsError(
+            key,
+            value,
+            problem,
+            fix="aws secretsmanager describe-secret --secret-id <name> --query ARN --output text"
+            f", then pulumi config set {key} <that ARN>",
+        )
+    return value
+
+
+def _secret_kms_key(key: str, raw: str | None, ctx: ParseContext) -> str | None:
+    value = raw or None
+    if value is None:
+        return None
+    if not _KMS_KEY_ARN.match(value):
+        raise SettingsError(
+            key,
+            value,
+            "must be the ARN of a KMS key in us-east-1 "
+            "(arn:aws:kms:us-east-1:<account>:key/<key-id>; not an alias): the "
+            "customer managed key that encrypts etl:databaseSecretArn",
+            fix="aws secretsmanager describe-secret --secret-id <name> --query KmsKeyId",
+        )
+    if ctx.parsed["database_secret_arn"] is None:
+        raise SettingsError(
+            key,
+            value,
+            "is the key of the database secret, but etl:databaseSecretArn is not set: "
+            "set both, or remove this one",
+        )
+    return value
+
+
 def _id_list(pattern: re.Pattern[str], example: str, pair: tuple[str, str] | None = None) -> Parser:
     """A JSON list of ids; ``pair`` = (Settings field, config key) that must be set with it."""
 
@@ -374,7 +437,8 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         _log_level,
         "`DEBUG` (dev), `INFO` (prod)",
         "`TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR`, `FATAL` (application log level; the "
-        "system log level is `INFO`)",
+        "system log level is `INFO`). Python's logging has no TRACE level: the functions "
+        "log TRACE as `DEBUG`, their finest",
     ),
     SettingKey(
         "etl:dlqAgeAlarmSeconds",
@@ -395,7 +459,8 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         "runtime",
         _runtime,
         f"`{DEFAULT_RUNTIME}`",
-        "a Python runtime AWS has not deprecated (today `python3.12`, `python3.13`, `python3.14`)",
+        "a Python runtime not past its AWS deprecation date in the runtime calendar "
+        "(`python -m etl_platform.runtime_calendar show`); preview runtimes are refused",
     ),
     SettingKey(
         "etl:architecture",
@@ -457,16 +522,25 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
     SettingKey(
         "etl:databaseSecretArn",
         "database_secret_arn",
-        _optional_matching(
-            _SECRET_ARN,
-            "must be a Secrets Manager ARN in us-east-1: "
-            "arn:aws:secretsmanager:us-east-1:<account>:secret:<name>",
-        ),
+        _secret_arn,
         "(none)",
-        "Secrets Manager ARN in us-east-1 with RDS-shaped JSON (`host`, `port`, "
-        "`username`, `password`, `dbname`); database functions get read access and "
-        "`DB_SECRET_ARN`. Without it, `load` raises a configuration error at invocation "
-        "and its events wait in the DLQ",
+        "the **full** ARN of a Secrets Manager secret in us-east-1, ending in the `-` and 6 "
+        "characters Secrets Manager appends to the name (`aws secretsmanager "
+        "describe-secret --secret-id <name> --query ARN --output text`; a partial ARN is "
+        "refused, since a grant on it matches no secret), with RDS-shaped JSON (`host`, "
+        "`port`, `username`, `password`, `dbname`); database functions get read access "
+        "and `DB_SECRET_ARN`. Without it, `load` raises a configuration error at "
+        "invocation and its events wait in the DLQ",
+    ),
+    SettingKey(
+        "etl:databaseSecretKmsKeyArn",
+        "database_secret_kms_key_arn",
+        _secret_kms_key,
+        "(none)",
+        "the ARN of the customer managed KMS key that encrypts that secret (`key/<id>`, not "
+        "an alias), if it is not AWS's own `aws/secretsmanager` key: database roles and "
+        "the boundary get `kms:Decrypt` on it, only through Secrets Manager "
+        "(`kms:ViaService`)",
     ),
     SettingKey(
         "etl:vpcSubnetIds",
@@ -545,7 +619,7 @@ def settings_from_mapping(
     function_names: Iterable[str] = (),
     today: dt.date | None = None,
 ) -> Settings:
-    """Validate config given as ``{"etl:key": "value", "aws:region": "..."}``.
+    """Validate config given as ``{"etl:<key>": "value", "aws:region": "..."}``.
 
     Values are strings, as Pulumi keeps them; ``function_names`` lets the suffix be
     checked against every name that will be derived from it.

@@ -102,3 +102,34 @@ def test_cli_dry_run_finds_the_stacks_queue_by_its_name(
     assert main(["dev", FUNCTION, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert f"{DLQ}: 1 event(s)" in out and "waiting" in out
+
+
+def test_without_credentials_it_says_in_one_line_what_to_set(tmp_path: Any) -> None:
+    # GIVEN a shell with no AWS credentials anywhere (no variables, files or metadata)
+    import os
+    import subprocess
+    import sys
+
+    from etl_platform.catalog import load_catalog
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    function = load_catalog().names[0]
+    # WHEN an operator runs the redrive
+    done = subprocess.run(
+        [sys.executable, "-m", "etl_platform.ops.redrive", "dev", function, "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # THEN it stops with one line naming what to set, and no traceback
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: no AWS credentials found")
+    assert "AWS_PROFILE" in line and "AWS_ACCESS_KEY_ID" in line

@@ -9,9 +9,10 @@ from etl_platform.components.alarms import ALARM_RULES
 from etl_platform.slo import PIPELINE_METRICS
 
 REPO = Path(__file__).resolve().parents[2]
-# The rows added for the pipeline SLOs (issue 15): the pipeline ones, and the function
-# rows that apply to some triggers only.
-SLO_RULES = [r for r in ALARM_RULES if r.target == "pipeline" or r.applies != "every"]
+# The rows added for the pipeline SLOs (issue 15): the pipeline ones, and the async-age
+# and recursion rows on functions.
+SLO_METRICS = ("AsyncEventAge", "RecursiveInvocationsDropped")
+SLO_RULES = [r for r in ALARM_RULES if r.target == "pipeline" or r.metric_name in SLO_METRICS]
 
 
 def _docs() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from etl_platform.catalog import load_catalog
-from etl_platform.components.alarms import ALARM_RULES, ASYNC_TRIGGERS
+from etl_platform.components.alarms import ALARM_RULES
 from etl_platform.naming import resource_name
 from etl_platform.plan import format_run, plan_stack
 from etl_platform.slo import WATCHDOG
@@ -25,18 +25,12 @@ def test_the_plan_shows_the_watchdog_and_every_slo_alarm_with_its_topic() -> Non
     schedule = catalog.get(WATCHDOG).trigger.expression
     rule_line = line_of(resource_name("schedule", WATCHDOG, "dev"), "cloudwatch:EventRule")
     assert f"scheduleExpression={schedule}" in rule_line
-    # AND every SLO alarm row, for every function it applies to, notifies the topic
+    # AND every alarm row, for every function it applies to, notifies the topic
     for rule in ALARM_RULES:
         if rule.target == "pipeline":
             subjects = [f"pipeline-{rule.what}"] if rule.periods_setting is None else []
-        elif rule.applies == "async":
-            subjects = [
-                f"{s.name}-{rule.what}" for s in catalog if s.trigger.type in ASYNC_TRIGGERS
-            ]
-        elif rule.applies == "s3":
-            subjects = [f"{s.name}-{rule.what}" for s in catalog if s.trigger.type == "s3"]
         else:
-            continue
+            subjects = [f"{s.name}-{rule.what}" for s in catalog if rule.applies_to(s)]
         for subject in subjects:
             line = line_of(resource_name("alarm", subject, "dev"))
             assert f"metricName={rule.metric_name}" in line

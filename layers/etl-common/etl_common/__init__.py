@@ -17,9 +17,12 @@ Modules:
 - ``s3``: S3 helpers (S3 event parsing, JSON / JSON-lines objects, conditional puts).
 - ``db``: Secrets Manager credential cache and the PostgreSQL connection pool.
 - ``http``: Lambda function URL (payload 2.0) requests and JSON responses.
-- ``batches``: batch ids, the S3 key layout and the batch manifest.
-- ``schema``: small composable validators producing field-level problems.
-- ``datasets``: one schema module per dataset (``datasets.orders``).
+- ``api``: the one shape of an API function's entry point (ingest-api, status-api).
+- ``batches``: batch ids, the S3 key layout and the batch manifest (``Manifest``: the
+  only legal stage transitions, stored with conditional writes).
+- ``schema``: field checks that parse each value once, and the record decoder.
+- ``datasets``: one schema module per dataset (``datasets.orders``) and the SQL of
+  their tables (``datasets.sql``: DDL, COPY, the versioned upsert).
 """
 
 from __future__ import annotations

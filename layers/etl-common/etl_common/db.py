@@ -5,9 +5,14 @@ module load; it does not connect then) and reused across invocations. On first
 use it fetches the secret (the JSON shape RDS uses: ``host``, ``port``,
 ``username``, ``password``, ``dbname``), caches it, and opens a
 ``psycopg_pool.ConnectionPool`` of at most ``max_connections`` connections.
-Connection attempts time out after ``connect_timeout`` seconds. When the pool
-cannot be opened it is discarded and the secret is forgotten, so the next
-invocation (a Lambda retry) starts over, picking up a rotated password.
+Connection attempts time out after ``connect_timeout`` seconds.
+
+Password rotation: when no connection can be had and PostgreSQL rejects the cached
+credentials (SQLSTATE 28P01/28000), the secret is fetched again and the pool is
+reopened with it, once per borrow, so a warm execution environment survives a
+rotation instead of failing until Lambda recycles it. Any other failure (the
+server is down, the pool is exhausted) raises :class:`DatabaseUnavailableError`
+after discarding the pool, so the next invocation starts over.
 
 psycopg and psycopg_pool are imported on first use only (cold start of the
 functions that never touch the database).
@@ -53,7 +58,7 @@ class DatabaseSettings:
         if not self.secret_arn:
             raise ConfigurationError(
                 "DB_SECRET_ARN is empty: this function needs the ARN of the database "
-                "secret (set etl:dbSecretArn in the stack config and redeploy)"
+                "secret (set etl:databaseSecretArn in the stack config and redeploy)"
             )
         if self.sslmode not in _SSL_MODES:
             raise ConfigurationError(
@@ -127,6 +132,11 @@ class SecretCache:
         )
 
 
+#: PostgreSQL's SQLSTATEs for rejected credentials: invalid_password and
+#: invalid_authorization_specification (for example no pg_hba.conf entry for the user).
+AUTHENTICATION_FAILED = ("28P01", "28000")
+
+
 class Database:
     """A lazily opened connection pool reused across invocations."""
 
@@ -135,24 +145,28 @@ class Database:
         self.secret = SecretCache(settings.secret_arn)
         self._pool: ConnectionPool[Any] | None = None
 
+    def _connect_kwargs(self, credentials: Credentials) -> dict[str, Any]:
+        return {
+            "host": credentials.host,
+            "port": credentials.port,
+            "user": credentials.username,
+            "password": credentials.password,
+            "dbname": credentials.dbname,
+            "sslmode": self.settings.sslmode,
+            "connect_timeout": max(1, round(self.settings.connect_timeout)),
+            "application_name": self.settings.application_name,
+        }
+
     def _open_pool(self) -> ConnectionPool[Any]:
+        """A pool with the (cached) credentials; PoolTimeout if it cannot connect."""
         self.settings.check()
         credentials = self.secret.get()
         tracing.patch_database()
-        from psycopg_pool import ConnectionPool, PoolTimeout
+        from psycopg_pool import ConnectionPool
 
         timeout = self.settings.connect_timeout
         pool: ConnectionPool[Any] = ConnectionPool(
-            kwargs={
-                "host": credentials.host,
-                "port": credentials.port,
-                "user": credentials.username,
-                "password": credentials.password,
-                "dbname": credentials.dbname,
-                "sslmode": self.settings.sslmode,
-                "connect_timeout": max(1, round(timeout)),
-                "application_name": self.settings.application_name,
-            },
+            kwargs=self._connect_kwargs(credentials),
             min_size=1,
             max_size=self.settings.max_connections,
             open=False,
@@ -162,37 +176,92 @@ class Database:
         )
         try:
             pool.open(wait=True, timeout=timeout)
-        except PoolTimeout as exc:
+        except BaseException:
             pool.close(timeout=0)
-            self.secret.invalidate()
-            raise DatabaseUnavailableError(
-                f"cannot connect to PostgreSQL at {credentials.host}:{credentials.port} "
-                f"within {timeout:g} s"
-            ) from exc
+            raise
         _log.info(
             "database pool opened",
             extra={"db_host": credentials.host, "max_connections": self.settings.max_connections},
         )
         return pool
 
-    @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """Borrow a pooled connection; unreachable database -> DatabaseUnavailableError."""
-        from psycopg import OperationalError
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.close(timeout=0)
+            self._pool = None
+
+    def credentials_rejected(self) -> bool:
+        """True when PostgreSQL refuses the cached credentials (a rotated password)."""
+        import psycopg
+
+        try:
+            psycopg.connect(**self._connect_kwargs(self.secret.get())).close()
+        except psycopg.OperationalError as exc:
+            return _is_authentication_failure(exc)
+        return False
+
+    def _borrow(self) -> psycopg.Connection[Any]:
+        """A connection from the pool, re-reading the secret once if it was rotated."""
         from psycopg_pool import PoolTimeout
 
-        if self._pool is None:
-            self._pool = self._open_pool()
+        timeout = self.settings.connect_timeout
+        for attempt in (1, 2):
+            try:
+                if self._pool is None:
+                    self._pool = self._open_pool()
+                return self._pool.getconn(timeout=timeout)
+            except PoolTimeout as exc:
+                credentials = self.secret.get()  # cached: the pool was opened with them
+                rejected = self.credentials_rejected()
+                self._discard_pool()
+                self.secret.invalidate()  # the next attempt (or invocation) reads it again
+                if rejected and attempt == 1:
+                    _log.warning(
+                        "the database rejected the cached credentials (rotated password?): "
+                        "reading the secret again and reopening the pool"
+                    )
+                    continue
+                where = f"PostgreSQL at {credentials.host}:{credentials.port}"
+                raise DatabaseUnavailableError(
+                    f"{where} rejects the credentials of the secret {self.secret.secret_arn}, "
+                    "even after reading it again: check its username and password"
+                    if rejected
+                    else f"cannot connect to {where} within {timeout:g} s"
+                ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """Borrow a pooled connection; unreachable database -> DatabaseUnavailableError.
+
+        As with ``ConnectionPool.connection()``, the block's transaction is committed
+        when it ends normally and rolled back when it raises.
+        """
+        from psycopg import OperationalError
+
+        conn = self._borrow()
+        pool = self._pool
         try:
-            with self._pool.connection(timeout=self.settings.connect_timeout) as conn:
+            with conn:
                 yield conn
-        except PoolTimeout as exc:
-            raise DatabaseUnavailableError(f"no database connection available: {exc}") from exc
         except OperationalError as exc:
             raise DatabaseUnavailableError(f"database error: {exc}") from exc
+        finally:
+            if pool is not None:
+                pool.putconn(conn)
 
     def close(self) -> None:
         """Close the pool (tests; Lambda just freezes the environment)."""
         if self._pool is not None:
             self._pool.close(timeout=1)
             self._pool = None
+
+
+def _is_authentication_failure(exc: Exception) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate in AUTHENTICATION_FAILED:
+        return True
+    # libpq reports a failed login before a session exists; older servers and some
+    # paths give no SQLSTATE, only the server's message.
+    text = str(exc)
+    return "password authentication failed" in text or "no pg_hba.conf entry" in text

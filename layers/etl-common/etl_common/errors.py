@@ -1,13 +1,12 @@
 """Typed errors shared by the pipeline functions.
 
-Two families matter to an asynchronously invoked function:
+Bad data is not an exception here: a record that breaks the schema is a list of
+problems (``etl_common.schema``), so transform writes it to ``rejected/`` and an API
+answers 4xx with an :class:`ApiError`. Retrying could not help either way.
 
-- :class:`DataError`: the input is wrong. Retrying cannot help, so the record is
-  rejected (written to ``rejected/``) or the API answers 4xx; never raised out of
-  a batch handler.
-- :class:`TransientError`: something we depend on failed (S3, Secrets Manager,
-  PostgreSQL). Raised out of the handler so Lambda retries twice and then sends
-  the event to the function's dead-letter queue with the original event.
+:class:`TransientError`: something we depend on failed (S3, Secrets Manager,
+PostgreSQL). Raised out of the handler so Lambda retries twice and then sends the
+event to the function's dead-letter queue with the original event.
 
 :class:`ConfigurationError` is raised at invocation when the platform did not
 configure the function correctly (for example an empty ``DB_SECRET_ARN``); it is
@@ -21,7 +20,6 @@ from typing import Any
 __all__ = [
     "ApiError",
     "ConfigurationError",
-    "DataError",
     "DatabaseUnavailableError",
     "EtlError",
     "ObjectUnreadableError",
@@ -37,10 +35,6 @@ class EtlError(Exception):
 
 class ConfigurationError(EtlError):
     """The function's environment is missing or has an invalid setting."""
-
-
-class DataError(EtlError):
-    """The data is wrong; retrying will not help (reject, do not retry)."""
 
 
 class TransientError(EtlError):

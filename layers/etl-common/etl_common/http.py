@@ -1,4 +1,12 @@
-"""Lambda function URL (payload format 2.0) requests and JSON responses."""
+"""Lambda function URL (payload format 2.0) requests and JSON responses.
+
+:func:`handle` answers every failure with JSON. A server-side failure (5xx) is also
+made visible to operators, because an answered request never counts in Lambda's
+``Errors`` metric: it is logged at ERROR with its stack trace and counted in the EMF
+metric ``ServerErrors`` (namespace :data:`etl_common.metrics.NAMESPACE`, dimension
+``Function``), and the function URL's ``Url5xxCount`` pages through the platform's
+``url-5xx`` alarm.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from etl_common import logger
+from etl_common import logger, metrics
 from etl_common.errors import ApiError, ConfigurationError, TransientError
 
 __all__ = [
+    "SERVER_ERRORS_METRIC",
     "Request",
     "error_response",
     "handle",
@@ -22,6 +31,7 @@ __all__ = [
 ]
 
 _log = logger.get_logger("etl.http")
+SERVER_ERRORS_METRIC = "ServerErrors"
 
 
 @dataclass(frozen=True)
@@ -83,36 +93,59 @@ def error_response(error: ApiError) -> dict[str, Any]:
     return json_response(error.status, error.body(), error.headers)
 
 
+def _server_error(error: ApiError, exc: BaseException) -> dict[str, Any]:
+    """Count a 5xx answer in the EMF metric, then build it (the caller logged it)."""
+    metrics.emit(
+        {SERVER_ERRORS_METRIC: 1},
+        dimensions={"Function": str(logger.context().get("function") or "unknown")},
+        properties={
+            "status": error.status,
+            "error": error.error,
+            "error_type": type(exc).__name__,
+            "request_id": logger.context().get("request_id"),
+        },
+    )
+    return error_response(error)
+
+
 def handle(route: Callable[[Request], dict[str, Any]], event: Mapping[str, Any]) -> dict[str, Any]:
     """Run ``route`` on the parsed request and turn every failure into a JSON answer.
 
     - :class:`ApiError`: its status and body (client errors, logged at INFO);
-    - :class:`TransientError`: 503 ``unavailable`` with ``retry-after`` (logged at ERROR);
-    - :class:`ConfigurationError` and anything unexpected: 500 (logged with the traceback).
+    - :class:`TransientError`: 503 ``unavailable`` with ``retry-after``;
+    - :class:`ConfigurationError` and anything unexpected: 500.
+
+    Every 5xx is logged at ERROR with the stack trace and counted in the EMF metric
+    :data:`SERVER_ERRORS_METRIC` (see the module docstring).
     """
     try:
         return route(parse_request(event))
     except ApiError as err:
+        if err.status >= 500:
+            _log.error("request failed", exc_info=True, extra={"status": err.status})
+            return _server_error(err, err)
         _log.info("request refused", extra={"status": err.status, "error": err.error})
         return error_response(err)
-    except TransientError:
+    except TransientError as exc:
         _log.exception("dependency failure; the client may retry")
-        return error_response(
+        return _server_error(
             ApiError(
                 503,
                 "unavailable",
                 "a storage dependency is temporarily unavailable; retry the same request "
                 "(with the same idempotency-key) in a few seconds",
                 headers={"retry-after": "2"},
-            )
+            ),
+            exc,
         )
-    except ConfigurationError:
+    except ConfigurationError as exc:
         _log.exception("function is misconfigured")
-        return error_response(
-            ApiError(500, "misconfigured", "the service is misconfigured; operators are alerted")
+        return _server_error(
+            ApiError(500, "misconfigured", "the service is misconfigured; operators are alerted"),
+            exc,
         )
-    except Exception:
+    except Exception as exc:
         _log.exception("unexpected error")
-        return error_response(
-            ApiError(500, "internal_error", "unexpected error; the operators are alerted")
+        return _server_error(
+            ApiError(500, "internal_error", "unexpected error; the operators are alerted"), exc
         )

@@ -19,7 +19,10 @@ Two modes, same shape:
 
 Environment variables (read when a logger is first configured):
 
-- ``LOG_LEVEL``: level of the pipeline's loggers (default ``INFO``).
+- ``LOG_LEVEL``: level of the pipeline's loggers (default ``INFO``): one of Lambda's
+  application log levels (``etl:logLevel``): ``TRACE`` (logged as ``DEBUG``, the finest
+  level Python's logging has), ``DEBUG``, ``INFO``, ``WARN``, ``ERROR``, ``FATAL``, or a
+  Python level name. Anything else logs at ``INFO`` and says so in a WARNING line.
 - ``AWS_LAMBDA_LOG_FORMAT``: set by Lambda; ``JSON`` selects the native mode.
 """
 
@@ -37,6 +40,9 @@ __all__ = ["CONTEXT_FIELDS", "JsonFormatter", "bind", "clear", "context", "get_l
 CONTEXT_FIELDS = ("function", "request_id", "trace_id", "batch_id", "cold_start")
 
 _context: dict[str, Any] = dict.fromkeys(CONTEXT_FIELDS)
+
+# Lambda's application log levels that Python's logging spells differently or lacks.
+LAMBDA_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
 
 # Attributes every LogRecord has; anything else on a record is an "extra" field.
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()) | {
@@ -116,8 +122,10 @@ def get_logger(name: str = "etl") -> logging.Logger:
     logger = logging.getLogger(name)
     if getattr(logger, "_etl_configured", False):
         return logger
-    level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-    logger.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    raw = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    level = LAMBDA_LEVELS.get(raw, raw)
+    known = level in logging.getLevelNamesMapping()
+    logger.setLevel(level if known else "INFO")
     logger.addFilter(_ContextFilter())
     if not _lambda_json_mode():
         handler = _StdoutHandler()
@@ -125,4 +133,10 @@ def get_logger(name: str = "etl") -> logging.Logger:
         logger.addHandler(handler)
         logger.propagate = False
     logger._etl_configured = True  # type: ignore[attr-defined]
+    if not known:
+        logger.warning(
+            "LOG_LEVEL=%r is not a log level; logging at INFO (use TRACE, DEBUG, INFO, WARN, "
+            "ERROR or FATAL: etl:logLevel)",
+            raw,
+        )
     return logger

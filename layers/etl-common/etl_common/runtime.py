@@ -29,6 +29,7 @@ def invocation(function: str, context: Any) -> Iterator[None]:
     """Wrap one invocation: logging context in, tracing ready, batch id cleared after."""
     cold = _cold["value"]
     _cold["value"] = False
+    tracing.start_invocation()
     logger.bind(
         function=function,
         request_id=getattr(context, "aws_request_id", None),

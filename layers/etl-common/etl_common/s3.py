@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from etl_common import clients
+from etl_common import clients, tracing
 from etl_common.errors import ObjectUnreadableError, TransientError
 
 if TYPE_CHECKING:
@@ -138,6 +138,7 @@ def read_data(bucket: str, key: str) -> StoredData:
         raise ObjectUnreadableError(bucket, key, _error_code(exc)) from exc
     except BotoCoreError as exc:
         raise ObjectUnreadableError(bucket, key, str(exc)) from exc
+    tracing.link_from(response.get("Metadata") or {})  # the batch's first trace, if named
     return StoredData(
         data=body,
         metadata=dict(response.get("Metadata") or {}),
@@ -228,7 +229,8 @@ def put_bytes(
         "Key": key,
         "Body": body,
         "ContentType": content_type,
-        "Metadata": dict(metadata or {}),
+        # The batch's first trace travels with the object to the next hop (etl_common.tracing).
+        "Metadata": {**tracing.link_metadata(), **(metadata or {})},
     }
     if if_none_match:
         kwargs["IfNoneMatch"] = "*"

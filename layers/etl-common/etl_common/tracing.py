@@ -28,6 +28,13 @@ Handlers use a few calls, whatever the backend:
 - :func:`trace_id` the invocation's X-Ray trace id (``1-5759e988-bd862e3fe1be46a994272793``)
   for the logs; :func:`flush` at the end of an invocation (``otel``: export now, before
   Lambda freezes the environment).
+- Across S3 hops, :mod:`etl_common.s3` carries the batch's *first* trace in each object it
+  writes (user metadata ``trace-root``: ``Root=<first trace id>;Parent=<span id>``, from
+  :func:`link_metadata`) and hands the metadata of each object it reads to
+  :func:`link_from`. Every span of the next hop is then annotated ``first_trace_id``
+  (and, under ``otel``, carries a span link to the writer's span), so
+  ``annotation.first_trace_id = "<ingest's trace id>"`` opens a batch's whole journey,
+  as ``annotation.batch_id`` does.
 
 Outside Lambda (tests, local runs) tracing is disabled: no SDK is imported, nothing is
 sent, and :func:`subsegment` is a cheap no-op, unless a test installs an exporter
@@ -58,9 +65,12 @@ __all__ = [
     "backend",
     "flush",
     "is_enabled",
+    "link_from",
+    "link_metadata",
     "patch_database",
     "reset",
     "setup",
+    "start_invocation",
     "subsegment",
     "trace_id",
     "use_otel_exporter",
@@ -68,6 +78,7 @@ __all__ = [
 
 BACKENDS = ("xray-sdk", "otel")
 ANNOTATIONS_ATTRIBUTE = "aws.xray.annotations"
+LINK_METADATA_KEY = "trace-root"  # S3 user metadata: x-amz-meta-trace-root
 _DEFAULT_ENDPOINT = "http://localhost:4318"
 
 _state: dict[str, Any] = {
@@ -78,9 +89,11 @@ _state: dict[str, Any] = {
     "tracer": None,
     "provider": None,
     "exporter": None,
+    "first": None,  # the batch's first trace, as read from an object: (root, parent span)
 }
 _ANNOTATION_KEY = re.compile(r"[^A-Za-z0-9_]")
 _ROOT = re.compile(r"(?:^|;)\s*Root=(1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})")
+_PARENT = re.compile(r"(?:^|;)\s*Parent=([0-9a-fA-F]{16})")
 
 
 def backend() -> str:
@@ -111,7 +124,7 @@ def is_enabled() -> bool:
 def reset() -> None:
     """Forget the decisions (tests only; X-Ray patches cannot be undone)."""
     flush()
-    _state.update(enabled=None, backend=None, tracer=None, provider=None, exporter=None)
+    _state.update(enabled=None, backend=None, tracer=None, provider=None, exporter=None, first=None)
 
 
 def use_otel_exporter(exporter: Any) -> None:
@@ -125,6 +138,81 @@ def trace_id() -> str | None:
     """The current invocation's X-Ray trace id, whatever the backend; ``None`` outside Lambda."""
     match = _ROOT.search(os.environ.get("_X_AMZN_TRACE_ID", ""))
     return match.group(1).lower() if match else None
+
+
+def start_invocation() -> None:
+    """Forget the previous invocation's first trace (called by :mod:`etl_common.runtime`)."""
+    _state["first"] = None
+
+
+def first_trace_id() -> str | None:
+    """The batch's first trace: the one read from an upstream object, else this one."""
+    first = _state["first"]
+    return first[0] if first else trace_id()
+
+
+def _current_span_id() -> str | None:
+    if not is_enabled():
+        return None
+    if backend() == "otel":
+        from opentelemetry import trace
+
+        context = trace.get_current_span().get_span_context()
+        return f"{context.span_id:016x}" if context.is_valid else None
+    entity = _recorder().get_trace_entity()
+    return str(entity.id) if entity is not None and getattr(entity, "id", None) else None
+
+
+def link_metadata() -> dict[str, str]:
+    """S3 user metadata that carries the batch's first trace to the next hop."""
+    first = _state["first"]
+    if first is not None:
+        root, parent = first
+    else:
+        root, parent = trace_id(), _current_span_id()
+    if root is None:
+        return {}
+    return {LINK_METADATA_KEY: f"Root={root}" + (f";Parent={parent}" if parent else "")}
+
+
+def link_from(metadata: Mapping[str, str]) -> None:
+    """Record the first trace named by an object read from S3; annotate the current span."""
+    value = metadata.get(LINK_METADATA_KEY) or ""
+    root = _ROOT.search(value)
+    if root is None or root.group(1).lower() == trace_id():
+        return
+    parent = _PARENT.search(value)
+    _state["first"] = (root.group(1).lower(), parent.group(1).lower() if parent else None)
+    if not is_enabled():
+        return
+    if backend() == "otel":
+        from opentelemetry import trace
+
+        current = trace.get_current_span()
+        if current.is_recording():
+            span = Span(current, otel=True)
+            span.annotate("first_trace_id", _state["first"][0])
+            _add_link(current, *_state["first"])
+        return
+    from aws_xray_sdk.core.models.subsegment import Subsegment
+
+    entity = _recorder().get_trace_entity()
+    if isinstance(entity, Subsegment):
+        entity.put_annotation("first_trace_id", _state["first"][0])
+
+
+def _add_link(span: Any, root: str, parent: str | None) -> None:
+    if parent is None:
+        return
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    context = SpanContext(
+        trace_id=int(root[2:].replace("-", ""), 16),
+        span_id=int(parent, 16),
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    span.add_link(context, {"link.type": "batch-first-trace"})
 
 
 # ------------------------------------------------------------------------------ xray-sdk
@@ -301,7 +389,6 @@ class Span:
     def __init__(self, segment: Any = None, otel: bool = False) -> None:
         self._segment = segment
         self._otel = otel
-        self._keys: list[str] = []
 
     def annotate(self, key: str, value: str | int | float | bool | None) -> None:
         """Add an indexed annotation (keys are sanitised to ``[A-Za-z0-9_]``)."""
@@ -310,9 +397,11 @@ class Span:
         key = _ANNOTATION_KEY.sub("_", key)
         if self._otel:
             self._segment.set_attribute(key, value)
-            if key not in self._keys:
-                self._keys.append(key)
-                self._segment.set_attribute(ANNOTATIONS_ATTRIBUTE, list(self._keys))
+            listed = list(
+                (getattr(self._segment, "attributes", None) or {}).get(ANNOTATIONS_ATTRIBUTE) or ()
+            )
+            if key not in listed:
+                self._segment.set_attribute(ANNOTATIONS_ATTRIBUTE, [*listed, key])
         else:
             self._segment.put_annotation(key, value)
 
@@ -326,12 +415,17 @@ _NOOP = Span()
 
 
 def _with_batch(annotations: dict[str, Any]) -> dict[str, Any]:
+    """The bound batch id and the batch's first trace, unless the caller named them."""
     if annotations.get("batch_id") is None:
         from etl_common import logger
 
         batch_id = logger.context().get("batch_id")
         if batch_id is not None:
             annotations = {"batch_id": batch_id, **annotations}
+    if annotations.get("first_trace_id") is None and annotations.get("batch_id") is not None:
+        first = first_trace_id()
+        if first is not None:
+            annotations = {**annotations, "first_trace_id": first}
     return annotations
 
 
@@ -348,6 +442,8 @@ def subsegment(name: str, **annotations: str | int | float | bool | None) -> Ite
         with tracer.start_as_current_span(name, context=_lambda_parent()) as otel_span:
             span = Span(otel_span, otel=True)
             span.annotate_many(values)
+            if _state["first"] is not None:
+                _add_link(otel_span, *_state["first"])
             yield span
         return
     with _recorder().in_subsegment(name) as segment:

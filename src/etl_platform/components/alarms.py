@@ -11,12 +11,15 @@ healthy). DeadLetterErrors and AsyncEventsDropped are the two blind spots that c
 alarm kits leave open: an event that could not even reach the DLQ, and one that was
 dropped after its retries or its maximum age. AsyncEventAge (p99, async-invoked
 functions) catches a backlog before events are dropped; RecursiveInvocationsDropped
-(S3-triggered functions) says Lambda stopped an S3 -> Lambda -> S3 loop.
+(S3-triggered functions) says Lambda stopped an S3 -> Lambda -> S3 loop. Url5xxCount
+(functions with a URL trigger) pages on an API's 5xx answers: an API turns a failure
+into a JSON 500/503, which Lambda's ``Errors`` metric never counts.
 
 Pipeline rows say batches stopped moving although nothing failed: batches stuck in a
 stage past its SLA for two consecutive watchdog periods, and, when
-``etl:freshnessHours`` is set, no batch received for that many hours (missing data
-breaches there: a watchdog that stopped reporting is not "fresh").
+``etl:freshnessHours`` is set, no batch received for that many hours. Missing data
+breaches for the freshness row and for ``watchdog-silent`` (no watchdog report for
+three periods: a disabled schedule would otherwise silence every pipeline alarm).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ __all__ = [
 Target = Literal["function", "dlq", "pipeline"]
 Unit = Literal["count", "percent-of-timeout", "seconds", "seconds-as-ms"]
 # Which functions a function/dlq row applies to.
-Applies = Literal["every", "async", "s3"]
+Applies = Literal["every", "async", "s3", "url"]
 # "minute": PERIOD_SECONDS; "pipeline": the watchdog's interval; "hour": 3600 s.
 Period = Literal["minute", "pipeline", "hour"]
 NAMESPACES: dict[Target, str] = {
@@ -108,6 +111,16 @@ class AlarmRule:
                 'about the pipeline) and action="..." (what the operator does), then run '
                 "`nox -s docs` to regenerate docs/runbook.md"
             )
+
+    def applies_to(self, spec: FunctionSpec) -> bool:
+        """Whether a function/DLQ row applies to ``spec`` (by its trigger type)."""
+        if self.target == "pipeline":
+            return False
+        if self.applies == "async":
+            return spec.trigger.type in ASYNC_TRIGGERS
+        if self.applies in ("s3", "url"):
+            return spec.trigger.type == self.applies
+        return True
 
 
 # The one table of alarms and thresholds.
@@ -211,6 +224,31 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
             "Look for `throttles` and `async-event-age` on the same function at the same "
             "time and fix that first. Then re-trigger the lost work at its source (for an "
             "S3 trigger, copy the object onto itself, see `stuck-transformed`)."
+        ),
+    ),
+    AlarmRule(
+        "url-5xx",
+        "function",
+        "Url5xxCount",
+        "Sum",
+        "count",
+        "its function URL answered a request with a 5xx error (an unexpected exception, "
+        "a misconfiguration or a dependency down; Lambda's Errors never counts an answered "
+        "request): see its ERROR logs",
+        threshold=1,
+        applies="url",
+        meaning=(
+            "A function URL answered 5xx: a JSON 500 (`internal_error`, `misconfigured`) or "
+            "503 (`unavailable`: a dependency such as S3 failed). Lambda's `Errors` does not "
+            "count an answered request, so this is the API's only failure alarm. Nothing "
+            "waits in a DLQ: the client got the answer and must retry."
+        ),
+        action=(
+            "Each 5xx is an ERROR log line with `errorType` and `stackTrace` in the "
+            "function's log group (the errors query below) and a `ServerErrors` EMF count "
+            "with the error type. A 503 burst that stops by itself is a dependency blip "
+            "(clients retry with the same idempotency key); a 500 is a bug or a "
+            "misconfiguration to fix and deploy."
         ),
     ),
     AlarmRule(
@@ -339,6 +377,30 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         ),
     ),
     AlarmRule(
+        "watchdog-silent",
+        "pipeline",
+        "WaitingBatches",
+        "SampleCount",
+        "count",
+        "the watchdog reported nothing for 3 periods: the pipeline SLO alarms are blind",
+        threshold=1,
+        dimensions=(("Stage", "received"),),
+        periods=3,
+        period="pipeline",
+        comparison="LessThanThreshold",
+        missing="breaching",
+        meaning=(
+            "The watchdog reported nothing for three of its periods (15 minutes): the "
+            "stuck-batch and freshness alarms are blind until it runs again."
+        ),
+        action=(
+            "Check `alarm-watchdog-errors` and the watchdog's logs (a failing run, for "
+            "example an unreadable `STAGE_SLA_MINUTES`, says what is wrong), then that its "
+            "EventBridge rule `schedule-watchdog-<suffix>` is enabled and targets the "
+            "function (`nox -s preview-all -- <stack>` shows drift)."
+        ),
+    ),
+    AlarmRule(
         "freshness",
         "pipeline",
         "BatchesReceived",
@@ -365,15 +427,7 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
 
 def rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
     """The function and DLQ rows that apply to ``spec``."""
-
-    def applies(rule: AlarmRule) -> bool:
-        if rule.applies == "async":
-            return spec.trigger.type in ASYNC_TRIGGERS
-        if rule.applies == "s3":
-            return spec.trigger.type == "s3"
-        return True
-
-    return tuple(r for r in ALARM_RULES if r.target != "pipeline" and applies(r))
+    return tuple(r for r in ALARM_RULES if r.applies_to(spec))
 
 
 def pipeline_rules(settings: Settings) -> tuple[AlarmRule, ...]:

@@ -8,12 +8,15 @@ resources of this environment only, derived from the catalog:
 - ``logs:CreateLogStream``/``logs:PutLogEvents`` on this suffix's functions' log groups;
 - ``sqs:SendMessage`` on this suffix's dead-letter queues (the queues' ARN outputs);
 - ``s3:GetObject`` on the data bucket's prefixes some function reads, ``s3:PutObject``
-  on the prefixes some function writes, ``s3:ListBucket`` on the bucket when some
-  function reads (so a missing key answers ``NoSuchKey``, not ``AccessDenied``);
-- ``secretsmanager:GetSecretValue`` on the configured database secret, when one is
-  configured and a catalog function uses the database;
+  on the prefixes some function writes, create-only ``s3:PutObject`` (``If-None-Match``
+  present) on the prefixes that functions only create, and ``s3:ListBucket`` on the
+  bucket when some function has ``needs.s3_missing_ok`` (a missing key must answer
+  ``NoSuchKey``, not ``AccessDenied``) or ``needs.s3_list``;
+- the database secret (and ``kms:Decrypt`` through Secrets Manager on its customer key)
+  when one is configured and a catalog function uses the database;
 - X-Ray trace upload, and the network-interface actions of VPC functions when a VPC is
-  configured (both only accept ``"Resource": "*"``);
+  configured: the same statements as the roles', from
+  :mod:`etl_platform.function_policy`;
 
 and it explicitly denies everything about IAM and Organizations, which covers any
 change to the boundary itself.
@@ -29,12 +32,13 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Output, ResourceOptions
 
-from etl_platform.iam import (
-    ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS,
-    Statement,
-    policy_document,
-    statement,
+from etl_platform.function_policy import (
+    create_objects_statement,
+    database_secret_statements,
+    tracing_statement,
+    vpc_statements,
 )
+from etl_platform.iam import LOG_ACTIONS, Statement, policy_document, statement
 from etl_platform.naming import bucket_name, log_group_name, resource_name
 from etl_platform.tags import cost_tags
 
@@ -44,8 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DENIED_SERVICES",
-    "TRACE_ACTIONS",
-    "VPC_ACTIONS",
     "PermissionsBoundary",
     "PermissionsBoundaryArgs",
     "boundary_statements",
@@ -53,10 +55,6 @@ __all__ = [
 
 #: Service-wide denies: no function may touch IAM (its own role, its boundary) or the org.
 DENIED_SERVICES = ("iam:*", "organizations:*")
-TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
-VPC_ACTIONS = tuple(
-    sorted(a for a in ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS if a.startswith("ec2:"))
-)
 
 
 @dataclass(frozen=True)
@@ -92,8 +90,12 @@ def _data_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) -> 
     bucket_arn = account_id.apply(
         lambda acct: f"arn:aws:s3:::{bucket_name(args.settings.suffix, acct)}"
     )
-    reads = sorted({p for spec in args.catalog for p in spec.s3_read})
-    writes = sorted({p for spec in args.catalog for p in spec.s3_write})
+    catalog = list(args.catalog)
+    reads = sorted({p for spec in catalog for p in spec.s3_read})
+    writes = sorted({p for spec in catalog for p in spec.s3_write})
+    # A prefix some function overwrites is granted unconditionally; one that functions
+    # only create keeps the create-only condition in the fence too.
+    creates = sorted({p for spec in catalog for p in spec.s3_create} - set(writes))
     statements: list[Statement] = []
     if reads:
         statements.append(
@@ -103,8 +105,10 @@ def _data_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) -> 
                 [Output.concat(bucket_arn, f"/{prefix}*") for prefix in reads],
             )
         )
+    if any(spec.lists_bucket for spec in catalog):
         # Without ListBucket, a GET of a missing key answers AccessDenied instead of
-        # NoSuchKey; role policies grant it only to functions that read.
+        # NoSuchKey; role policies grant it only to functions with needs.s3_missing_ok
+        # or needs.s3_list.
         statements.append(statement("ListDataBucket", ["s3:ListBucket"], [bucket_arn]))
     if writes:
         statements.append(
@@ -114,6 +118,10 @@ def _data_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) -> 
                 [Output.concat(bucket_arn, f"/{prefix}*") for prefix in writes],
             )
         )
+    if creates:
+        statements.append(
+            create_objects_statement("CreateCatalogPrefixes", bucket_arn, tuple(creates))
+        )
     return statements
 
 
@@ -121,11 +129,7 @@ def boundary_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) 
     """Every statement of the boundary, in a stable order."""
     settings = args.settings
     statements = [
-        statement(
-            "WriteOwnLogs",
-            ["logs:CreateLogStream", "logs:PutLogEvents"],
-            _log_group_arns(args, account_id),
-        ),
+        statement("WriteOwnLogs", LOG_ACTIONS, _log_group_arns(args, account_id)),
         statement(
             "SendToOwnDeadLetterQueues",
             ["sqs:SendMessage"],
@@ -133,17 +137,11 @@ def boundary_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) 
         ),
         *_data_statements(args, account_id),
     ]
-    if settings.database_secret_arn and any(spec.database for spec in args.catalog):
-        statements.append(
-            statement(
-                "ReadDatabaseSecret",
-                ["secretsmanager:GetSecretValue"],
-                [settings.database_secret_arn],
-            )
-        )
-    statements.append(statement("UploadTraces", TRACE_ACTIONS, ["*"]))
-    if settings.uses_vpc:
-        statements.append(statement("VpcNetworkInterfaces", VPC_ACTIONS, ["*"]))
+    statements.append(tracing_statement("UploadTraces"))
+    if any(spec.database for spec in args.catalog):
+        # Only database functions get the secret and are placed in the VPC.
+        statements.extend(database_secret_statements(settings))
+        statements.extend(vpc_statements(settings, account_id))
     statements.append(statement("DenyIamAndOrganizations", DENIED_SERVICES, ["*"], effect="Deny"))
     return statements
 

@@ -168,7 +168,7 @@ class EtlFunction(pulumi.ComponentResource):
             f"{name}-role",
             name=resource_name("role", spec.name, settings.suffix),
             description=f"Execution role of {spec.name}: only what its catalog entry needs",
-            assume_role_policy=assume_role_document(args.account_id),
+            assume_role_policy=assume_role_document(),
             permissions_boundary=upstream.boundary_arn,
             tags=tags,
             opts=ResourceOptions(parent=self),
@@ -183,6 +183,7 @@ class EtlFunction(pulumi.ComponentResource):
                 bucket_arn=args.bucket_arn,
                 log_group_arn=upstream.log_group_arn,
                 dlq_arn=upstream.dlq_arn,
+                account_id=args.account_id,
             ),
             opts=ResourceOptions(parent=self),
         )
@@ -285,8 +286,9 @@ class EtlFunction(pulumi.ComponentResource):
             action="lambda:InvokeFunction",
             function=self.function.name,
             principal="events.amazonaws.com",
+            # The rule's ARN names this account and region already: no SourceAccount
+            # (the form of AWS's EventBridge-to-Lambda documentation).
             source_arn=self.rule.arn,
-            source_account=args.account_id,
             statement_id="AllowEventBridgeSchedule",
             opts=ResourceOptions(parent=self),
         )

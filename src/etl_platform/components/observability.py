@@ -19,14 +19,18 @@ import pulumi_aws as aws
 from pulumi import ComponentResource, Output, ResourceOptions
 
 from etl_platform.catalog import Catalog
-from etl_platform.iam import deny_insecure_transport, policy_document, statement
+from etl_platform.iam import (
+    KMS_KEY_USE_ACTIONS,
+    deny_insecure_transport,
+    policy_document,
+    statement,
+)
 from etl_platform.naming import log_group_name, resource_name
 from etl_platform.settings import Settings
 from etl_platform.tags import cost_tags
 
 __all__ = [
     "KEY_ADMIN_ACTIONS",
-    "KEY_USE_ACTIONS",
     "TOPIC_ACTIONS",
     "AlarmTopic",
     "AlarmTopicArgs",
@@ -37,12 +41,12 @@ __all__ = [
 ]
 
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
-# What CloudWatch needs on the key to publish to an encrypted topic: SNS encrypts each
-# message under a data key it generates for the publisher (SNS developer guide, "Key
+# What CloudWatch (and, through IAM, the account) needs on the key to publish to the
+# encrypted topic is etl_platform.iam.KMS_KEY_USE_ACTIONS: SNS encrypts each message
+# under a data key it generates for the publisher (SNS developer guide, "Key
 # management": publishers need kms:GenerateDataKey and kms:Decrypt). AWS's examples
 # write "kms:GenerateDataKey*"; the exact action is enough and passes the guardrail
 # iam-no-wildcard-actions.
-KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 # The account (through IAM policies) administers the key: named actions, no "kms:*".
 # kms:PutKeyPolicy is among them, so the key can never be locked out.
 KEY_ADMIN_ACTIONS = (
@@ -72,8 +76,6 @@ KEY_ADMIN_ACTIONS = (
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 )
-# So that IAM policies in the account can allow publishing (an operator's test message).
-KEY_ACCOUNT_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 # The actions a topic policy may name (those of SNS's own default topic policy).
 TOPIC_ACTIONS = (
     "sns:AddPermission",
@@ -228,14 +230,15 @@ def _key_policy(
                 principals=[("AWS", [root])],
             ),
             statement(
+                # So that IAM policies in the account can allow publishing (a test message).
                 "AccountMayPublishThroughIam",
-                KEY_ACCOUNT_USE_ACTIONS,
+                KMS_KEY_USE_ACTIONS,
                 ["*"],
                 principals=[("AWS", [root])],
             ),
             statement(
                 "CloudWatchAlarmsUseKey",
-                KEY_USE_ACTIONS,
+                KMS_KEY_USE_ACTIONS,
                 ["*"],
                 principals=[("Service", [CLOUDWATCH_PRINCIPAL])],
                 conditions=_this_accounts_alarms(account_id, source_arn),

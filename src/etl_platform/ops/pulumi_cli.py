@@ -15,6 +15,9 @@ What it does, in order:
    ``PULUMI_CONFIG_PASSPHRASE_FILE`` is set (else stops at once saying to set it).
    Nothing runs before both checks pass.
 2. Validates the stack name (and, for ``new-env``, the suffix and environment).
+   ``deploy-all`` then runs ``etl-ops preflight`` (:mod:`etl_platform.ops.preflight`:
+   credentials, region, CLI, backend, concurrency quota, database secret, VPC) and
+   stops before any ``pulumi`` command when a check fails; ``--skip-preflight`` skips it.
 3. Uses a local file state backend inside the repository,
    ``PULUMI_BACKEND_URL=file://<repo>/.pulumi-state`` (git-ignored; no Pulumi Cloud
    account needed), unless ``PULUMI_BACKEND_URL`` is already set.
@@ -67,6 +70,7 @@ __all__ = [
     "STATE_DIR_NAME",
     "Action",
     "OpsError",
+    "Preflight",
     "PulumiCommandError",
     "Runner",
     "backend_env",
@@ -76,6 +80,7 @@ __all__ = [
     "require_passphrase",
     "require_pulumi",
     "run_all",
+    "run_preflight",
     "validate_new_env",
     "validate_stack_name",
 ]
@@ -115,6 +120,8 @@ MAX_STACK_NAME_LENGTH = 100
 
 Action = Literal["up", "preview", "destroy"]
 Runner = Callable[[Sequence[str], Path, Mapping[str, str]], int]
+# (stack, repo, env) -> True when the account may take the stack (prints its report).
+Preflight = Callable[[str, Path, Mapping[str, str]], bool]
 
 
 class OpsError(EtlPlatformError):
@@ -314,11 +321,13 @@ def run_all(
     repo: Path | None = None,
     env: Mapping[str, str] | None = None,
     runner: Runner = _subprocess_runner,
+    preflight: Preflight | None = None,
 ) -> None:
     """Run ``pulumi <action>`` for ``stack`` in every project, in deploy (or reverse) order.
 
-    Raises OpsError before running anything if the run cannot start, and
-    PulumiCommandError (naming the project) at the first command that fails.
+    Raises OpsError before running anything if the run cannot start (including a
+    failed ``preflight``, when given), and PulumiCommandError (naming the project) at
+    the first command that fails.
     """
     ctx = _prepare(repo, env)
     validate_stack_name(stack)
@@ -330,6 +339,12 @@ def run_all(
                 + ", ".join(f"{m}/Pulumi.{stack}.yaml" for m in missing)
                 + f". Create it with: nox -s new-env -- <suffix> --stack {stack}"
             )
+    if preflight is not None and not preflight(stack, ctx.repo, ctx.env):
+        raise OpsError(
+            f"preflight failed for stack {stack!r}: nothing was deployed. Fix the FAIL "
+            "lines above (etl-ops preflight --stack <stack> re-checks), or pass "
+            "--skip-preflight if you know better."
+        )
     order = list(reversed(DEPLOY_ORDER)) if action == "destroy" else list(DEPLOY_ORDER)
     verb = {"up": "deployed", "preview": "previewed", "destroy": "destroyed"}[action]
     print(
@@ -433,12 +448,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in (
-        ("deploy-all", "pulumi up in every project, in deploy order"),
+        ("deploy-all", "etl-ops preflight, then pulumi up in every project, in deploy order"),
         ("preview-all", "pulumi preview in every project, in deploy order"),
         ("destroy-all", "pulumi destroy in every project, in reverse order"),
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("stack", help="stack name, e.g. dev")
+        if name == "deploy-all":
+            sub.add_argument(
+                "--skip-preflight",
+                action="store_true",
+                help="deploy without the account checks (for those who know better)",
+            )
     new = commands.add_parser("new-env", help="create a stack in all three projects")
     new.add_argument("suffix", help="environment suffix carried by every resource name")
     new.add_argument("--environment", choices=ENVIRONMENTS, default="dev")
@@ -453,6 +474,15 @@ _ACTIONS: dict[str, Action] = {
 }
 
 
+def run_preflight(stack: str, repo: Path, env: Mapping[str, str]) -> bool:
+    """``etl-ops preflight`` for ``stack``: print its report; True when every check passed."""
+    from etl_platform.ops.preflight import format_results, preflight
+
+    text, code = format_results(stack, preflight(stack, env=env, repo=repo))
+    print(text, file=sys.stderr, flush=True)
+    return code == 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, print errors on stderr; return the exit code."""
     args = _parser().parse_args(argv)
@@ -460,7 +490,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "new-env":
             new_env(args.suffix, args.environment, stack=args.stack, repo=args.repo)
         else:
-            run_all(_ACTIONS[args.command], args.stack, repo=args.repo)
+            checks = (
+                run_preflight if args.command == "deploy-all" and not args.skip_preflight else None
+            )
+            run_all(_ACTIONS[args.command], args.stack, repo=args.repo, preflight=checks)
     except PulumiCommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

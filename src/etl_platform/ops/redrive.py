@@ -11,7 +11,7 @@ Each message body is the original event; it is invoked again with
 queue only after Lambda accepted it (HTTP 202). A message whose invocation fails stays
 in the queue, visible again after the visibility timeout. Needs AWS credentials with
 ``sqs:ReceiveMessage``/``sqs:DeleteMessage`` on the queue and ``lambda:InvokeFunction``
-on the function.
+on the function; without credentials it stops with one line saying what to set.
 """
 
 from __future__ import annotations
@@ -106,11 +106,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EtlPlatformError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _run(args.stack, queue_name, function_name, dry_run=args.dry_run)
+    except Exception as exc:
+        problem = _credentials_problem(exc)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+
+def _credentials_problem(exc: Exception) -> str | None:
+    """One line saying what to set, when ``exc`` means: no usable AWS credentials."""
+    from botocore.exceptions import (
+        ClientError,
+        NoCredentialsError,
+        PartialCredentialsError,
+        ProfileNotFound,
+        SSOError,
+        TokenRetrievalError,
+    )
+
+    how = (
+        "set AWS_PROFILE to a profile of the stack's account (`aws configure` or "
+        "`aws sso login --profile <name>`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+        "(and AWS_SESSION_TOKEN), then run the command again"
+    )
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return f"no AWS credentials found: {how}"
+    if isinstance(exc, ProfileNotFound | SSOError | TokenRetrievalError):
+        return f"the AWS credentials cannot be used ({exc}): {how}"
+    if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in (
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+    ):
+        return f"AWS refused the credentials ({exc.response['Error']['Code']}): {how}"
+    return None
+
+
+def _run(stack: str, queue_name: str, function_name: str, *, dry_run: bool) -> int:
     import boto3
 
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-    if args.dry_run:
+    if dry_run:
         messages = peek(sqs, queue_url)
         print(f"{queue_name}: {len(messages)} event(s) shown (at most {BATCH})")
         for message in messages:

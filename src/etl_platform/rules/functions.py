@@ -213,9 +213,9 @@ def check_permission_source(resource: Resource, context: Context) -> Iterator[st
 RULES: tuple[Rule, ...] = (
     Rule(
         "lambda-runtime-supported",
-        "Functions and layers use a supported Python runtime; deprecated ones "
-        "(nodejs14.x-20.x, python3.8-3.11) are refused with their replacement "
-        "(dates: etl_platform.runtimes, from the AWS Lambda runtimes page).",
+        "Functions and layers use a supported Python runtime; one past its AWS "
+        "deprecation date is refused with its replacement and the days since "
+        "(dates: the runtime calendar, data/lambda_runtimes.json, from AWS's runtimes page).",
         "resource",
         check_runtime_supported,
         frozenset({FUNCTION, LAYER_VERSION}),

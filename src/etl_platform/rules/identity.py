@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
+from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, LAMBDA_SERVICE
 from etl_platform.rules.documents import policy_documents
 from etl_platform.rules.model import Context, Resource, Rule, statements
 from etl_platform.rules.types import (
@@ -16,11 +16,11 @@ from etl_platform.rules.types import (
     ROLE_POLICY_ATTACHMENT,
     ROLE_POLICY_ATTACHMENTS_EXCLUSIVE,
 )
+from etl_platform.settings import secret_arn_problem
 
 __all__ = ["AWS_MANAGED_POLICY_PREFIX", "RULES"]
 
 AWS_MANAGED_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
-LAMBDA_SERVICE = "lambda.amazonaws.com"
 
 
 def _role_key(role: Any) -> str | None:
@@ -128,6 +128,37 @@ def check_star_resources(resource: Resource, context: Context) -> Iterator[str]:
                 )
 
 
+def _secret_arns(resource: Resource) -> Iterator[tuple[str, str]]:
+    """(where, ARN) of every Secrets Manager secret ARN the resource names."""
+    if resource.type == FUNCTION:
+        variables = resource.get("environment.variables") or {}
+        for name, value in variables.items() if isinstance(variables, dict) else ():
+            if isinstance(value, str) and ":secretsmanager:" in value:
+                yield f"environment variable {name}", value
+        return
+    for where, statement in _allow_statements(resource):
+        if not any(
+            isinstance(a, str) and a.startswith("secretsmanager:")
+            for a in statement.get("Action", [])
+        ):
+            continue
+        for arn in statement.get("Resource", []):
+            if isinstance(arn, str) and ":secretsmanager:" in arn and "*" not in arn:
+                yield f"{where} statement {statement.get('Sid') or '(no Sid)'}", arn
+
+
+def check_secret_arns(resource: Resource, context: Context) -> Iterator[str]:
+    """Secrets are named by their full ARN, with the 6-character suffix."""
+    for where, arn in _secret_arns(resource):
+        problem = secret_arn_problem(arn)
+        if problem:
+            yield (
+                f"{where} names the secret {arn!r}, which {problem}. Fix: set "
+                "etl:databaseSecretArn to the output of `aws secretsmanager describe-secret "
+                "--secret-id <name> --query ARN --output text`"
+            )
+
+
 def _managed_arns(resource: Resource) -> list[str]:
     if resource.type == ROLE:
         values = resource.props.get("managedPolicyArns") or []
@@ -149,6 +180,14 @@ def check_no_aws_managed_policies(resource: Resource, context: Context) -> Itera
 
 
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "iam-secret-arn-complete",
+        "Every secret a policy grants or a function is given is named by its full ARN, "
+        "with the 6-character suffix Secrets Manager appends (a partial ARN matches no "
+        "secret: AccessDenied at run time).",
+        "resource",
+        check_secret_arns,
+    ),
     Rule(
         "iam-role-per-function",
         "Every function has its own execution role; no role is shared.",
@@ -173,7 +212,7 @@ RULES: tuple[Rule, ...] = (
         "iam-star-resource-scoped",
         "'Resource: *' only for actions with no resource-level permissions "
         "(etl_platform.iam.ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS: xray:PutTraceSegments, "
-        "xray:PutTelemetryRecords and the EC2 network-interface actions Lambda uses in a VPC; "
+        "xray:PutTelemetryRecords, ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets; "
         "AWS accepts only '*' for them). In a KMS key policy '*' means the key itself.",
         "resource",
         check_star_resources,

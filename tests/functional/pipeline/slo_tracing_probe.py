@@ -131,6 +131,11 @@ def main() -> None:
                     "trace_id": f"{span.context.trace_id:032x}",
                     "attributes": dict(span.attributes or {}),
                     "parent": f"{span.parent.span_id:016x}" if span.parent else None,
+                    "span_id": f"{span.context.span_id:016x}",
+                    "links": [
+                        [f"{link.context.trace_id:032x}", f"{link.context.span_id:016x}"]
+                        for link in span.links
+                    ],
                 }
             )
     logs = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]

@@ -225,3 +225,28 @@ def test_tls_is_required_by_default(aws, load_handler, monkeypatch):
     assert module.SETTINGS.sslmode == "require"
     assert module.SETTINGS.connect_timeout == 5.0
     assert module.SETTINGS.max_connections == 10
+
+
+def test_staged_object_without_the_expected_header_is_refused(load, aws):
+    # GIVEN an object under staged/ that transform did not write (JSON lines, say)
+    aws.put_object(Bucket="etl-data-test", Key=f"staged/{BATCH}.csv", Body=b'{"order_id": 1}\n')
+
+    # WHEN load runs / THEN it raises naming the header it expects (retry, then the DLQ)
+    with pytest.raises(ObjectUnreadableError, match="the first line must be order_id,"):
+        invoke(load, f"staged/{BATCH}.csv")
+
+
+def test_a_staged_object_with_fewer_rows_than_transform_wrote_loads_nothing(
+    load, aws, postgres_server, database
+):
+    # GIVEN a staged object that lost a row on the way (metadata says transform staged 3)
+    rows = [staged_row(i, BATCH) for i in range(2)]
+    key = put_staged(
+        aws, BATCH, rows, counts={"received": 3, "staged": 3, "rejected": 0, "duplicates": 0}
+    )
+
+    # WHEN load runs / THEN it raises and commits nothing
+    with pytest.raises(ObjectUnreadableError, match="2 rows, but transform staged 3"):
+        invoke(load, key)
+    assert query(postgres_server, database, "SELECT count(*) FROM orders") == [(0,)]
+    assert read_json(aws, f"manifests/{BATCH}.json")["stage"] == "transformed"

@@ -101,7 +101,11 @@ def test_load_works_with_tracing_on_and_traces_sql(
     assert report["patched"] == ["botocore", "psycopg"]
     sent = report["sent"]
     (load,) = [entity for entity in sent if entity["name"] == "load"]
-    assert load["annotations"] == {"batch_id": "traced"}
+    # (first_trace_id: no upstream object named an earlier trace, so it is this one)
+    assert load["annotations"] == {
+        "batch_id": "traced",
+        "first_trace_id": "1-5759e988-bd862e3fe1be46a994272793",
+    }
     sql = [entity for entity in sent if entity.get("sql")]
     sql += [sub for sub in load.get("subsegments", []) if sub.get("sql")]
     assert sql, sent

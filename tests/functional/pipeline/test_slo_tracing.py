@@ -76,6 +76,7 @@ def test_the_pipeline_traces_one_batch_across_its_hops(
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     batch_id, trace_ids = report["batch_id"], report["trace_ids"]
+    first = CHAIN[0][0]
 
     # THEN the pipeline did its work, as without tracing
     assert report["manifest"]["stage"] == "loaded"
@@ -104,6 +105,17 @@ def test_the_pipeline_traces_one_batch_across_its_hops(
             for span in annotated:
                 assert "batch_id" in span["attributes"][tracing.ANNOTATIONS_ATTRIBUTE]
                 assert span["parent"] == "53995c3f42cd8ad8"  # the Lambda segment
+                # AND every hop names the batch's first trace (the first hop's own)
+                assert span["attributes"]["first_trace_id"] == trace_ids[first]
+        # AND the later hops link to the first hop's span that wrote the batch
+        first_hex = trace_ids[first].replace("1-", "", 1).replace("-", "")
+        first_spans = {s["span_id"] for s in report["spans"] if s["trace_id"] == first_hex}
+        for function, _ in CHAIN[1:]:
+            xray_hex = trace_ids[function].replace("1-", "", 1).replace("-", "")
+            links = [
+                link for s in report["spans"] if s["trace_id"] == xray_hex for link in s["links"]
+            ]
+            assert links and all(t == first_hex and sid in first_spans for t, sid in links)
         assert report["patched"] == []
     else:
         entities = [e for top in report["spans"] for e in _walk(top)]
@@ -115,4 +127,8 @@ def test_the_pipeline_traces_one_batch_across_its_hops(
                 and (e.get("annotations") or {}).get("batch_id") == batch_id
             ]
             assert annotated, function
+            # AND every hop names the batch's first trace (the first hop's own)
+            assert any(
+                e["annotations"].get("first_trace_id") == trace_ids[first] for e in annotated
+            ), function
         assert "botocore" in report["patched"]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from etl_common import batches
 from pipeline_factories import BUCKET, lambda_context
 
 from etl_platform.catalog import load_catalog
@@ -36,21 +37,35 @@ def _plant(
     times: dict[str, datetime] | None = None,
     rejected: int = 0,
 ) -> None:
-    """A raw object under the day prefix and (unless ``stage`` is None) its manifest."""
-    s3.put_object(Bucket=BUCKET, Key=f"raw/{day:%Y/%m/%d}/{batch_id}.jsonl", Body=b"{}\n")
+    """A raw object under the day prefix and (unless ``stage`` is None) its manifest,
+    built through the pipeline's one manifest type, stage by stage."""
+    raw = f"raw/{day:%Y/%m/%d}/{batch_id}.jsonl"
+    s3.put_object(Bucket=BUCKET, Key=raw, Body=b"{}\n")
     if stage is None:
         return
-    all_times = {"received_at": None, "transformed_at": None, "loaded_at": None}
-    all_times.update({k: _iso(v) for k, v in (times or {}).items()})
-    manifest = {
-        "version": 1,
-        "batch_id": batch_id,
-        "dataset": "orders",
-        "stage": stage,
-        "counts": {"received": 3, "rejected": rejected if stage != "received" else None},
-        "times": all_times,
-    }
-    s3.put_object(Bucket=BUCKET, Key=f"manifests/{batch_id}.json", Body=json.dumps(manifest))
+    at = {k: _iso(v) for k, v in (times or {}).items()}
+    manifest = batches.Manifest.received(
+        batch_id, dataset="orders", received=3, received_at=at["received_at"], raw_key=raw
+    )
+    counts = {"received": 3, "staged": 3 - rejected, "rejected": rejected, "duplicates": 0}
+    if stage in ("transformed", "loaded"):
+        manifest = manifest.transformed(
+            counts=counts,
+            at=at["transformed_at"],
+            raw_key=raw,
+            staged_key=batches.staged_key(batch_id),
+            rejected_key=batches.rejected_key(batch_id) if rejected else None,
+        )
+    if stage == "loaded":
+        manifest = manifest.loaded(
+            counts=counts,
+            loaded=3 - rejected,
+            stale=0,
+            at=at["loaded_at"],
+            staged_key=batches.staged_key(batch_id),
+        )
+    body = json.dumps(manifest.to_json())
+    s3.put_object(Bucket=BUCKET, Key=batches.manifest_key(batch_id), Body=body)
 
 
 def _emf_lines(out: str) -> list[dict[str, Any]]:

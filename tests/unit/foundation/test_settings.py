@@ -54,6 +54,11 @@ def test_config_overrides_defaults() -> None:
     assert s.uses_vpc and s.vpc_subnet_ids == ("subnet-0123456789abcdef0",)
 
 
+SECRET_PREFIX = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+FULL_SECRET = f"{SECRET_PREFIX}etl/database-AbCdEf"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+
+
 @pytest.mark.parametrize(
     ("overrides", "key", "allowed"),
     [
@@ -77,10 +82,30 @@ def test_config_overrides_defaults() -> None:
         (config(runtime="nodejs14.x"), "etl:runtime", "python3.13"),
         (config(runtime="nodejs18.x"), "etl:runtime", "deprecated"),
         (config(runtime="python3.9"), "etl:runtime", "use python3.13"),
-        (config(runtime="python3.11"), "etl:runtime", "deprecated"),
+        (config(runtime="python3.10"), "etl:runtime", "deprecated"),
         (config(runtime="java99"), "etl:runtime", "unknown Lambda runtime"),
         (config(alarmEmail="ops"), "etl:alarmEmail", "e-mail address"),
-        (config(databaseSecretArn="db-secret"), "etl:databaseSecretArn", "Secrets Manager ARN"),
+        (config(databaseSecretArn="db-secret"), "etl:databaseSecretArn", "Secrets Manager secret"),
+        (
+            config(databaseSecretArn=f"{SECRET_PREFIX}etl/database"),
+            "etl:databaseSecretArn",
+            "aws secretsmanager describe-secret --secret-id <name> --query ARN",
+        ),
+        (
+            config(databaseSecretArn=f"{SECRET_PREFIX}etl-db", databaseSecretKmsKeyArn="alias/x"),
+            "etl:databaseSecretArn",
+            "partial ARN",
+        ),
+        (
+            config(databaseSecretArn=FULL_SECRET, databaseSecretKmsKeyArn="alias/etl-db"),
+            "etl:databaseSecretKmsKeyArn",
+            "not an alias",
+        ),
+        (
+            config(databaseSecretKmsKeyArn=KEY_ARN),
+            "etl:databaseSecretKmsKeyArn",
+            "etl:databaseSecretArn is not set",
+        ),
         (config(vpcSubnetIds="subnet-1"), "etl:vpcSubnetIds", "JSON list"),
         (
             config(vpcSubnetIds='["subnet-0123456789abcdef0"]'),
@@ -121,3 +146,23 @@ def test_a_suffix_that_breaks_a_name_limit_names_the_resource() -> None:
     assert "etl:environmentSuffix" in str(caught.value)
     assert f"lambda-{long_function}-feature-branch-with-a-long-name" in str(caught.value)
     assert "allows 64" in str(caught.value)
+
+
+def test_a_partial_secret_arn_is_refused_saying_how_to_get_the_full_one() -> None:
+    # GIVEN the ARN of a secret without the 6 characters Secrets Manager appends
+    partial = f"{SECRET_PREFIX}etl/database"
+    # WHEN the settings load
+    with pytest.raises(SettingsError) as caught:
+        settings(**config(databaseSecretArn=partial))
+    # THEN the message says why (the grant would match no secret) and how to get the ARN
+    message = str(caught.value)
+    assert "partial ARN" in message and "6 characters" in message
+    assert "aws secretsmanager describe-secret --secret-id <name> --query ARN" in message
+
+
+def test_the_full_secret_arn_and_its_customer_key_are_accepted() -> None:
+    # GIVEN the full ARN and the ARN of the KMS key that encrypts the secret
+    loaded = settings(**config(databaseSecretArn=FULL_SECRET, databaseSecretKmsKeyArn=KEY_ARN))
+    # THEN both are kept for the role and the boundary
+    assert loaded.database_secret_arn == FULL_SECRET
+    assert loaded.database_secret_kms_key_arn == KEY_ARN

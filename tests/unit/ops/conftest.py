@@ -6,10 +6,13 @@ Unit tier: no network, no real Pulumi CLI, no AWS.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from etl_platform.ops import pulumi_cli
 from etl_platform.ops.pulumi_cli import DEPLOY_ORDER
 
 from .fake_pulumi import FakePulumi, write_fake_pulumi
@@ -46,9 +49,32 @@ def path_without_pulumi() -> str:
     )
 
 
+@dataclass
+class PreflightStub:
+    """Stands in for `etl-ops preflight` in deploy-all (tested against moto elsewhere)."""
+
+    passes: bool = True
+    stacks: list[str] = field(default_factory=list)
+
+    def __call__(self, stack: str, repo: Path, env: Mapping[str, str]) -> bool:
+        self.stacks.append(stack)
+        return self.passes
+
+
+@pytest.fixture
+def preflight_stub(monkeypatch: pytest.MonkeyPatch) -> PreflightStub:
+    """deploy-all's preflight, replaced by a recording stub that passes unless told not to."""
+    stub = PreflightStub()
+    monkeypatch.setattr(pulumi_cli, "run_preflight", stub)
+    return stub
+
+
 @pytest.fixture
 def cli_env(
-    monkeypatch: pytest.MonkeyPatch, fake_pulumi: FakePulumi, path_without_pulumi: str
+    monkeypatch: pytest.MonkeyPatch,
+    fake_pulumi: FakePulumi,
+    path_without_pulumi: str,
+    preflight_stub: PreflightStub,
 ) -> FakePulumi:
     """A user's shell ready to deploy: the fake first on PATH, a passphrase, no backend set."""
     monkeypatch.setenv("PATH", f"{fake_pulumi.bin_dir}{os.pathsep}{path_without_pulumi}")

@@ -98,6 +98,9 @@ def test_nox_lists_every_entry_point_and_runs_the_tests_by_default(
                 "destroy-all",
                 "new-env",
                 "redrive",
+                "audit",
+                "preflight",
+                "refresh-runtimes",
             )
         },
     }
@@ -126,3 +129,30 @@ def test_deploy_all_through_nox_drives_the_cli_in_order(tmp_path: Path) -> None:
     previews = [a[a.index("--cwd") + 1] for a in fake.argvs() if a[0] == "preview"]
     assert previews == ["projects/shared", "projects/observability", "projects/etl-functions"]
     assert {call["backend"] for call in fake.calls()} == {backend}
+
+
+@pytest.mark.parametrize(
+    ("session", "usage"),
+    [
+        ("preflight", "usage: nox -s preflight -- --stack <stack>"),
+        ("refresh-runtimes", "usage: nox -s refresh-runtimes -- <saved copy of"),
+    ],
+)
+def test_ops_sessions_without_arguments_print_their_usage(
+    path_without_pulumi: str, session: str, usage: str
+) -> None:
+    code, output, _ = _nox("-s", session, path=path_without_pulumi)
+    assert code != 0
+    assert usage in output
+
+
+def test_the_etl_ops_console_script_is_installed_with_the_project() -> None:
+    # GIVEN the project installed by scripts/bootstrap ([project.scripts] etl-ops)
+    script = REPO_ROOT / ".venv" / "bin" / "etl-ops"
+    # WHEN the user asks it for help
+    result = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    # THEN both commands are there
+    assert result.returncode == 0, result.stderr
+    assert "audit" in result.stdout and "preflight" in result.stdout

@@ -16,6 +16,7 @@ import pytest
 
 from etl_platform.ops.pulumi_cli import DEPLOY_ORDER, main
 
+from .conftest import PreflightStub
 from .fake_pulumi import FakePulumi
 
 SELECT = ["stack", "select", "--create"]
@@ -365,6 +366,7 @@ def test_module_runs_as_a_script(cli_env: FakePulumi, repo: Path) -> None:
             str(repo),
             "deploy-all",
             "dev",
+            "--skip-preflight",  # a subprocess: the preflight stub does not reach it
         ],
         capture_output=True,
         text=True,
@@ -377,3 +379,48 @@ def test_module_runs_as_a_script(cli_env: FakePulumi, repo: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "$ pulumi up --yes --stack dev --cwd projects/etl-functions" in result.stderr
     assert len(cli_env.calls()) == 6
+
+
+def test_deploy_all_runs_preflight_first_and_stops_on_failure(
+    cli_env: FakePulumi,
+    repo: Path,
+    preflight_stub: PreflightStub,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN an account that fails preflight
+    preflight_stub.passes = False
+    # WHEN the user deploys
+    code = _run(repo, "deploy-all", "dev")
+    # THEN preflight ran for the stack, nothing was deployed, and the error says why
+    assert code == 2
+    assert preflight_stub.stacks == ["dev"]
+    assert cli_env.calls() == []
+    err = capsys.readouterr().err
+    assert "preflight failed for stack 'dev': nothing was deployed" in err
+    assert "--skip-preflight" in err
+
+
+def test_deploy_all_deploys_after_a_passing_preflight(
+    cli_env: FakePulumi, repo: Path, preflight_stub: PreflightStub
+) -> None:
+    assert _run(repo, "deploy-all", "dev") == 0
+    assert preflight_stub.stacks == ["dev"]
+    assert len(cli_env.calls()) == 6
+
+
+def test_skip_preflight_deploys_without_it(
+    cli_env: FakePulumi, repo: Path, preflight_stub: PreflightStub
+) -> None:
+    preflight_stub.passes = False
+    assert _run(repo, "deploy-all", "dev", "--skip-preflight") == 0
+    assert preflight_stub.stacks == []
+    assert len(cli_env.calls()) == 6
+
+
+@pytest.mark.parametrize("command", ["preview-all", "destroy-all"])
+def test_preview_and_destroy_do_not_run_preflight(
+    cli_env: FakePulumi, repo: Path, preflight_stub: PreflightStub, command: str
+) -> None:
+    preflight_stub.passes = False
+    assert _run(repo, command, "dev") == 0
+    assert preflight_stub.stacks == []

@@ -17,7 +17,6 @@ from etl_common.db import DatabaseSettings
 from etl_common.errors import (
     ApiError,
     ConfigurationError,
-    DataError,
     ObjectUnreadableError,
     TransientError,
 )
@@ -202,7 +201,12 @@ print(json.dumps({
     assert report["psycopg_imported"] is False
     (subsegment,) = report["sent"]
     assert subsegment["name"] == "transform"
-    assert subsegment["annotations"] == {"batch_id": "b-1", "staged": 5, "rejected_lines": 2}
+    assert subsegment["annotations"] == {
+        "batch_id": "b-1",
+        "staged": 5,
+        "rejected_lines": 2,
+        "first_trace_id": "1-5759e988-bd862e3fe1be46a994272793",  # no upstream: this trace
+    }
 
 
 # ------------------------------------------------------------------ HTTP
@@ -331,5 +335,5 @@ def test_database_settings_refuse_an_empty_secret_and_an_unknown_sslmode():
 def test_error_families_separate_bad_data_from_transient_faults():
     # GIVEN the typed errors / THEN retry semantics follow from the family
     assert issubclass(ObjectUnreadableError, TransientError)
-    assert not issubclass(DataError, TransientError)
+    assert not issubclass(ApiError, TransientError)
     assert all(name.endswith("Error") for name in __import__("etl_common.errors").errors.__all__)

@@ -91,9 +91,9 @@ def test_otel_spans_are_encoded_as_otlp_json_with_xray_ids_and_annotations(
     attributes = {a["key"]: a["value"] for a in encoded["attributes"]}
     assert attributes["batch_id"] == {"stringValue": "b-7"}
     assert attributes["records"] == {"intValue": "3"}
-    assert attributes[tracing.ANNOTATIONS_ATTRIBUTE] == {
-        "arrayValue": {"values": [{"stringValue": "batch_id"}, {"stringValue": "records"}]}
-    }
+    assert attributes["first_trace_id"] == {"stringValue": ROOT}  # this is the first hop
+    listed = attributes[tracing.ANNOTATIONS_ATTRIBUTE]["arrayValue"]["values"]
+    assert [v["stringValue"] for v in listed] == ["batch_id", "records", "first_trace_id"]
     assert encoded["kind"] == 1 and int(encoded["endTimeUnixNano"]) >= int(
         encoded["startTimeUnixNano"]
     )
@@ -139,3 +139,43 @@ def test_otel_in_lambda_exports_to_the_collector_endpoint_at_the_end_of_the_invo
     assert span["name"] == "transform" and span["traceId"] == ROOT[2:].replace("-", "")
     resource = {a["key"]: a["value"] for a in doc["resourceSpans"][0]["resource"]["attributes"]}
     assert resource["service.name"] == {"stringValue": "lambda-transform-dev"}
+
+
+def test_the_first_trace_travels_in_s3_metadata_and_is_linked_by_the_next_hop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    # GIVEN the first hop, in its invocation, writing an object
+    exporter = InMemorySpanExporter()
+    tracing.use_otel_exporter(exporter)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1")
+    with runtime.invocation("ingest", None), tracing.subsegment("store", batch_id="b"):
+        metadata = tracing.link_metadata()
+    (writer,) = exporter.get_finished_spans()
+    assert metadata == {"trace-root": f"Root={ROOT};Parent={writer.context.span_id:016x}"}
+
+    # WHEN the next hop, in another trace, reads that object inside its stage
+    next_root = "1-5759e999-000000000000000000000001"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={next_root};Parent=1111111111111111;Sampled=1")
+    with runtime.invocation("transform", None):
+        with tracing.subsegment("transform", batch_id="b"):
+            tracing.link_from(metadata)
+            passed_on = tracing.link_metadata()
+        with tracing.subsegment("write", batch_id="b"):
+            pass
+    *_, reader, later = exporter.get_finished_spans()
+
+    # THEN its spans name the first trace and link to the writer's span, and it passes
+    # the first trace on (not its own) to the hop after it
+    for span in (reader, later):
+        assert span.attributes["first_trace_id"] == ROOT
+        (link,) = span.links
+        assert (link.context.trace_id, link.context.span_id) == (
+            writer.context.trace_id,
+            writer.context.span_id,
+        )
+    assert passed_on == metadata
+    # AND the next invocation starts afresh
+    with runtime.invocation("transform", None):
+        assert tracing.first_trace_id() == next_root

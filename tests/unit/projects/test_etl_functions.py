@@ -50,10 +50,12 @@ BUCKET = "aws:s3/bucket:Bucket"
 NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 
 SECRET_ARN = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:etl/database-AbCdEf"
+SECRET_KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 SECURITY_GROUPS = ["sg-0123456789abcdef0"]
 DATABASE_CONFIG = {
     "etl:databaseSecretArn": SECRET_ARN,
+    "etl:databaseSecretKmsKeyArn": SECRET_KEY_ARN,
     "etl:vpcSubnetIds": json.dumps(SUBNETS),
     "etl:vpcSecurityGroupIds": json.dumps(SECURITY_GROUPS),
 }
@@ -270,13 +272,14 @@ def test_each_function_has_its_own_role_under_the_boundary_trusted_by_lambda_onl
         assert role.inputs["permissionsBoundary"] == boundary
         assert function_of(run, spec)["role"] == role.outputs["arn"]
         role_arns.append(role.outputs["arn"])
-        # AND only Lambda, acting for this account, may assume it
+        # AND only Lambda may assume it, in the form AWS's execution-role docs show: no
+        # aws:SourceAccount condition (such conditions broke CreateFunction in a VPC)
         trust = json.loads(role.inputs["assumeRolePolicy"])
         [statement] = trust["Statement"]
         assert statement["Effect"] == "Allow"
         assert statement["Action"] == "sts:AssumeRole"
         assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
-        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+        assert "Condition" not in statement
     # AND no role is shared between functions
     assert len(set(role_arns)) == len(CATALOG) == len(roles)
 
@@ -336,18 +339,25 @@ def test_policies_grant_own_log_group_own_dlq_and_exactly_the_catalog_prefixes(
         ]
         assert statements["DeadLetterQueue"]["Action"] == "sqs:SendMessage"
         assert as_list(statements["DeadLetterQueue"]["Resource"]) == [dlqs[spec.name]]
-        # AND S3 object access on exactly the prefixes it reads and writes
+        # AND S3 object access on exactly the prefixes it reads, writes and creates
         reads = statements.get("ReadObjects")
         writes = statements.get("WriteObjects")
+        creates = statements.get("CreateObjects")
         assert sorted(as_list(reads["Resource"]) if reads else []) == sorted(
             f"{bucket}/{p}*" for p in spec.s3_read
         )
         assert sorted(as_list(writes["Resource"]) if writes else []) == sorted(
             f"{bucket}/{p}*" for p in spec.s3_write
         )
+        assert sorted(as_list(creates["Resource"]) if creates else []) == sorted(
+            f"{bucket}/{p}*" for p in spec.s3_create
+        )
         if reads:
             assert reads["Action"] == "s3:GetObject"
-            # AND listing of this stack's bucket only (so a missing key is a 404, not a 403)
+        if spec.s3_missing_ok or spec.s3_list:
+            # AND listing of this stack's bucket only (so a missing key is a 404, not a
+            # 403), only for a function whose needs say a missing key is an answer or
+            # that lists keys
             listing = statements["ListDataBucket"]
             assert listing["Action"] == "s3:ListBucket"
             assert listing["Resource"] == bucket
@@ -355,9 +365,15 @@ def test_policies_grant_own_log_group_own_dlq_and_exactly_the_catalog_prefixes(
             assert "ListDataBucket" not in statements
         if writes:
             assert writes["Action"] == "s3:PutObject"
-        # AND no database or VPC access without that config
-        assert "DatabaseSecret" not in statements
-        assert "VpcNetworkInterfaces" not in statements
+            assert "Condition" not in writes
+        if creates:
+            # AND objects it only creates can never be overwritten: PutObject needs the
+            # If-None-Match header (S3 answers 412 for an existing key)
+            assert creates["Action"] == "s3:PutObject"
+            assert creates["Condition"] == {"Null": {"s3:if-none-match": "false"}}
+        # AND no database, key or VPC access without that config
+        assert not {"DatabaseSecret", "DatabaseSecretKey"} & set(statements)
+        assert not any(sid.startswith("Vpc") for sid in statements)
 
 
 @pytest.mark.parametrize("with_database", [False, True], ids=["plain", "database-vpc"])
@@ -388,23 +404,44 @@ def test_database_function_gets_secret_pool_and_vpc_when_configured(
             variables = fn["environment"]["variables"]
             assert variables["MAX_CONNECTIONS"] == "10"
             assert variables["DB_SECRET_ARN"] == SECRET_ARN
-            # ... may read that one secret ...
+            # ... may read that one secret, decrypting it through Secrets Manager only ...
             secret = statements["DatabaseSecret"]
             assert secret["Action"] == "secretsmanager:GetSecretValue"
             assert as_list(secret["Resource"]) == [SECRET_ARN]
-            # ... runs in the VPC and may manage its network interfaces
+            key = statements["DatabaseSecretKey"]
+            assert (key["Action"], key["Resource"]) == ("kms:Decrypt", SECRET_KEY_ARN)
+            assert key["Condition"] == {
+                "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+            }
+            # ... runs in the VPC and may create network interfaces only in its subnets
+            # and security groups, and manage only this account's interfaces
             assert fn["vpcConfig"] == {
                 "subnetIds": SUBNETS,
                 "securityGroupIds": SECURITY_GROUPS,
             }
-            vpc = statements["VpcNetworkInterfaces"]
-            assert "ec2:CreateNetworkInterface" in as_list(vpc["Action"])
-            assert set(as_list(vpc["Action"])) <= ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
+            ec2 = f"arn:aws:ec2:us-east-1:{ACCOUNT_ID}"
+            create = statements["VpcCreateNetworkInterface"]
+            assert create["Action"] == "ec2:CreateNetworkInterface"
+            assert sorted(as_list(create["Resource"])) == sorted(
+                [f"{ec2}:network-interface/*"]
+                + [f"{ec2}:subnet/{s}" for s in SUBNETS]
+                + [f"{ec2}:security-group/{g}" for g in SECURITY_GROUPS]
+            )
+            manage = statements["VpcNetworkInterfaces"]
+            assert as_list(manage["Resource"]) == [f"{ec2}:network-interface/*"]
+            assert sorted(as_list(manage["Action"])) == [
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:DeleteNetworkInterface",
+                "ec2:UnassignPrivateIpAddresses",
+            ]
+            describe = statements["VpcDescribe"]
+            assert describe["Resource"] == "*"
+            assert set(as_list(describe["Action"])) <= ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
         else:
             # AND the other functions get none of it
             assert "vpcConfig" not in fn or not fn["vpcConfig"]
-            assert "DatabaseSecret" not in statements
-            assert "VpcNetworkInterfaces" not in statements
+            assert not {"DatabaseSecret", "DatabaseSecretKey"} & set(statements)
+            assert not any(sid.startswith("Vpc") for sid in statements)
     assert any(spec.database for spec in CATALOG)
 
 
@@ -634,13 +671,14 @@ def test_a_scheduled_function_gets_a_rule_target_and_scoped_permission(
     target = run.one("aws:cloudwatch/eventTarget:EventTarget", "nightly-report-schedule-target")
     assert target.inputs["arn"] == function.outputs["arn"]
     assert target.inputs["rule"] == "schedule-nightly-report-dev"
-    # AND only that rule, in this account, may invoke it
+    # AND only that rule may invoke it: its SourceArn alone, as AWS documents it for
+    # EventBridge (the rule's ARN already names the account; no SourceAccount)
     permission = run.one(PERMISSION, "nightly-report-schedule-permission").inputs
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["action"] == "lambda:InvokeFunction"
     assert permission["function"] == "lambda-nightly-report-dev"
     assert permission["sourceArn"] == rule.outputs["arn"]
-    assert permission["sourceAccount"] == ACCOUNT_ID
+    assert "sourceAccount" not in permission
     # AND it is wired like every other function (own role, DLQ, async config)
     assert function.inputs["role"] == run.one(ROLE, "nightly-report-role").outputs["arn"]
     assert function.inputs["deadLetterConfig"]["targetArn"].endswith(":dlq-nightly-report-dev")

@@ -175,6 +175,9 @@ def test_every_function_has_its_five_alarms_and_its_dlq_two(run: ProgramRun) -> 
         # async-age and recursion rows where its trigger makes them apply)
         assert set(on_function) >= FUNCTION_METRICS, fn
         assert set(on_function) == expected_function_metrics(spec), fn
+        # AND a function behind a URL also pages on its URL's 5xx answers (which Lambda's
+        # Errors never counts); no other function has that alarm
+        assert ("Url5xxCount" in on_function) == (spec.trigger.type == "url"), fn
         assert {a.inputs["namespace"] for a in on_function.values()} == {"AWS/Lambda"}
         # AND its dead-letter queue (the name the shared stack exported) has its two
         assert set(on_dlq) == DLQ_METRICS, fn
@@ -207,8 +210,11 @@ def test_a_single_failure_of_any_kind_fires_an_alarm(dev: ProgramRun) -> None:
         # GIVEN a function's alarms
         on_function = function_alarms(dev, fn)
         on_dlq = dlq_alarms(dev, fn)
-        # THEN one error, throttle, undeliverable or dropped event is enough
-        for metric in ("Errors", "Throttles", "DeadLetterErrors", "AsyncEventsDropped"):
+        # THEN one error, throttle, undeliverable or dropped event is enough, and for a
+        # function behind a URL one 5xx answer (which Lambda's Errors never counts)
+        metrics = ["Errors", "Throttles", "DeadLetterErrors", "AsyncEventsDropped"]
+        metrics += ["Url5xxCount"] if "Url5xxCount" in on_function else []
+        for metric in metrics:
             assert on_function[metric].inputs["statistic"] == "Sum"
             assert on_function[metric].inputs["threshold"] == 1, (fn, metric)
         # AND so is one message waiting in its dead-letter queue

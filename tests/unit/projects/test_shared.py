@@ -21,7 +21,7 @@ import pytest
 from etl_platform.catalog import load_catalog
 from etl_platform.contract import SharedExports
 from etl_platform.errors import SettingsError
-from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
+from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, ENI_ACTIONS
 from etl_platform.iam_lint import open_findings
 from etl_platform.naming import bucket_name, log_group_name, physical_name, resource_name
 from etl_platform.offline import ACCOUNT_ID, ProgramRun, run_program
@@ -45,11 +45,16 @@ BOUNDARY_ACTIONS = {
     "s3:PutObject",
     "s3:ListBucket",
     "secretsmanager:GetSecretValue",
+    "kms:Decrypt",
+    *ENI_ACTIONS,
     *ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS,
 }
+CREATE_ONLY = {"Null": {"s3:if-none-match": "false"}}
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:etl-db-AbCdEf"
+SECRET_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 DATABASE_AND_VPC = {
     "etl:databaseSecretArn": SECRET_ARN,
+    "etl:databaseSecretKmsKeyArn": SECRET_KEY_ARN,
     "etl:vpcSubnetIds": '["subnet-0123456789abcdef0"]',
     "etl:vpcSecurityGroupIds": '["sg-0123456789abcdef0"]',
 }
@@ -229,6 +234,8 @@ def test_boundary_allows_nothing_outside_this_environment(
     bucket = f"arn:aws:s3:::{bucket_name(stack, ACCOUNT_ID)}"
     reads = {f"{bucket}/{p}*" for spec in catalog for p in spec.s3_read}
     writes = {f"{bucket}/{p}*" for spec in catalog for p in spec.s3_write}
+    # (a prefix only ever created stays create-only in the fence too)
+    creates = {f"{bucket}/{p}*" for spec in catalog for p in spec.s3_create} - writes
     # WHEN every Allow statement of the boundary is checked
     allows = [s for s in statements(boundary_document(run)) if s["Effect"] == "Allow"]
     granted: dict[str, set[str]] = {}
@@ -240,15 +247,24 @@ def test_boundary_allows_nothing_outside_this_environment(
             assert resources == {"*"}, allow["Sid"]
             assert actions <= ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, allow["Sid"]
         else:
-            assert resources <= log_groups | queues | {bucket} | reads | writes, allow["Sid"]
+            known = log_groups | queues | {bucket} | reads | writes | creates
+            assert resources <= known, allow["Sid"]
+        if "s3:PutObject" in actions and resources & creates:
+            # AND a prefix that functions only create is granted with If-None-Match only
+            assert actions == {"s3:PutObject"} and resources == creates, allow["Sid"]
+            assert allow["Condition"] == CREATE_ONLY, allow["Sid"]
         for action in actions:
             granted.setdefault(action, set()).update(resources)
     # AND each grant is exactly what the catalog's functions need, no more
     assert granted["logs:CreateLogStream"] == granted["logs:PutLogEvents"] == log_groups
     assert granted["sqs:SendMessage"] == queues
     assert granted["s3:GetObject"] == reads
-    assert granted["s3:PutObject"] == writes
-    assert granted["s3:ListBucket"] == {bucket}
+    assert granted["s3:PutObject"] == writes | creates
+    # AND listing (a missing key answers 404, not 403) only when some function needs it
+    if any(spec.s3_missing_ok or spec.s3_list for spec in catalog):
+        assert granted["s3:ListBucket"] == {bucket}
+    else:
+        assert "s3:ListBucket" not in granted
     # AND without a database secret or VPC configured, neither is granted
     assert "secretsmanager:GetSecretValue" not in granted
     assert not any(a.startswith("ec2:") for a in granted)
@@ -256,10 +272,10 @@ def test_boundary_allows_nothing_outside_this_environment(
     assert open_findings([run.one(POLICY, "boundary-policy")]) == []
 
 
-def test_boundary_grants_the_database_secret_and_vpc_actions_only_when_configured(
+def test_boundary_grants_the_database_secret_its_key_and_scoped_vpc_actions_when_configured(
     run_project: RunProject,
 ) -> None:
-    # GIVEN the dev stack with a database secret and VPC settings
+    # GIVEN the dev stack with a database secret, its customer managed key and VPC settings
     # WHEN the program runs
     run = run_project("shared", "dev", config=DATABASE_AND_VPC)
     document = boundary_document(run)
@@ -267,12 +283,31 @@ def test_boundary_grants_the_database_secret_and_vpc_actions_only_when_configure
     # THEN exactly that secret can be read
     secret = [s for s in allows.values() if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
     assert [s["Resource"] for s in secret] == [SECRET_ARN]
-    # AND the network-interface actions a VPC function needs are allowed (on "*": unscoped)
-    vpc = [s for s in allows.values() if any(a.startswith("ec2:") for a in as_list(s["Action"]))]
-    assert len(vpc) == 1 and vpc[0]["Resource"] == "*"
-    assert set(as_list(vpc[0]["Action"])) <= ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
-    assert "ec2:CreateNetworkInterface" in as_list(vpc[0]["Action"])
-    # AND parliament reports nothing beyond the reviewed suppression for those actions
+    # AND its key decrypts only through Secrets Manager in us-east-1
+    [key] = [s for s in allows.values() if "kms:Decrypt" in as_list(s["Action"])]
+    assert (key["Action"], key["Resource"]) == ("kms:Decrypt", SECRET_KEY_ARN)
+    assert key["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+    }
+    # AND the network-interface actions are scoped: creating one only in the configured
+    # subnet and security group, managing only this account's interfaces in us-east-1,
+    # and only the two describe actions (no resource-level permissions) on "*"
+    ec2 = f"arn:aws:ec2:us-east-1:{ACCOUNT_ID}"
+    vpc = {
+        action: set(as_list(s["Resource"]))
+        for s in allows.values()
+        for action in as_list(s["Action"])
+        if action.startswith("ec2:")
+    }
+    assert vpc.pop("ec2:CreateNetworkInterface") == {
+        f"{ec2}:network-interface/*",
+        f"{ec2}:subnet/subnet-0123456789abcdef0",
+        f"{ec2}:security-group/sg-0123456789abcdef0",
+    }
+    for action in set(ENI_ACTIONS) - {"ec2:CreateNetworkInterface"}:
+        assert vpc.pop(action) == {f"{ec2}:network-interface/*"}, action
+    assert vpc == {a: {"*"} for a in ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS if "ec2:" in a}
+    # AND parliament reports nothing on it
     assert open_findings([run.one(POLICY, "boundary-policy")]) == []
 
 

@@ -246,3 +246,19 @@ def test_otel_without_a_collector_layer_says_where_to_find_one() -> None:
         settings_from_mapping(
             {"aws:region": "us-east-1", "etl:environmentSuffix": "dev", "etl:tracing": "jaeger"}
         )
+
+
+def test_a_silent_watchdog_pages_instead_of_silencing_the_pipeline_alarms(
+    observability: ProgramRun,
+) -> None:
+    # GIVEN the heartbeat alarm on the watchdog's own reports
+    (silent,) = [
+        a
+        for a in pipeline_alarms(observability).values()
+        if a["name"] == resource_name("alarm", "pipeline-watchdog-silent", "dev")
+    ]
+    # THEN three watchdog periods without a single report page, missing data included
+    assert silent["statistic"] == "SampleCount"
+    assert (silent["comparisonOperator"], silent["threshold"]) == ("LessThanThreshold", 1)
+    assert silent["period"] == pipeline_period_seconds(WATCHDOG_SPEC)
+    assert (silent["evaluationPeriods"], silent["treatMissingData"]) == (3, "breaching")

@@ -57,11 +57,11 @@ CASES: dict[str, Case] = {
         f"{FN} '{TRANSFORM}'",
         ("nodejs18.x", "deprecated", "python3.13"),
     ),
-    "python3.11": (
-        lambda p: p.set("transform-function", runtime="python3.11"),
+    "python3.10": (
+        lambda p: p.set("transform-function", runtime="python3.10"),
         "lambda-runtime-supported",
         f"{FN} '{TRANSFORM}'",
-        ("python3.11", "python3.13"),
+        ("python3.10", "deprecated by AWS since 2026-10-31", "days ago", "python3.13"),
     ),
     "layer-on-python3.8": (
         lambda p: p.set("layer", compatibleRuntimes=["python3.8"]),
@@ -209,6 +209,37 @@ CASES: dict[str, Case] = {
         "iam-star-resource-scoped",
         f"{t.ROLE_POLICY} 'policy-transform-{SUFFIX}'",
         ("allows ['s3:GetObject'] on Resource '*'", "ARNs"),
+    ),
+    "partial-secret-arn-in-policy": (
+        _role_policy(
+            {
+                "Sid": "DatabaseSecret",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:etl/database",
+            }
+        ),
+        "iam-secret-arn-complete",
+        f"{t.ROLE_POLICY} 'policy-transform-{SUFFIX}'",
+        (
+            "statement DatabaseSecret",
+            "partial ARN",
+            "6 characters",
+            "aws secretsmanager describe-secret --secret-id <name> --query ARN",
+        ),
+    ),
+    "partial-secret-arn-in-function-environment": (
+        lambda p: p.set(
+            "transform-function",
+            environment={
+                "variables": {
+                    "DB_SECRET_ARN": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:etl-db"
+                }
+            },
+        ),
+        "iam-secret-arn-complete",
+        f"{FN} '{TRANSFORM}'",
+        ("environment variable DB_SECRET_ARN", "partial ARN", "--query ARN"),
     ),
     "function-url-auth-none": (
         lambda p: p.set("status-url", authorizationType="NONE"),
@@ -359,6 +390,16 @@ def test_wildcard_in_a_deny_statement_is_fine(platform: Platform) -> None:
     # GIVEN the TLS-only deny (Action sqs:*, Effect Deny)  THEN no wildcard violation:
     # denying broadly only takes permissions away
     assert not [v for v in platform.violations() if v.rule_id == "iam-no-wildcard-actions"]
+
+
+def test_a_full_secret_arn_passes_the_secret_rule(platform: Platform) -> None:
+    # GIVEN a role policy granting a secret by its full ARN (with the 6-character suffix)
+    arn = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:etl/database-AbCdEf"
+    _role_policy(
+        {"Sid": "S", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn}
+    )(platform)
+    # WHEN the rules run  THEN the secret rule is satisfied
+    assert platform.fired("iam-secret-arn-complete") == []
 
 
 def test_star_resource_for_xray_is_allowed(platform: Platform) -> None:

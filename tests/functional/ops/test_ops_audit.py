@@ -1,0 +1,254 @@
+"""etl-ops audit against moto: every planted problem found, nothing on compliant functions.
+
+The estate (ops_estate.py) mixes functions that follow every rule with legacy ones
+(nodejs14.x with aws-sdk v2 code, tracing off, a shared role with a wildcard policy and
+an AWS managed policy, logs kept forever or no log group, an oversized package, a
+python3.8 function with removed imports). ``today`` is pinned: the calendar's dates
+never make these tests fail as time passes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import boto3
+import pytest
+from ops_estate import build_estate, page_list_functions
+
+from etl_platform.ops import audit as audit_module
+from etl_platform.ops.audit import CHECKS, SCHEMA, AuditOptions, audit, render_table
+from etl_platform.ops.cli import main
+from etl_platform.paths import REPO_ROOT
+
+TODAY = dt.date(2026, 11, 29)
+OPTIONS = AuditOptions(max_package_bytes=100 * 1024)
+
+
+def checks_by_function(report: Any) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {fn.name: set() for fn in report.functions}
+    for finding in report.findings:
+        found[finding.function].add(finding.check)
+    return found
+
+
+def test_finds_each_planted_problem_and_nothing_in_compliant_functions(
+    aws: boto3.Session,
+) -> None:
+    # GIVEN a mixed estate
+    estate = build_estate(aws)
+    # WHEN it is audited
+    report = audit(aws, options=OPTIONS, today=TODAY)
+    found = checks_by_function(report)
+    # THEN every legacy function has exactly its planted problems
+    for name, expected in estate.legacy.items():
+        assert found[name] == expected, name
+    # AND no compliant function has any
+    for name in estate.compliant:
+        assert found[name] == set(), name
+    assert report.errors == []
+
+
+def test_runtime_findings_carry_aws_dates_and_days_left(aws: boto3.Session) -> None:
+    build_estate(aws, compliant=0)
+    report = audit(aws, options=OPTIONS, today=TODAY)
+    node = next(
+        f
+        for f in report.findings
+        if f.function == "legacy-orders-export" and f.check == "runtime-deprecated"
+    )
+    # nodejs14.x: deprecated 2023-12-04; update blocked from 2027-03-03, 94 days ahead
+    assert node.due == dt.date(2027, 3, 3)
+    assert node.days_left == 94
+    assert "deprecation 2023-12-04 (1091 days ago)" in node.message
+    assert "update blocked 2027-03-03 (in 94 days)" in node.message
+    soon = next(f for f in report.findings if f.check == "runtime-deprecation-soon")
+    assert soon.function == "legacy-node22"
+    assert soon.due == dt.date(2027, 4, 30) and soon.days_left == 152
+
+
+def test_the_table_is_sorted_by_urgency_and_ends_with_counts_by_problem(
+    aws: boto3.Session,
+) -> None:
+    build_estate(aws)
+    report = audit(aws, options=OPTIONS, today=TODAY)
+    text = render_table(report)
+    rows = [
+        line
+        for line in text.split("\n")
+        if line.split(" ")[0] in ("critical", "high", "medium", "low")
+    ]
+    severities = [row.split()[0] for row in rows]
+    order = ["critical", "high", "medium", "low"]
+    assert severities == sorted(severities, key=order.index)
+    assert severities[0] == "critical"
+    summary = text.split("\n")[-1]
+    assert summary.startswith(f"{len(report.findings)} findings in 4 of 6 functions: ")
+    assert "runtime deprecated 3" in summary
+    assert "role shared with other functions 2" in summary
+    assert "tracing not Active 3" in summary
+    # the fix of every problem shown is printed under the table
+    for check in {f.check for f in report.findings}:
+        assert CHECKS[check].fix in text
+
+
+def test_more_than_one_page_of_functions(aws: boto3.Session) -> None:
+    # GIVEN more functions than one ListFunctions page holds (AWS pages by 50)
+    estate = build_estate(aws, compliant=56)
+    markers = page_list_functions(aws)
+    # WHEN audited
+    report = audit(aws, options=OPTIONS, today=TODAY)
+    # THEN every page was read and every function audited
+    assert markers == [None, "50"]
+    assert len(report.functions) == 60
+    found = checks_by_function(report)
+    assert all(found[name] == set() for name in estate.compliant)
+    assert all(found[name] == expected for name, expected in estate.legacy.items())
+
+
+def test_a_shared_role_is_read_once(aws: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    build_estate(aws, compliant=3)
+    calls: list[str] = []
+    aws.events.register("before-call.iam.*", lambda model, **_: calls.append(model.name))
+    event_configs: list[str] = []
+    aws.events.register(
+        "before-call.lambda.GetFunctionEventInvokeConfig",
+        lambda params, **_: event_configs.append(params["url_path"]),
+    )
+    audit(aws, options=OPTIONS, today=TODAY)
+    # 6 distinct roles (3 good, shared, 2 legacy own) -> one listing pair each
+    assert calls.count("ListRolePolicies") == 6
+    assert calls.count("ListAttachedRolePolicies") == 6
+    # the one attached managed policy is fetched once, though two functions use it
+    assert calls.count("GetPolicyVersion") == 1
+    # invoke configs only for functions without a DLQ (the two nodejs + the python3.8)
+    assert len(event_configs) == 3
+
+
+def test_json_output_follows_the_documented_schema(
+    aws: boto3.Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    estate = build_estate(aws)
+    code = main(["audit", "--json", "--max-package-mb", "0.1", "--today", TODAY.isoformat()])
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema"] == SCHEMA == "etl-ops-audit/1"
+    assert set(document) == {
+        "schema",
+        "region",
+        "today",
+        "options",
+        "calendar",
+        "summary",
+        "findings",
+        "functions",
+        "notes",
+        "errors",
+    }
+    assert document["region"] == "us-east-1"
+    assert set(document["calendar"]) == {"source", "checked_on", "stale"}
+    summary = document["summary"]
+    assert summary["functions"] == len(estate.compliant) + len(estate.legacy)
+    assert summary["findings"] == len(document["findings"]) == sum(summary["by_check"].values())
+    for finding in document["findings"]:
+        assert set(finding) == {
+            "function",
+            "check",
+            "problem",
+            "severity",
+            "message",
+            "due",
+            "days_left",
+            "fix",
+            "details",
+        }
+        assert finding["check"] in CHECKS
+        assert finding["severity"] in ("critical", "high", "medium", "low")
+    fn = next(f for f in document["functions"] if f["name"] == "legacy-orders-export")
+    assert fn["runtime"]["identifier"] == "nodejs14.x"
+    assert fn["runtime"]["deprecated"] is True
+    assert fn["runtime"]["next"] == {"event": "block_update", "date": "2027-03-03", "days_left": 94}
+    assert set(fn) == {
+        "name",
+        "arn",
+        "runtime",
+        "package_type",
+        "code_size",
+        "role",
+        "checks_failed",
+    }
+    # the README documents every key above
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for key in (
+        "schema",
+        "summary",
+        "by_check",
+        "findings",
+        "days_left",
+        "checks_failed",
+        "next",
+        "notes",
+        "errors",
+    ):
+        assert f"`{key}`" in text, key
+
+
+def test_strict_exits_non_zero_on_findings_only(
+    aws: boto3.Session, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_estate(aws, compliant=2)
+    monkeypatch.setattr(boto3, "Session", lambda **_: aws)  # keep the estate's moto patches
+    assert main(["audit", "--strict", "--today", TODAY.isoformat()]) == 1
+    assert "runtime deprecated" in capsys.readouterr().out
+    for name in (
+        "legacy-orders-export",
+        "legacy-nightly-report",
+        "legacy-py-cleanup",
+        "legacy-node22",
+    ):
+        aws.client("lambda").delete_function(FunctionName=name)
+    assert main(["audit", "--strict", "--today", TODAY.isoformat()]) == 0
+    assert "0 findings in 0 of 2 functions: nothing to fix" in capsys.readouterr().out
+
+
+def test_code_runs_the_python_compat_checks_on_the_downloaded_package(
+    aws: boto3.Session,
+) -> None:
+    estate = build_estate(aws, compliant=1)
+    options = AuditOptions(max_package_bytes=100 * 1024, code=True)
+    report = audit(aws, options=options, today=TODAY, fetch=estate.fetcher())
+    code = [f for f in report.findings if f.check == "code-incompatible"]
+    by_function = {f.function for f in code}
+    # python3.8 -> target python3.13: `imp` was removed in 3.12, `requests` is nowhere
+    assert "legacy-py-cleanup" in by_function
+    messages = " ".join(f.message for f in code if f.function == "legacy-py-cleanup")
+    assert "app.py:1" in messages and "imports imp" in messages
+    assert "imports requests" in messages and "target python3.13" in messages
+    # compliant Python code has nothing to fix
+    assert not {n for n in estate.compliant} & by_function
+    assert report.errors == []
+
+
+def test_code_says_plainly_when_a_language_has_no_compat_checks(
+    aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate = build_estate(aws, compliant=0)
+    monkeypatch.setattr(
+        audit_module, "CODE_CHECKERS", {"python": audit_module.check_python_package}
+    )
+    report = audit(aws, options=AuditOptions(code=True), today=TODAY, fetch=estate.fetcher())
+    assert any("no nodejs compat checks" in note and "NOT checked" in note for note in report.notes)
+
+
+def test_no_credentials_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["audit"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot list the Lambda functions" in err and "credentials" in err
