@@ -161,10 +161,23 @@ def compat(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
-def bench(session: nox.Session) -> None:
-    """Measure the handlers' cold-start import time (benchmarks/bench_cold_start.py)."""
+def migrate(session: nox.Session) -> None:
+    """Bring a legacy Node.js function into lambdas/: `nox -s migrate -- <dir> <name> [...]`."""
+    if len(session.posargs) < 2:
+        session.error(
+            "usage: nox -s migrate -- <legacy-dir> <name> [--kind api|batch] "
+            "[--size small|large] [--trigger url|none|s3:<prefix>|schedule:<expr>] "
+            "[--read <prefix>]... [--write <prefix>]... [--list <prefix>]... [--force]"
+        )
     python = _sync(session)
-    session.run(python, "benchmarks/bench_cold_start.py", *session.posargs, external=True)
+    session.run(python, "-m", "etl_platform.migrate", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """All benchmarks: one table + build/bench/results.json (`-- --quick`, `-- --list`)."""
+    python = _sync(session, postgres=True)
+    session.run(python, "-m", "benchmarks", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")

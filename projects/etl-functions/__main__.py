@@ -24,7 +24,7 @@ from etl_platform.settings import load_settings
 
 catalog = load_catalog()
 settings = load_settings(catalog.names)
-upstreams = read_upstreams(settings, catalog.names)
+upstreams = read_upstreams(settings, catalog.names, node=bool(catalog.node_functions))
 account_id = aws.get_caller_identity_output().account_id
 
 bucket = DataBucket("data", DataBucketArgs(settings=settings, account_id=account_id))
@@ -34,7 +34,7 @@ functions = {
         EtlFunctionArgs(
             spec=spec,
             settings=settings,
-            upstream=upstreams.for_function(spec.name),
+            upstream=upstreams.for_function(spec.name, spec),
             account_id=account_id,
             bucket_name=bucket.name,
             bucket_arn=bucket.arn,

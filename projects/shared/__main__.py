@@ -1,4 +1,4 @@
-"""etl-shared: the shared layer, one dead-letter queue per function, the permissions boundary.
+"""etl-shared: the layers (Python; Node.js with a Node function), the DLQs, the boundary.
 
 Deployed first and destroyed last; the observability and etl-functions stacks read
 its exports (names in :class:`etl_platform.contract.SharedExports`).
@@ -13,6 +13,8 @@ from etl_platform.components.boundary import PermissionsBoundary, PermissionsBou
 from etl_platform.components.shared import (
     DeadLetterQueues,
     DeadLetterQueuesArgs,
+    NodeLayer,
+    NodeLayerArgs,
     SharedLayer,
     SharedLayerArgs,
 )
@@ -23,12 +25,28 @@ catalog = load_catalog()
 settings = load_settings(catalog.names)
 
 layer = SharedLayer("layer", SharedLayerArgs(settings=settings))
+# The Node layer exists only while the catalog has a Node.js function.
+node_runtimes = sorted({spec.runtime_on(settings.runtime) for spec in catalog.node_functions})
+node_layer = (
+    NodeLayer(
+        "node-layer",
+        NodeLayerArgs(
+            settings=settings,
+            runtimes=node_runtimes,
+            needed_by=[spec.source for spec in catalog.node_functions],
+        ),
+    )
+    if node_runtimes
+    else None
+)
 dlqs = DeadLetterQueues("dlq", DeadLetterQueuesArgs(functions=catalog.names, settings=settings))
 boundary = PermissionsBoundary(
     "boundary", PermissionsBoundaryArgs(catalog=catalog, settings=settings, dlq_arns=dlqs.arns)
 )
 
 pulumi.export(SharedExports.LAYER_ARN, layer.arn)
+if node_layer is not None:
+    pulumi.export(SharedExports.NODE_LAYER_ARN, node_layer.arn)
 pulumi.export(SharedExports.DLQ_ARNS, dlqs.arns)
 pulumi.export(SharedExports.DLQ_URLS, dlqs.urls)
 pulumi.export(SharedExports.DLQ_NAMES, dlqs.names)

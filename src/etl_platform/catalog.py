@@ -14,6 +14,7 @@ Example entry::
     size = "large"                  # small (512 MB) | large (1024 MB)
     critical = true                 # reserved concurrency 5
     database = false                # true: MAX_CONNECTIONS=10, DB secret, VPC settings
+    snap_start = false              # api only: Lambda SnapStart on published versions
 
     [trigger]                       # type = url | s3 (+ prefix) | schedule (+ expression) | none
     type = "s3"
@@ -28,6 +29,13 @@ Example entry::
 
     [environment]                   # optional extra environment variables
     SUPPORTED_CURRENCIES = "USD,EUR"
+
+A Node.js function adds a top-level ``runtime = "nodejs24.x"`` (or another supported
+``nodejs*.x``) and names its handler ``<file>.<export>`` as AWS does:
+``handler = "index.handler"`` for ``index.mjs``, ``index.js`` or ``index.cjs``. Without
+``runtime`` a function runs on the stack's ``etl:runtime`` (a Python runtime). Its
+third-party packages go in the Node layer (``layers/etl-node/package.json``), never in
+the function's folder.
 """
 
 from __future__ import annotations
@@ -42,6 +50,15 @@ from typing import Any
 
 from etl_platform.errors import CatalogError
 from etl_platform.paths import LAMBDAS_DIR
+from etl_platform.runtimes import (
+    DEFAULT_NODE_RUNTIME,
+    NODE_SOURCE_SUFFIXES,
+    NODEJS,
+    PYTHON,
+    check_runtime,
+    language_of,
+    supported_runtimes,
+)
 from etl_platform.slo import SLO_ENV_VARS
 
 __all__ = [
@@ -49,6 +66,7 @@ __all__ = [
     "CRITICAL_RESERVED_CONCURRENCY",
     "MAX_CONNECTIONS",
     "MEMORY_MB",
+    "NODE_HANDLER_EXTENSIONS",
     "RESERVED_ENV_VARS",
     "TIMEOUT_SECONDS",
     "Catalog",
@@ -74,6 +92,7 @@ RESERVED_ENV_VARS = frozenset(
 _TOP_KEYS = {
     "name",
     "handler",
+    "runtime",
     "description",
     "kind",
     "size",
@@ -82,6 +101,7 @@ _TOP_KEYS = {
     "trigger",
     "needs",
     "environment",
+    "snap_start",
 }
 _REQUIRED_KEYS = ("name", "handler", "description", "kind", "size")
 _TRIGGER_KEYS = {
@@ -93,6 +113,10 @@ _TRIGGER_KEYS = {
 _NEEDS_KEYS = ("s3_read", "s3_write", "s3_create", "s3_missing_ok", "s3_list")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+# AWS's Node.js handler: <file path without extension>.<exported name>.
+_NODE_HANDLER = re.compile(r"^(?P<file>[\w$-]+(/[\w$.-]+)*)\.(?P<export>[A-Za-z_$][\w$]*)$")
+#: The files a Node.js handler's ``<file>`` may be (from :mod:`etl_platform.runtimes`).
+NODE_HANDLER_EXTENSIONS = NODE_SOURCE_SUFFIXES
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*/$")
 _ENV_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SCHEDULE = re.compile(r"^(rate|cron)\(.+\)$")
@@ -122,6 +146,8 @@ class FunctionSpec:
     s3_write: tuple[str, ...]
     environment: dict[str, str] = field(default_factory=dict)
     source: Path = field(default=Path(), compare=False)
+    #: The entry's own ``runtime``; None means the stack's ``etl:runtime`` (Python).
+    runtime: str | None = None
     #: Prefixes it only creates: every write carries ``If-None-Match: *`` (never overwrites).
     s3_create: tuple[str, ...] = ()
     #: Read prefixes where a missing key is an answer the code must see as 404 (NoSuchKey),
@@ -129,6 +155,8 @@ class FunctionSpec:
     s3_missing_ok: tuple[str, ...] = ()
     #: Prefixes whose key names it lists (``s3:ListBucket`` too; key names only).
     s3_list: tuple[str, ...] = ()
+    #: Lambda SnapStart on published versions (url functions); the URL serves an alias.
+    snap_start: bool = False
 
     @property
     def lists_bucket(self) -> bool:
@@ -138,6 +166,19 @@ class FunctionSpec:
     @property
     def code_dir(self) -> Path:
         return self.source.parent
+
+    @property
+    def language(self) -> str:
+        """``python`` (the stack's runtime) or ``nodejs``."""
+        return language_of(self.runtime) if self.runtime else PYTHON
+
+    @property
+    def is_node(self) -> bool:
+        return self.language == NODEJS
+
+    def runtime_on(self, stack_runtime: str) -> str:
+        """The Lambda runtime this function runs on, given the stack's ``etl:runtime``."""
+        return self.runtime or stack_runtime
 
     @property
     def timeout(self) -> int:
@@ -170,6 +211,11 @@ class Catalog:
     @property
     def names(self) -> list[str]:
         return [f.name for f in self.functions]
+
+    @property
+    def node_functions(self) -> tuple[FunctionSpec, ...]:
+        """The Node.js functions: the Node layer is built only when there is one."""
+        return tuple(f for f in self.functions if f.is_node)
 
     def get(self, name: str) -> FunctionSpec:
         for spec in self.functions:
@@ -212,12 +258,12 @@ def _load_entry(path: Path) -> FunctionSpec:
             f"at most {MAX_NAME_LENGTH} characters",
         )
 
+    runtime = _runtime(path, data)
     handler = _string(path, data, "handler")
-    if not _HANDLER.match(handler):
-        raise CatalogError(path, "handler", f"{handler!r} must look like 'module.function'")
-    module_file = path.parent / (handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
-    if not module_file.is_file():
-        raise CatalogError(path, "handler", f"module file {module_file.name} not found beside it")
+    if runtime is None:
+        _check_python_handler(path, handler)
+    else:
+        _check_node_handler(path, handler, runtime)
 
     description = _string(path, data, "description")
     if not description or len(description) > 256:
@@ -231,6 +277,22 @@ def _load_entry(path: Path) -> FunctionSpec:
     needs = _needs(path, data.get("needs", {}))
     s3_read, s3_write = needs["s3_read"], needs["s3_write"]
     environment = _environment(path, data.get("environment", {}))
+    snap_start = _bool(path, data, "snap_start")
+    if snap_start and trigger.type != "url":
+        raise CatalogError(
+            path,
+            "snap_start",
+            'SnapStart is offered for API functions (kind = "api" with a url trigger) only: '
+            "it speeds up the first request of a new environment, which only a caller waits "
+            "for; remove the key",
+        )
+    if snap_start and runtime is not None:
+        raise CatalogError(
+            path,
+            "snap_start",
+            f"Lambda SnapStart supports the Python (3.12+), Java and .NET managed runtimes, "
+            f"not {runtime}; remove the key",
+        )
 
     if trigger.type == "url" and kind != "api":
         raise CatalogError(path, "trigger.type", 'a function URL serves an API: set kind = "api"')
@@ -269,9 +331,11 @@ def _load_entry(path: Path) -> FunctionSpec:
         s3_write=s3_write,
         environment=environment,
         source=path,
+        runtime=runtime,
         s3_create=needs["s3_create"],
         s3_missing_ok=needs["s3_missing_ok"],
         s3_list=needs["s3_list"],
+        snap_start=snap_start,
     )
 
 
@@ -294,6 +358,87 @@ def _check_catalog(specs: list[FunctionSpec]) -> None:
                     f"{b.trigger.prefix!r} overlaps {a.name}'s {a.trigger.prefix!r}; "
                     "S3 rejects overlapping notification prefixes",
                 )
+
+
+def _runtime(path: Path, data: dict[str, Any]) -> str | None:
+    """The entry's own runtime: absent (the stack's Python runtime) or a supported Node.js one."""
+    if "runtime" not in data:
+        return None
+    runtime = _string(path, data, "runtime")
+    node_runtimes = supported_runtimes(language=NODEJS)
+    try:
+        language = language_of(runtime)
+    except ValueError:
+        raise CatalogError(
+            path,
+            "runtime",
+            f"unknown Lambda runtime {runtime!r}; use one of {', '.join(node_runtimes)} for a "
+            "Node.js function, or remove the key to run on the stack's etl:runtime (Python)",
+        ) from None
+    if language == PYTHON:
+        raise CatalogError(
+            path,
+            "runtime",
+            f"{runtime!r}: Python functions run on the stack's etl:runtime, which the one "
+            "Python layer is built for; remove the key (change etl:runtime for the whole stack)",
+        )
+    why = check_runtime(runtime)
+    if why:
+        raise CatalogError(path, "runtime", f"{why}; supported: {', '.join(node_runtimes)}")
+    return runtime
+
+
+def _node_files(folder: Path, stem: str) -> list[Path]:
+    return [
+        folder / f"{stem}{ext}"
+        for ext in NODE_HANDLER_EXTENSIONS
+        if (folder / f"{stem}{ext}").is_file()
+    ]
+
+
+def _check_python_handler(path: Path, handler: str) -> None:
+    if not _HANDLER.match(handler):
+        raise CatalogError(path, "handler", f"{handler!r} must look like 'module.function'")
+    module = handler.rsplit(".", 1)[0].replace(".", "/")
+    module_file = path.parent / f"{module}.py"
+    if module_file.is_file():
+        return
+    node = _node_files(path.parent, module)
+    if node:
+        raise CatalogError(
+            path,
+            "handler",
+            f"{handler!r} points at {node[0].name}, a Node.js file, but without a 'runtime' key "
+            f"the function runs on the stack's Python runtime. Fix: add "
+            f'runtime = "{DEFAULT_NODE_RUNTIME}" for a Node.js function, or point the handler '
+            "at a .py module",
+        )
+    raise CatalogError(path, "handler", f"module file {module_file.name} not found beside it")
+
+
+def _check_node_handler(path: Path, handler: str, runtime: str) -> None:
+    match = _NODE_HANDLER.match(handler)
+    example = '"index.handler" (index.mjs or index.js exporting handler)'
+    if not match:
+        raise CatalogError(
+            path,
+            "handler",
+            f"{handler!r} is not a Node.js handler: use <file>.<export>, e.g. {example}",
+        )
+    stem = match.group("file")
+    if _node_files(path.parent, stem):
+        return
+    python_file = path.parent / (handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+    if python_file.is_file():
+        raise CatalogError(
+            path,
+            "handler",
+            f"{handler!r} points at {python_file.name}, a Python module, but runtime is "
+            f"{runtime}. Fix: name the Node.js file and its export, e.g. {example}, or "
+            "remove 'runtime' for a Python function",
+        )
+    tried = ", ".join(f"{stem}{ext}" for ext in NODE_HANDLER_EXTENSIONS)
+    raise CatalogError(path, "handler", f"no {tried} beside it for handler {handler!r} ({runtime})")
 
 
 def _overlaps(a: str, b: str) -> bool:

@@ -16,6 +16,11 @@ and architecture (``--architecture``, default ``arm64``):
 4. the built layer's compiled wheels match the target Python version and
    architecture (:func:`etl_platform.packaging.inspect_layer`).
 
+Node.js functions (``runtime = "nodejs*.x"`` in their entry) are checked against their
+own runtime by :mod:`etl_platform.node_compat` (a real JavaScript parser: aws-sdk v2,
+callback handlers on nodejs24.x, unresolvable imports, ``engines.node``, syntax, removed
+Node.js APIs), and the Node layer (``layers/etl-node``) is checked and built.
+
 The layer is built with :func:`etl_platform.packaging.build_layer_zip` (cached; a hit
 needs no network), or given with ``--layer-zip``. Every problem names the file, the
 line, the module and the fix; the exit code is 1 when there is any.
@@ -40,7 +45,13 @@ from pathlib import Path, PurePosixPath
 from etl_platform.catalog import load_catalog
 from etl_platform.errors import EtlPlatformError
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR, display_path
-from etl_platform.runtimes import DEFAULT_RUNTIME
+from etl_platform.runtimes import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_RUNTIME,
+    PYTHON_RUNTIME_PROVIDED_IMPORTS,
+    python_version_of,
+)
 
 __all__ = [
     "REMOVED_MODULES",
@@ -51,15 +62,13 @@ __all__ = [
     "check_sources",
     "layer_import_names",
     "main",
+    "node_problems",
     "run",
     "source_files",
 ]
 
-# Top-level import names of the packages the Lambda Python runtime provides
-# (etl_platform.wheels.RUNTIME_PROVIDED lists their distribution names).
-RUNTIME_PROVIDED_IMPORTS = frozenset(
-    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six"}
-)
+# Top-level import names of the packages the Lambda Python runtime provides.
+RUNTIME_PROVIDED_IMPORTS = PYTHON_RUNTIME_PROVIDED_IMPORTS
 
 # Standard-library modules removed from Python, by the version that removed them
 # (PEP 632 distutils, PEP 594 dead batteries; What's New in Python 3.12 and 3.13).
@@ -140,12 +149,11 @@ class Problem:
 
 
 def _version(runtime: str) -> tuple[int, int]:
-    if not runtime.startswith("python3."):
-        raise EtlPlatformError(f"runtime {runtime!r} is not a Python runtime (e.g. python3.13)")
     try:
-        return 3, int(runtime.removeprefix("python3."))
-    except ValueError:
-        raise EtlPlatformError(f"runtime {runtime!r} is not like python3.13") from None
+        major, minor = python_version_of(runtime).split(".")
+    except ValueError as error:
+        raise EtlPlatformError(str(error)) from None
+    return int(major), int(minor)
 
 
 def removed_in(target: tuple[int, int]) -> dict[str, tuple[int, int]]:
@@ -329,7 +337,11 @@ def build_layer(python_version: str, architecture: str, layer_dir: Path = _LAYER
     from etl_platform.packaging import build_layer_zip
 
     return build_layer_zip(
-        layer_dir, BUILD_DIR / "layers", python_version=python_version, architecture=architecture
+        layer_dir,
+        BUILD_DIR / "layers",
+        python_version=python_version,
+        architecture=architecture,
+        bytecode=True,  # the zip deploy-all publishes (same cache entry)
     ).path
 
 
@@ -338,7 +350,7 @@ def build_layer(python_version: str, architecture: str, layer_dir: Path = _LAYER
 
 def run(
     runtime: str = DEFAULT_RUNTIME,
-    architecture: str = "arm64",
+    architecture: str = DEFAULT_ARCHITECTURE,
     *,
     catalog_dir: Path | None = None,
     layer_dir: Path = _LAYER_DIR,
@@ -351,6 +363,35 @@ def run(
     problems = check_layer_zip(zip_path, python_version, architecture)
     files = source_files(catalog_dir, layer_dir)
     problems += check_sources(files, target, layer_import_names(zip_path))
+    return problems + node_problems(catalog_dir, architecture)
+
+
+def node_problems(
+    catalog_dir: Path | None = None, architecture: str = DEFAULT_ARCHITECTURE
+) -> list[Problem]:
+    """Every Node.js function against its own runtime, and the Node layer (when there is one)."""
+    node_functions = load_catalog(catalog_dir).node_functions
+    if not node_functions:
+        return []
+    from etl_platform.node_compat import check_node_layer, check_node_tree
+    from etl_platform.node_layer import NodeLayerError, build_node_layer_zip
+
+    runtimes = sorted({spec.runtime for spec in node_functions if spec.runtime})
+    problems = check_node_layer(runtimes)
+    for spec in node_functions:
+        assert spec.runtime is not None
+        problems += check_node_tree(
+            spec.code_dir, spec.runtime, handler=spec.handler, function_tree=True
+        )
+    if not problems:  # the layer builds only from a sound lockfile
+        try:
+            build_node_layer_zip(
+                BUILD_DIR / "layers",
+                architecture=architecture,
+                needed_by=[spec.source for spec in node_functions],
+            )
+        except NodeLayerError as error:
+            problems.append(Problem(LAYERS_DIR / "etl-node", 0, "", str(error), "see above"))
     return problems
 
 
@@ -358,7 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Check the Lambda code and the layer against the target runtime; 1 on a problem."""
     parser = argparse.ArgumentParser(prog="python -m etl_platform.compat", description=__doc__)
     parser.add_argument("--runtime", default=DEFAULT_RUNTIME, help="default %(default)s")
-    parser.add_argument("--architecture", default="arm64", choices=("arm64", "x86_64"))
+    parser.add_argument(
+        "--architecture", default=DEFAULT_ARCHITECTURE, choices=sorted(ARCHITECTURES)
+    )
     parser.add_argument("--catalog-dir", type=Path, default=None, help="default lambdas/")
     parser.add_argument("--layer-zip", type=Path, default=None, help="a built layer zip")
     args = parser.parse_args(argv)
@@ -374,7 +417,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     target = f"{args.runtime} {args.architecture}"
     if not problems:
-        print(f"compat: the functions, etl_common and the layer fit {target}")
+        print(
+            f"compat: the Python functions, etl_common and the layer fit {target}; "
+            "every Node.js function and the Node layer fit their runtime"
+        )
         return 0
     print(f"compat: {len(problems)} problem(s) for {target}:", file=sys.stderr)
     for problem in problems:

@@ -40,6 +40,7 @@ DEPLOY_ORDER: tuple[tuple[str, str], ...] = (
 
 class SharedExports:
     LAYER_ARN = "layerArn"
+    NODE_LAYER_ARN = "nodeLayerArn"  # only when the catalog has a Node.js function
     DLQ_ARNS = "dlqArns"  # {function: arn}
     DLQ_URLS = "dlqUrls"  # {function: url}
     DLQ_NAMES = "dlqNames"  # {function: queue name}

@@ -13,6 +13,12 @@ absolute paths, fixed deflate level.
   Builds are cached by a hash of their inputs; a cache hit runs no pip and touches
   no network.
 
+With ``bytecode=True`` (what the platform's builds use) both also carry deterministic
+``.pyc`` files compiled by the target Python version (:mod:`etl_platform.bytecode`):
+checked-hash ones in a function zip, unchecked-hash ones in the layer. Without an
+interpreter of that version here they are omitted, with a warning that says so, and
+``BuiltArtifact.bytecode`` is None. A checkout's own ``__pycache__`` never gets in.
+
 CLI: ``python -m etl_platform.packaging [--runtime python3.13] [--architecture arm64]``
 builds every catalog function and the layer into ``build/``.
 
@@ -28,7 +34,6 @@ import csv
 import hashlib
 import io
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -43,15 +48,23 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from etl_platform.bytecode import compile_sources, find_compiler
 from etl_platform.errors import EtlPlatformError
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT, display_path
+from etl_platform.runtimes import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_RUNTIME,
+    NODE_SOURCE_SUFFIXES,
+    machine_of,
+    python_version_of,
+)
 from etl_platform.wheels import (
     RUNTIME_PROVIDED,
     LayerCompatibilityError,
     LayerReport,
     check_layer,
     inspect_layer,
-    machine_of,
     target_platforms,
     validate_python_version,
 )
@@ -85,13 +98,15 @@ _UNIX = 3  # ZipInfo.create_system: makes unzip and Lambda honour the Unix mode 
 # Deflate at a fixed level; zlib's output is stable for a given zlib version, which
 # CPython 3.11-3.13 builds on Linux/macOS share in practice.
 _COMPRESS_LEVEL = 9
+_DEFAULT_PYTHON = python_version_of(DEFAULT_RUNTIME)
 _SHORT_HASH = 16  # hex chars of input_hash: 64 bits, ample for a cache key, fits a description
-_RUNTIME = re.compile(r"python(3\.\d{1,2})")
 
 # Never packaged: build litter, VCS/editor files, and what belongs to the catalog or tests.
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test", "node_modules"})
 _EXCLUDED_FILES = frozenset({"function.toml", "conftest.py"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+# A function's own code: a Python module, or a Node.js file (Lambda's handler extensions).
+_CODE_SUFFIXES = (".py", *NODE_SOURCE_SUFFIXES)
 
 
 class PackagingError(EtlPlatformError):
@@ -110,6 +125,7 @@ class BuiltArtifact:
     sha256: str  # hex digest of the zip bytes
     base64_sha256: str  # base64 of the raw sha256: Lambda's CodeSha256 / Pulumi source_code_hash
     input_hash: str  # hash of the inputs (cache key); short enough for a description
+    bytecode: str | None = None  # which pycs it carries ("cpython-313 (...)"), None: none
 
 
 # --------------------------------------------------------------------------- paths
@@ -123,17 +139,6 @@ def repo_root() -> Path:
 def default_cache_dir() -> Path:
     """``<repo>/build/cache``: git-ignored, shared by every build on this checkout."""
     return BUILD_DIR / "cache"
-
-
-def python_version_of(runtime: str) -> str:
-    """Lambda runtime name -> Python version: ``"python3.13"`` -> ``"3.13"``."""
-    match = _RUNTIME.fullmatch(runtime)
-    if not match:
-        raise ValueError(
-            f"runtime {runtime!r} is not a Lambda Python runtime: expected 'python3.<minor>', "
-            "e.g. 'python3.13'"
-        )
-    return match.group(1)
 
 
 # ---------------------------------------------------------------- deterministic zip
@@ -207,11 +212,36 @@ def _write_atomically(target: Path, data: bytes) -> None:
         raise
 
 
-def _artifact(path: Path, data: bytes, input_hash: str) -> BuiltArtifact:
+def _artifact(
+    path: Path, data: bytes, input_hash: str, bytecode: str | None = None
+) -> BuiltArtifact:
     digest = hashlib.sha256(data)
     return BuiltArtifact(
-        path, digest.hexdigest(), base64.b64encode(digest.digest()).decode(), input_hash
+        path, digest.hexdigest(), base64.b64encode(digest.digest()).decode(), input_hash, bytecode
     )
+
+
+def _with_bytecode(
+    entries: dict[str, bytes], python_version: str, display_root: str, checked: bool
+) -> tuple[dict[str, bytes], str | None]:
+    """``entries`` plus their pycs for the target (none when its Python is missing)."""
+    try:
+        compiled = compile_sources(
+            entries, python_version, display_root=display_root, checked=checked
+        )
+    except RuntimeError as error:
+        raise PackagingError(str(error)) from None
+    return {**entries, **compiled.files}, compiled.compiler if compiled.files else None
+
+
+def _bytecode_param(python_version: str, checked: bool) -> tuple[str, str | None]:
+    """The input-hash parameter naming the bytecode compiler (its full version), and
+    its description (None, after the warning that says so, when there is none here)."""
+    compiler = find_compiler(python_version)
+    if compiler is None:
+        compile_sources({}, python_version, display_root="", checked=checked)  # warns once
+        return "bytecode=none", None
+    return f"bytecode={compiler.describe(checked)}", compiler.describe(checked)
 
 
 def _input_hash(kind: str, params: Sequence[str], files: dict[str, Path]) -> str:
@@ -229,23 +259,51 @@ def _input_hash(kind: str, params: Sequence[str], files: dict[str, Path]) -> str
 # ------------------------------------------------------------------------ functions
 
 
-def build_function_zip(function_dir: Path, out_dir: Path) -> BuiltArtifact:
+def build_function_zip(
+    function_dir: Path,
+    out_dir: Path,
+    *,
+    python_version: str | None = None,
+    cache_dir: Path | None = None,
+) -> BuiltArtifact:
     """Zip the function's own code: ``<out_dir>/<folder name>.zip``.
 
     Takes every file under ``function_dir`` (handler modules and package data) except
     ``function.toml``, tests, ``__pycache__``/``*.pyc`` and dotfiles. Cheap and local,
     so it is always rebuilt (no cache); the output is still byte-identical.
+    ``python_version`` (``"3.13"``) adds checked-hash pycs compiled by that version;
+    such a zip is cached in ``cache_dir`` (default ``build/cache/functions``) by its
+    inputs' hash (compiler version included), so an unchanged function runs no compiler.
     """
     function_dir = Path(function_dir)
     if not function_dir.is_dir():
         raise PackagingError(f"function folder {function_dir} does not exist")
     files = _source_files(function_dir)
-    if not any(name.endswith(".py") for name in files):
-        raise PackagingError(f"function folder {function_dir} holds no .py file to package")
-    data = _zip_bytes({name: path.read_bytes() for name, path in files.items()})
+    if not any(name.endswith(_CODE_SUFFIXES) for name in files):
+        raise PackagingError(
+            f"function folder {function_dir} holds no code file ({', '.join(_CODE_SUFFIXES)}) "
+            "to package"
+        )
+    entries = {name: path.read_bytes() for name, path in files.items()}
     target = Path(out_dir) / f"{function_dir.name}.zip"
+    if python_version is None:
+        data = _zip_bytes(entries)
+        _write_atomically(target, data)
+        return _artifact(target, data, _input_hash("function", [], files))
+    # With bytecode the compiler runs in another process: cache by the inputs' hash.
+    validate_python_version(python_version)
+    param, bytecode = _bytecode_param(python_version, checked=True)
+    input_hash = _input_hash("function", [param], files)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir() / "functions"
+    cached = cache / f"{function_dir.name}-{input_hash}.zip"
+    if cached.is_file() and _valid_zip(cached):
+        data = cached.read_bytes()
+    else:
+        entries, bytecode = _with_bytecode(entries, python_version, "/var/task/", checked=True)
+        data = _zip_bytes(entries)
+        _write_atomically(cached, data)
     _write_atomically(target, data)
-    return _artifact(target, data, _input_hash("function", [], files))
+    return _artifact(target, data, input_hash, bytecode)
 
 
 # --------------------------------------------------------------------------- layers
@@ -438,9 +496,10 @@ def build_layer_zip(
     layer_dir: Path,
     out_dir: Path,
     *,
-    python_version: str = "3.13",
-    architecture: str = "arm64",
+    python_version: str = _DEFAULT_PYTHON,
+    architecture: str = DEFAULT_ARCHITECTURE,
     cache_dir: Path | None = None,
+    bytecode: bool = False,
 ) -> BuiltArtifact:
     """Build ``<out_dir>/<layer>-python<ver>-<arch>.zip`` from ``layer_dir``.
 
@@ -448,6 +507,8 @@ def build_layer_zip(
     and the project's own package (``etl_common``, every non-hidden package folder).
     The result is looked up in ``cache_dir`` (default ``<repo>/build/cache``) by the
     hash of requirements, own files, target and format version; on a hit no pip runs.
+    ``bytecode=True`` adds unchecked-hash pycs compiled by ``python_version`` (a
+    layer version is immutable); the compiler's full version is part of the hash.
     """
     layer_dir = Path(layer_dir)
     validate_python_version(python_version)
@@ -460,17 +521,24 @@ def build_layer_zip(
         f"architecture={architecture}",
         *target_platforms(python_version, architecture),
     ]
+    compiled: str | None = None
+    if bytecode:
+        param, compiled = _bytecode_param(python_version, checked=False)
+        params.append(param)
     input_hash = _input_hash("layer", params, own_files)
     stem = f"{layer_dir.name}-python{python_version}-{architecture}"
     cached = Path(cache_dir or default_cache_dir()) / f"{stem}-{input_hash}.zip"
     if cached.is_file() and _valid_zip(cached):
         data = cached.read_bytes()
     else:
-        data = _zip_bytes(_layer_entries(requirements, own_files, python_version, architecture))
+        entries = _layer_entries(requirements, own_files, python_version, architecture)
+        if compiled:
+            entries, compiled = _with_bytecode(entries, python_version, "/opt/", checked=False)
+        data = _zip_bytes(entries)
         _write_atomically(cached, data)
     target = Path(out_dir) / f"{stem}.zip"
     _write_atomically(target, data)
-    return _artifact(target, data, input_hash)
+    return _artifact(target, data, input_hash, compiled)
 
 
 def _layer_own_files(layer_dir: Path) -> dict[str, Path]:
@@ -498,34 +566,54 @@ def _function_dirs() -> list[Path]:
     return [spec.code_dir for spec in load_catalog()]
 
 
+def _has_node_functions() -> bool:
+    """Whether the catalog has a Node.js function (else there is no Node layer to build)."""
+    from etl_platform.catalog import load_catalog
+
+    return bool(load_catalog().node_functions)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Build every function zip and the layer into ``build/``; print path, size, hashes."""
     parser = argparse.ArgumentParser(
         prog="python -m etl_platform.packaging", description=main.__doc__
     )
     parser.add_argument(
-        "--runtime", default="python3.13", help="Lambda runtime (default python3.13)"
+        "--runtime", default=DEFAULT_RUNTIME, help="Lambda runtime (default %(default)s)"
     )
-    parser.add_argument("--architecture", default="arm64", choices=sorted(("arm64", "x86_64")))
+    parser.add_argument(
+        "--architecture", default=DEFAULT_ARCHITECTURE, choices=sorted(ARCHITECTURES)
+    )
     parser.add_argument("--out-dir", type=Path, default=BUILD_DIR, help="default <repo>/build")
     args = parser.parse_args(argv)
     try:
         python_version = python_version_of(args.runtime)
-        functions = [build_function_zip(d, args.out_dir / "functions") for d in _function_dirs()]
+        functions = [
+            build_function_zip(d, args.out_dir / "functions", python_version=python_version)
+            for d in _function_dirs()
+        ]
         layer = build_layer_zip(
             LAYERS_DIR / "etl-common",
             args.out_dir / "layers",
             python_version=python_version,
             architecture=args.architecture,
+            bytecode=True,
+        )
+        from etl_platform.node_layer import build_node_layer_zip
+
+        node_layers = (
+            [build_node_layer_zip(args.out_dir / "layers", architecture=args.architecture)]
+            if _has_node_functions()
+            else []
         )
     except (EtlPlatformError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    for artifact in [*functions, layer]:
+    for artifact in [*functions, layer, *node_layers]:
         size = artifact.path.stat().st_size
         print(
             f"{display_path(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "
-            f"inputs={artifact.input_hash}"
+            f"inputs={artifact.input_hash}  pyc={artifact.bytecode or 'none'}"
         )
     return 0
 

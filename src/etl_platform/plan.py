@@ -46,6 +46,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:lambda/function:Function": (
         "runtime",
         "architectures",
+        "layers",
         "memorySize",
         "timeout",
         "reservedConcurrentExecutions",
@@ -91,6 +92,15 @@ def _settings_text(resource: PlannedResource) -> str:
         if value is not None:
             if isinstance(value, str) and value.startswith("arn:"):
                 value = _arn_tail(value)
+            elif isinstance(value, list) and path == "layers":
+                # arn:aws:lambda:<region>:<account>:layer:<name>:<version> -> <name>
+                value = (
+                    "["
+                    + ",".join(
+                        str(v).split(":")[6] if str(v).count(":") >= 7 else str(v) for v in value
+                    )
+                    + "]"
+                )
             elif isinstance(value, list) and all(isinstance(v, str) for v in value):
                 value = "[" + ",".join(_arn_tail(v) for v in value) + "]"
             elif isinstance(value, float) and value.is_integer():

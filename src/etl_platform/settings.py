@@ -21,7 +21,15 @@ from typing import Any
 
 from etl_platform.errors import SettingsError
 from etl_platform.naming import SUFFIX_PATTERN, check_suffix_fits
-from etl_platform.runtimes import DEFAULT_RUNTIME, check_runtime, supported_runtimes
+from etl_platform.runtimes import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_RUNTIME,
+    PYTHON,
+    check_runtime,
+    python_version_of,
+    supported_runtimes,
+)
 
 __all__ = [
     "DEFAULT_STACK_ORG",
@@ -42,7 +50,6 @@ __all__ = [
 REGION = "us-east-1"
 NAMESPACE = "etl"
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
-ARCHITECTURES = ("arm64", "x86_64")
 # The StackReference organization of Pulumi's self-managed (file/S3) backends.
 DEFAULT_STACK_ORG = "organization"
 
@@ -117,7 +124,7 @@ class Settings:
     @property
     def python_version(self) -> str:
         """``python3.13`` -> ``3.13`` (what the layer is built for)."""
-        return self.runtime.removeprefix("python")
+        return python_version_of(self.runtime)
 
     @property
     def uses_vpc(self) -> bool:
@@ -188,10 +195,13 @@ def _suffix(key: str, raw: str | None, ctx: ParseContext) -> str:
 
 def _runtime(key: str, raw: str | None, ctx: ParseContext) -> str:
     runtime = raw or DEFAULT_RUNTIME
-    why = check_runtime(runtime, ctx.today)
+    why = check_runtime(runtime, ctx.today, language=PYTHON)
     if why:
         raise SettingsError(
-            key, runtime, f"{why} (supported: {', '.join(supported_runtimes(ctx.today))})"
+            key,
+            runtime,
+            f"{why} (supported: {', '.join(supported_runtimes(ctx.today))}; a Node.js function "
+            "sets its own runtime in its function.toml)",
         )
     return runtime
 
@@ -465,7 +475,7 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
     SettingKey(
         "etl:architecture",
         "architecture",
-        _one_of(ARCHITECTURES, "arm64"),
+        _one_of(ARCHITECTURES, DEFAULT_ARCHITECTURE),
         "`arm64`",
         "`arm64` (cheaper per GB-second) or `x86_64`; the layer is built for it",
     ),

@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 WATCHDOG = "watchdog"
-# The EMF namespace of the pipeline's own metrics (etl_common.metrics' default too).
+# The EMF namespace of the pipeline's own metrics: the platform sets METRICS_NAMESPACE to
+# it for every function (etl_common.metrics falls back to the same name).
 PIPELINE_NAMESPACE = "EtlPipeline"
 # What the watchdog emits: per waiting stage (dimension Stage) and per interval (none).
 PIPELINE_METRICS = {
@@ -88,10 +89,10 @@ def stage_sla_variable(sla: object) -> str:
 
 
 def slo_environment(spec: FunctionSpec, settings: Settings) -> dict[str, str]:
-    """The tracing backend for every function; SLAs and interval for the watchdog."""
-    variables = {"ETL_TRACING": settings.tracing}
+    """The tracing backend and the metrics namespace for every function; the SLAs and the
+    interval for the watchdog."""
+    variables = {"ETL_TRACING": settings.tracing, "METRICS_NAMESPACE": PIPELINE_NAMESPACE}
     if spec.name == WATCHDOG:
-        variables["METRICS_NAMESPACE"] = PIPELINE_NAMESPACE
         variables["STAGE_SLA_MINUTES"] = stage_sla_variable(settings.stage_sla_minutes)
         variables["SCHEDULE_RATE_SECONDS"] = str(pipeline_period_seconds(spec))
     return variables

@@ -25,6 +25,14 @@ from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import canonicalize_name
 
 from etl_platform.errors import EtlPlatformError
+from etl_platform.runtimes import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_RUNTIME,
+    PYTHON_RUNTIME_PROVIDED,
+    machine_of,
+    python_version_of,
+)
 
 __all__ = [
     "ARCHITECTURES",
@@ -34,6 +42,7 @@ __all__ = [
     "LayerCompatibilityError",
     "LayerReport",
     "check_layer",
+    "elf_machine",
     "inspect_layer",
     "machine_of",
     "max_glibc",
@@ -42,14 +51,9 @@ __all__ = [
     "validate_python_version",
 ]
 
-#: Lambda architecture name -> the machine name in wheel tags and extension suffixes.
-ARCHITECTURES: dict[str, str] = {"arm64": "aarch64", "x86_64": "x86_64"}
-
-#: Packages the Lambda Python runtime already ships (canonical names). Bundling them
-#: would shadow the runtime's copies, bloat the layer, and pin stale SDKs.
-RUNTIME_PROVIDED: frozenset[str] = frozenset(
-    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
-)
+#: Distributions the Lambda Python runtime ships (from :mod:`etl_platform.runtimes`).
+RUNTIME_PROVIDED: frozenset[str] = frozenset(PYTHON_RUNTIME_PROVIDED)
+_DEFAULT_PYTHON = python_version_of(DEFAULT_RUNTIME)
 
 # glibc of the OS under each Lambda Python runtime. python3.12 and later run on
 # Amazon Linux 2023 (glibc 2.34); python3.9-3.11 on Amazon Linux 2 (glibc 2.26).
@@ -82,17 +86,6 @@ def validate_python_version(python_version: str) -> tuple[int, int]:
             f"python_version {python_version!r} is not valid: expected '3.<minor>', e.g. '3.13'"
         )
     return 3, int(match.group(1))
-
-
-def machine_of(architecture: str) -> str:
-    """Lambda architecture (``arm64``/``x86_64``) -> machine name (``aarch64``/``x86_64``)."""
-    try:
-        return ARCHITECTURES[architecture]
-    except KeyError:
-        allowed = ", ".join(sorted(ARCHITECTURES))
-        raise ValueError(
-            f"architecture {architecture!r} is not valid: expected one of {allowed}"
-        ) from None
 
 
 def max_glibc(python_version: str) -> tuple[int, int]:
@@ -205,7 +198,7 @@ def _distribution_problem(dist: Distribution, python_version: str, target: str) 
     )
 
 
-def _elf_machine(head: bytes) -> str | None:
+def elf_machine(head: bytes) -> str | None:
     """The CPU an ELF file targets, from e_machine (offset 18, endianness at byte 5)."""
     if len(head) < 20 or not head.startswith(b"\x7fELF"):
         return None
@@ -244,7 +237,10 @@ def _is_binary_candidate(name: str) -> bool:
 
 
 def inspect_layer(
-    zip_path: Path, *, python_version: str = "3.13", architecture: str = "arm64"
+    zip_path: Path,
+    *,
+    python_version: str = _DEFAULT_PYTHON,
+    architecture: str = DEFAULT_ARCHITECTURE,
 ) -> LayerReport:
     """Read a layer zip's wheel tags and compiled files; report what misses the target.
 
@@ -265,7 +261,7 @@ def inspect_layer(
                 distributions.append(_read_distribution(archive, name, supported))
             elif _is_binary_candidate(name):
                 with archive.open(name) as handle:
-                    machine = _elf_machine(handle.read(20))
+                    machine = elf_machine(handle.read(20))
                 problem = _extension_problem(name, machine, python_version, target)
                 extensions.append(Extension(name, machine, problem))
     problems = [p for d in distributions if (p := _distribution_problem(d, python_version, target))]
@@ -281,7 +277,10 @@ def inspect_layer(
 
 
 def check_layer(
-    zip_path: Path, *, python_version: str = "3.13", architecture: str = "arm64"
+    zip_path: Path,
+    *,
+    python_version: str = _DEFAULT_PYTHON,
+    architecture: str = DEFAULT_ARCHITECTURE,
 ) -> LayerReport:
     """Like :func:`inspect_layer`, but raise LayerCompatibilityError on any problem."""
     report = inspect_layer(zip_path, python_version=python_version, architecture=architecture)

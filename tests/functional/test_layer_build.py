@@ -23,18 +23,14 @@ from etl_platform.packaging import (
     inspect_layer,
     repo_root,
 )
+from etl_platform.runtimes import PYTHON_RUNTIME_PROVIDED_IMPORTS
 
 pytestmark = pytest.mark.functional
 
 LAYER_SOURCE = repo_root() / "layers" / "etl-common"
-RUNTIME_PROVIDED_TOP_LEVEL = {
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "urllib3",
-    "dateutil",
-    "six.py",
+# A provided module may also sit at the top level as a single file (six.py).
+RUNTIME_PROVIDED_TOP_LEVEL = PYTHON_RUNTIME_PROVIDED_IMPORTS | {
+    f"{name}.py" for name in PYTHON_RUNTIME_PROVIDED_IMPORTS
 }
 TARGET_EXTENSION = re.compile(r"\.(cpython-313-aarch64-linux-gnu|abi3)\.so$")
 
@@ -155,3 +151,41 @@ def test_x86_64_layer_fits_x86_64_and_is_flagged_against_arm64(tmp_path: Path) -
     mismatched = inspect_layer(artifact.path, architecture="arm64")
     assert any(p.startswith("psycopg_binary 3.3.9: wheel tags") for p in mismatched.problems)
     assert any("compiled for x86_64, the target is aarch64" in p for p in mismatched.problems)
+
+
+def test_real_layer_with_bytecode_is_byte_identical_and_for_the_target(tmp_path: Path) -> None:
+    # GIVEN the real layer built with bytecode from two checkouts, separate caches
+    from etl_platform.bytecode import find_compiler
+
+    builds = [
+        build_layer_zip(
+            copy_checkout(LAYER_SOURCE, tmp_path / name, mtime=mtime),
+            tmp_path / name / "build",
+            python_version="3.13",
+            architecture="arm64",
+            cache_dir=tmp_path / name / "cache",
+            bytecode=True,
+        )
+        for name, mtime in (("a", 1_000_000_000), ("b", 1_700_000_000))
+    ]
+
+    # THEN both are the same bytes (the pycs too), so no new layer version is forced
+    assert builds[0].path.read_bytes() == builds[1].path.read_bytes()
+    entries = read_zip(builds[0])
+    pycs = {n: data for n, data in entries.items() if n.endswith(".pyc")}
+    compiler = find_compiler("3.13")
+    if compiler is None:
+        # AND without Python 3.13 here the layer is the sources-only one, and says so
+        assert not pycs and builds[0].bytecode is None
+        return
+    # AND with it, every module of etl_common and of the packages it imports has a
+    # Python 3.13 pyc, and the checkout's stale bytecode is not among them
+    sources = [n for n in entries if n.endswith(".py")]
+    for package in ("etl_common", "psycopg", "psycopg_pool", "aws_xray_sdk", "wrapt"):
+        modules = [n for n in sources if n.startswith(f"python/{package}/")]
+        assert modules, package
+        for module in modules:
+            folder, _, name = module.rpartition("/")
+            pyc = f"{folder}/__pycache__/{name[:-3]}.{compiler.cache_tag}.pyc"
+            assert pycs[pyc][:4] == compiler.magic, module
+    assert not [n for n in pycs if "stale" in n or ".cpython-311." in n]

@@ -45,7 +45,7 @@ def test_every_function_is_configured_as_promised(
     client = boto3.client("lambda", region_name=region)
     name = outputs["functions"][FunctionsExports.FUNCTION_NAMES][spec.name]
     config = client.get_function_configuration(FunctionName=name)
-    assert check_runtime(config["Runtime"]) is None, config["Runtime"]
+    assert check_runtime(config["Runtime"], language=spec.language) is None, config["Runtime"]
     assert config["TracingConfig"]["Mode"] == "Active"
     assert config["MemorySize"] == spec.memory_size
     assert config["Timeout"] == spec.timeout

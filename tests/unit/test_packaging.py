@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
+import marshal
 import os
 import socket
 import subprocess
+import sys
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from etl_platform import packaging
+from etl_platform import bytecode, packaging
 from etl_platform.catalog import load_catalog
 from etl_platform.packaging import (
     LayerCompatibilityError,
@@ -246,7 +249,7 @@ def test_function_without_python_code_is_refused(tmp_path: Path) -> None:
     (function_dir / "function.toml").write_text("")
 
     # WHEN / THEN packaging it fails and names the folder
-    with pytest.raises(PackagingError, match=r"holds no \.py file"):
+    with pytest.raises(PackagingError, match=r"holds no code file \(\.py, \.js"):
         build_function_zip(function_dir, tmp_path / "out")
 
 
@@ -541,8 +544,9 @@ def test_cli_builds_every_catalog_function_and_prints_size_and_hash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN the real catalog, and a stand-in for the (pip-backed) layer build
-    def fake_layer(layer_dir: Path, out_dir: Path, **target: str) -> packaging.BuiltArtifact:
-        assert target == {"python_version": "3.12", "architecture": "x86_64"}
+    def fake_layer(layer_dir: Path, out_dir: Path, **target: object) -> packaging.BuiltArtifact:
+        # the layer the platform deploys: for the target, with its bytecode
+        assert target == {"python_version": "3.12", "architecture": "x86_64", "bytecode": True}
         path = out_dir / "layer.zip"
         path.parent.mkdir(parents=True)
         path.write_bytes(b"layer")
@@ -570,3 +574,212 @@ def test_cli_reports_a_non_python_runtime_and_exits_non_zero(
     # GIVEN a Node.js runtime, WHEN the CLI runs, THEN it exits 1 with the allowed form
     assert packaging.main(["--runtime", "nodejs18.x"]) == 1
     assert "expected 'python3.<minor>'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------- bytecode (.pyc)
+
+THIS_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
+HASH_BASED, CHECK_SOURCE = 0b01, 0b10  # PEP 552 flags, pyc header bytes 4-8
+
+
+def pyc_entries(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {n: archive.read(n) for n in archive.namelist() if n.endswith(".pyc")}
+
+
+@pytest.fixture
+def no_target_python(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """No interpreter of the target version on this machine (named explicitly, missing)."""
+    version = "3.13" if THIS_VERSION != "3.13" else "3.12"
+    monkeypatch.setenv(f"ETL_PYTHON_{version.replace('.', '_')}", "/nonexistent/python")
+    bytecode.find_compiler.cache_clear()
+    monkeypatch.setattr(bytecode, "_warned", set())
+    yield version
+    bytecode.find_compiler.cache_clear()
+
+
+def test_function_zip_ships_pyc_compiled_by_the_target_version(tmp_path: Path) -> None:
+    # GIVEN a function with stale bytecode from this checkout in its folder
+    function_dir = write_function(tmp_path, mode=0o644, mtime=1)
+
+    # WHEN it is packaged for the Python version this interpreter has
+    artifact = build_function_zip(
+        function_dir, tmp_path / "out", python_version=THIS_VERSION, cache_dir=tmp_path / "c"
+    )
+
+    # THEN each .py has a pyc where the import system looks, tagged and stamped with the
+    # target's magic number, hash-based and checked against the source (console edits)
+    tag = sys.implementation.cache_tag
+    pycs = pyc_entries(artifact.path)
+    assert sorted(pycs) == [f"__pycache__/handler.{tag}.pyc", f"lib/__pycache__/__init__.{tag}.pyc"]
+    source = (function_dir / "handler.py").read_bytes()
+    header = pycs[f"__pycache__/handler.{tag}.pyc"][:16]
+    assert header[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(header[4:8], "little") == HASH_BASED | CHECK_SOURCE
+    assert header[8:16] == importlib.util.source_hash(source)
+    # AND the checkout's own litter stayed out; the artifact says what it carries
+    assert b"junk" not in pycs.values()
+    assert artifact.bytecode is not None and artifact.bytecode.startswith(tag)
+
+
+def test_function_zip_pyc_is_what_python_imports_and_names_the_lambda_path(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a packaged function, unpacked read-only as Lambda does
+    function_dir = write_function(tmp_path, mode=0o644, mtime=1)
+    artifact = build_function_zip(
+        function_dir, tmp_path / "out", python_version=THIS_VERSION, cache_dir=tmp_path / "c"
+    )
+    task = tmp_path / "task"
+    with zipfile.ZipFile(artifact.path) as archive:
+        archive.extractall(task)
+    pyc = next(p for p in task.rglob("handler.*.pyc"))
+
+    # WHEN its code object is loaded
+    code = marshal.loads(pyc.read_bytes()[16:])
+
+    # THEN it is the handler's code, under its run-time path, never this machine's
+    assert code.co_filename == "/var/task/handler.py"
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    assert namespace["handler"]({}, None) == 1
+
+
+def test_function_zip_with_pyc_is_byte_identical_across_checkouts(tmp_path: Path) -> None:
+    # GIVEN the same function in two checkouts (other paths, mtimes, permissions, order)
+    first = write_function(tmp_path / "a", mode=0o644, mtime=1_000_000_000)
+    second = write_function(tmp_path / "deep" / "b", mode=0o755, mtime=1_700_000_000, reverse=True)
+
+    # WHEN each is packaged with bytecode (two separate compiler processes)
+    one = build_function_zip(
+        first, tmp_path / "o1", python_version=THIS_VERSION, cache_dir=tmp_path / "c1"
+    )
+    two = build_function_zip(
+        second, tmp_path / "o2", python_version=THIS_VERSION, cache_dir=tmp_path / "c2"
+    )
+
+    # THEN the zips, pycs included, are byte-identical: no diff on an unchanged function
+    assert pyc_entries(one.path)
+    assert one.path.read_bytes() == two.path.read_bytes()
+    assert one.input_hash == two.input_hash
+
+
+def test_pyc_is_compiled_by_the_target_interpreter_not_this_one(tmp_path: Path) -> None:
+    # GIVEN another Python version installed here (pyenv), if any
+    others = [
+        (version, compiler)
+        for version in ("3.12", "3.13", "3.14", "3.11")
+        if version != THIS_VERSION and (compiler := bytecode.find_compiler(version))
+    ]
+    if not others:
+        pytest.skip(f"only Python {THIS_VERSION} is installed here: no second version to target")
+    version, compiler = others[0]
+
+    # WHEN a function is packaged for that version
+    artifact = build_function_zip(
+        write_function(tmp_path, mode=0o644, mtime=1),
+        tmp_path / "o",
+        python_version=version,
+        cache_dir=tmp_path / "c",
+    )
+
+    # THEN the pycs carry that version's tag and magic number, not this interpreter's
+    pycs = pyc_entries(artifact.path)
+    assert pycs and all(name.endswith(f".{compiler.cache_tag}.pyc") for name in pycs)
+    assert {data[:4] for data in pycs.values()} == {compiler.magic}
+    assert compiler.magic != importlib.util.MAGIC_NUMBER
+
+
+def test_missing_target_python_omits_pyc_and_says_so(tmp_path: Path, no_target_python: str) -> None:
+    # GIVEN no interpreter of the target version on this machine
+    function_dir = write_function(tmp_path, mode=0o644, mtime=1)
+
+    # WHEN a function is packaged for it
+    with pytest.warns(bytecode.BytecodeUnavailableWarning) as caught:
+        artifact = build_function_zip(
+            function_dir, tmp_path / "o", python_version=no_target_python, cache_dir=tmp_path / "c"
+        )
+
+    # THEN the zip ships sources only, and the warning says why and how to fix it
+    assert not pyc_entries(artifact.path)
+    assert artifact.bytecode is None
+    message = str(caught[0].message)
+    assert f"no Python {no_target_python} interpreter" in message
+    assert f"pyenv install {no_target_python}" in message
+    assert "sources only" in message
+
+
+def test_layer_ships_unchecked_pyc_deterministically(
+    tmp_path: Path, fake_pip: Callable[..., FakePip]
+) -> None:
+    # GIVEN a layer (with stale bytecode in its checkout) built twice, separate caches
+    fake_pip()
+    layer_dir = write_layer(tmp_path)
+    plain = build_layer_zip(layer_dir, tmp_path / "o0", cache_dir=tmp_path / "c0")
+    kwargs: dict[str, Any] = {"python_version": THIS_VERSION, "bytecode": True}
+    one = build_layer_zip(layer_dir, tmp_path / "o1", cache_dir=tmp_path / "c1", **kwargs)
+    fake_pip()
+    two = build_layer_zip(layer_dir, tmp_path / "o2", cache_dir=tmp_path / "c2", **kwargs)
+
+    # THEN both are byte-identical, and differ from the sources-only layer (other hash)
+    assert one.path.read_bytes() == two.path.read_bytes()
+    assert one.input_hash != plain.input_hash
+    # AND every .py under python/ has an unchecked hash-based pyc (a layer version never
+    # changes, so Python need not read the source), with the target's magic number
+    tag = sys.implementation.cache_tag
+    pycs = pyc_entries(one.path)
+    assert sorted(pycs) == [
+        f"python/etl_common/__pycache__/__init__.{tag}.pyc",
+        f"python/fastjson/__pycache__/__init__.{tag}.pyc",
+    ]
+    for data in pycs.values():
+        assert data[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(data[4:8], "little") == HASH_BASED
+    assert one.bytecode is not None and "unchecked-hash" in one.bytecode
+
+
+def test_layer_without_target_python_is_the_sources_only_layer(
+    tmp_path: Path, fake_pip: Callable[..., FakePip], no_target_python: str
+) -> None:
+    # GIVEN no interpreter of the target version here
+    fake_pip()
+    layer_dir = write_layer(tmp_path)
+
+    # WHEN the layer is built with bytecode asked for
+    with pytest.warns(bytecode.BytecodeUnavailableWarning, match="ship deterministic .pyc"):
+        artifact = build_layer_zip(
+            layer_dir,
+            tmp_path / "o",
+            cache_dir=tmp_path / "c",
+            python_version=no_target_python,
+            bytecode=True,
+        )
+
+    # THEN it holds no pyc and says so
+    assert not pyc_entries(artifact.path)
+    assert artifact.bytecode is None
+
+
+def test_function_zip_with_pyc_is_cached_and_a_hit_runs_no_compiler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a function packaged once with bytecode
+    function_dir = write_function(tmp_path, mode=0o644, mtime=1)
+    kwargs: dict[str, Any] = {"python_version": THIS_VERSION, "cache_dir": tmp_path / "c"}
+    first = build_function_zip(function_dir, tmp_path / "o1", **kwargs)
+
+    # WHEN it is packaged again, unchanged, with the compiler made unusable
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the compiler ran on a cache hit")
+
+    monkeypatch.setattr(bytecode, "_run", refuse)
+    again = build_function_zip(function_dir, tmp_path / "o2", **kwargs)
+
+    # THEN the same bytes come from the cache (a plan of many functions stays fast)
+    assert again.path.read_bytes() == first.path.read_bytes()
+    assert pyc_entries(again.path)
+
+    # AND a changed handler is compiled again (the cache is keyed by the sources)
+    (function_dir / "handler.py").write_text("def handler(e, c):\n    return 2\n")
+    with pytest.raises(AssertionError, match="the compiler ran"):
+        build_function_zip(function_dir, tmp_path / "o3", **kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -27,6 +28,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
+from etl_platform.catalog import load_catalog
 from etl_platform.offline import PlannedResource
 from etl_platform.paths import REPO_ROOT
 from etl_platform.plan import plan_stack
@@ -101,6 +103,7 @@ def good_function(**changes: Any) -> dict[str, Any]:
     props: dict[str, Any] = {
         "name": "lambda-transform-dev",
         "runtime": "python3.13",
+        "layers": ["arn:aws:lambda:us-east-1:123456789012:layer:layer-etl-common-dev:1"],
         "memorySize": 1024,
         "timeout": 300,
         "role": "arn:aws:iam::123456789012:role/role-transform-dev",
@@ -281,3 +284,95 @@ def test_the_pack_agrees_with_the_rules_on_the_real_programs(pack: ModuleType, s
         # THEN the pack reports exactly what the rules report for that stack
         expected = [v.message for v in evaluate(run.resources, context)]
         assert sorted(reports) == sorted(expected), run.project
+
+
+# ------------------------------------------------------------------- Node.js functions
+
+NODE_ENTRY = """
+name = "nightly"
+runtime = "nodejs24.x"
+handler = "index.handler"
+description = "A Node.js function."
+kind = "batch"
+size = "small"
+"""
+
+
+def _node_context(tmp_path: Path) -> Context:
+    folder = tmp_path / "nightly"
+    folder.mkdir()
+    (folder / "function.toml").write_text(NODE_ENTRY)
+    (folder / "index.js").write_text("exports.handler = async () => ({});\n")
+    return Context(environment="dev", suffix="dev", catalog=load_catalog(tmp_path))
+
+
+def node_function(**changes: Any) -> dict[str, Any]:
+    props = good_function(
+        name="lambda-nightly-dev",
+        runtime="nodejs24.x",
+        layers=["arn:aws:lambda:us-east-1:123456789012:layer:layer-etl-node-dev:1"],
+        memorySize=512,
+        tags={
+            "Project": "etl-platform",
+            "Environment": "dev",
+            "EnvironmentSuffix": "dev",
+            "ManagedBy": "pulumi",
+            "CostCenter": "data-platform",
+            "Owner": "data-platform-team",
+        },
+    )
+    props.update(changes)
+    return props
+
+
+def test_a_compliant_node_function_passes_every_resource_policy(
+    pack: ModuleType, tmp_path: Path
+) -> None:
+    # GIVEN a catalog with a Node.js function, built the way the platform builds it
+    context = _node_context(tmp_path)
+    # WHEN every resource policy validates it  THEN none reports anything
+    for policy in pack.policies(lambda: context):
+        if isinstance(policy, ResourceValidationPolicy):
+            args = resource_args(FUNCTION, "nightly", node_function())
+            assert _reported(policy, args) == [], policy.name
+
+
+@pytest.mark.parametrize(
+    ("changes", "policy_name", "words"),
+    [
+        (
+            {"runtime": "python3.13"},
+            "lambda-runtime-supported",
+            ("not a nodejs runtime", "nodejs24.x"),
+        ),
+        (
+            {"runtime": "nodejs20.x"},
+            "lambda-runtime-supported",
+            ("deprecated by AWS since", "2026-04-30"),
+        ),
+        (
+            {"layers": ["arn:aws:lambda:us-east-1:123456789012:layer:layer-etl-common-dev:1"]},
+            "lambda-platform-layer",
+            ("nodejs platform layer", "nodeLayerArn"),
+        ),
+        ({"tracingConfig": {"mode": "PassThrough"}}, "lambda-tracing-active", ("not Active",)),
+        ({"deadLetterConfig": None}, "lambda-dead-letter-queue", ("dead-letter queue",)),
+    ],
+)
+def test_a_broken_node_function_is_refused_like_a_python_one(
+    pack: ModuleType,
+    tmp_path: Path,
+    changes: dict[str, Any],
+    policy_name: str,
+    words: tuple[str, ...],
+) -> None:
+    # GIVEN a Node.js catalog function with one guarantee broken
+    context = _node_context(tmp_path)
+    props = {k: v for k, v in node_function(**changes).items() if v is not None}
+    # WHEN the policy validates it  THEN it is refused, saying what and how to fix
+    (report,) = _reported(
+        _policy(pack, policy_name, context), resource_args(FUNCTION, "nightly", props)
+    )
+    assert report[0].startswith(f"{FUNCTION} 'lambda-nightly-dev': ")
+    for word in words:
+        assert word in report[0]

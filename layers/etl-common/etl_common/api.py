@@ -19,8 +19,15 @@ __all__ = ["handler", "require_setting"]
 Route = Callable[[http.Request], dict[str, Any]]
 
 
-def handler(function: str, route: Route) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda entry point of the API function ``function`` serving ``route``."""
+def handler(
+    function: str, route: Route, *, services: tuple[str, ...] = ("s3",)
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point of the API function ``function`` serving ``route``.
+
+    Called at module level, so under SnapStart the tracing patch and the clients of
+    ``services`` are made during init, in the snapshot (:func:`runtime.prepare`).
+    """
+    runtime.prepare(*services)
 
     def entry(event: dict[str, Any], context: Any) -> dict[str, Any]:
         with runtime.invocation(function, context):

@@ -47,6 +47,7 @@ from etl_platform.tags import cost_tags
 __all__ = [
     "FUNCTION_BUILD_DIR",
     "S3_EVENTS",
+    "SNAPSTART_ALIAS",
     "URL_AUTH_TYPE",
     "BucketTriggers",
     "BucketTriggersArgs",
@@ -60,6 +61,9 @@ __all__ = [
 
 FUNCTION_BUILD_DIR = BUILD_DIR / "functions"
 URL_AUTH_TYPE = "AWS_IAM"  # never NONE: callers sign requests with SigV4
+# SnapStart works on published versions only; a SnapStart function's URL serves this
+# alias, which always points at the version published by the last deploy.
+SNAPSTART_ALIAS = "live"
 S3_EVENTS = ("s3:ObjectCreated:*",)
 SYSTEM_LOG_LEVEL = "INFO"
 # Lambda stops a recursive loop (S3 -> Lambda -> S3) after about 16 invocations when this
@@ -91,10 +95,23 @@ class Upstreams:
     dlq_arns: pulumi.Output[dict[str, str]]
     log_group_names: pulumi.Output[dict[str, str]]
     log_group_arns: pulumi.Output[dict[str, str]]
+    #: The Node layer; read only when the catalog has a Node.js function.
+    node_layer_arn: pulumi.Output[str] | None = None
 
-    def for_function(self, function: str) -> FunctionUpstream:
+    def layer_for(self, spec: FunctionSpec) -> pulumi.Output[str]:
+        """The platform layer of the function's language."""
+        if not spec.is_node:
+            return self.layer_arn
+        if self.node_layer_arn is None:
+            raise ValueError(
+                f"{spec.name} is a Node.js function but the Node layer was not read; pass "
+                "node=True to read_upstreams"
+            )
+        return self.node_layer_arn
+
+    def for_function(self, function: str, spec: FunctionSpec | None = None) -> FunctionUpstream:
         return FunctionUpstream(
-            layer_arn=self.layer_arn,
+            layer_arn=self.layer_arn if spec is None else self.layer_for(spec),
             boundary_arn=self.boundary_arn,
             dlq_arn=self.dlq_arns[function],
             log_group_name=self.log_group_names[function],
@@ -102,11 +119,17 @@ class Upstreams:
         )
 
 
-def read_upstreams(settings: Settings, functions: Sequence[str]) -> Upstreams:
-    """Read both upstream stacks (same stack name, ``settings.stack_org``)."""
+def read_upstreams(
+    settings: Settings, functions: Sequence[str], *, node: bool = False
+) -> Upstreams:
+    """Read both upstream stacks (same stack name, ``settings.stack_org``).
+
+    ``node``: the catalog has a Node.js function, so the Node layer's export is required.
+    """
     shared = Upstream(SHARED, settings.stack_org)
     observability = Upstream(OBSERVABILITY, settings.stack_org)
     return Upstreams(
+        node_layer_arn=shared.value(SharedExports.NODE_LAYER_ARN) if node else None,
         layer_arn=shared.value(SharedExports.LAYER_ARN),
         boundary_arn=shared.value(SharedExports.BOUNDARY_ARN),
         dlq_arns=shared.per_function(SharedExports.DLQ_ARNS, functions),
@@ -188,13 +211,17 @@ class EtlFunction(pulumi.ComponentResource):
             opts=ResourceOptions(parent=self),
         )
 
-        artifact = build_function_zip(spec.code_dir, args.build_dir)
+        artifact = build_function_zip(  # Python functions ship pycs for the stack's runtime
+            spec.code_dir,
+            args.build_dir,
+            python_version=settings.python_version if spec.runtime is None else None,
+        )
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=resource_name("lambda", spec.name, settings.suffix),
             description=spec.description,
             role=self.role.arn,
-            runtime=settings.runtime,
+            runtime=spec.runtime_on(settings.runtime),
             architectures=[settings.architecture],
             handler=spec.handler,
             code=pulumi.FileArchive(str(artifact.path)),
@@ -230,6 +257,13 @@ class EtlFunction(pulumi.ComponentResource):
                 else None
             ),
             tags=tags,
+            # SnapStart (catalog `snap_start`): snapshots are taken of published versions.
+            publish=spec.snap_start or None,
+            snap_start=(
+                aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+                if spec.snap_start
+                else None
+            ),
             # Lambda checks at creation that the role may send to the DLQ and manage ENIs.
             opts=ResourceOptions(parent=self, depends_on=[self.policy]),
         )
@@ -251,10 +285,21 @@ class EtlFunction(pulumi.ComponentResource):
         )
 
         self.url = None
+        self.alias: aws.lambda_.Alias | None = None
+        if spec.snap_start:
+            self.alias = aws.lambda_.Alias(
+                f"{name}-alias",
+                name=SNAPSTART_ALIAS,
+                description="The version published by the last deploy (SnapStart serves it)",
+                function_name=self.function.name,
+                function_version=self.function.version,
+                opts=ResourceOptions(parent=self),
+            )
         if spec.trigger.type == "url":
             self.url = aws.lambda_.FunctionUrl(
                 f"{name}-url",
                 function_name=self.function.name,
+                qualifier=self.alias.name if self.alias else None,
                 authorization_type=URL_AUTH_TYPE,
                 opts=ResourceOptions(parent=self),
             )

@@ -18,7 +18,7 @@ The permissions boundary lives in :mod:`etl_platform.components.boundary`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,9 +27,12 @@ import pulumi_aws as aws
 from pulumi import ResourceOptions
 
 from etl_platform.iam import deny_insecure_transport, policy_document
+from etl_platform.layers import layer_dir
 from etl_platform.naming import resource_name
+from etl_platform.node_layer import build_node_layer_zip
 from etl_platform.packaging import BuiltArtifact, build_layer_zip, check_layer
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR
+from etl_platform.runtimes import NODEJS
 from etl_platform.tags import cost_tags
 
 if TYPE_CHECKING:
@@ -39,6 +42,8 @@ __all__ = [
     "DLQ_MESSAGE_RETENTION_SECONDS",
     "DeadLetterQueues",
     "DeadLetterQueuesArgs",
+    "NodeLayer",
+    "NodeLayerArgs",
     "SharedLayer",
     "SharedLayerArgs",
 ]
@@ -90,6 +95,7 @@ class SharedLayer(pulumi.ComponentResource):
             python_version=settings.python_version,
             architecture=settings.architecture,
             cache_dir=args.cache_dir,
+            bytecode=True,  # pycs compiled by the runtime's Python, when it is installed here
         )
         # Never publish a layer whose wheels or extensions miss the Lambda target.
         check_layer(
@@ -105,6 +111,57 @@ class SharedLayer(pulumi.ComponentResource):
             compatible_runtimes=[settings.runtime],
             compatible_architectures=[settings.architecture],
             description=layer_description(settings, self.artifact),
+            opts=ResourceOptions(parent=self),
+        )
+        self.arn = self.layer.arn
+        self.register_outputs({"arn": self.arn, "sha256": self.artifact.sha256})
+
+
+@dataclass(frozen=True)
+class NodeLayerArgs:
+    """The Node layer: built only when the catalog has a Node.js function."""
+
+    settings: Settings
+    #: The Node.js runtimes of the catalog's Node functions (the layer's compatible runtimes).
+    runtimes: Sequence[str]
+    #: The Node functions' ``function.toml`` files (named if node/npm is missing).
+    needed_by: Sequence[Path] = ()
+    #: ``package.json`` + ``package-lock.json``; its folder name names the layer.
+    layer_dir: Path = field(default_factory=lambda: layer_dir(NODEJS))
+    out_dir: Path = BUILD_DIR / "layers"
+    cache_dir: Path | None = None
+
+
+class NodeLayer(pulumi.ComponentResource):
+    """``layer-etl-node-<suffix>``: ``nodejs/node_modules`` from ``npm ci --omit=dev``."""
+
+    artifact: BuiltArtifact
+    layer: aws.lambda_.LayerVersion
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NodeLayerArgs, opts: ResourceOptions | None = None) -> None:
+        super().__init__("etl:shared:NodeLayer", name, None, opts)
+        settings = args.settings
+        # Built at construction (never in an apply); refuses bundled SDKs, a bad lockfile
+        # and native addons without a prebuilt binary for the target architecture.
+        self.artifact = build_node_layer_zip(
+            args.out_dir,
+            architecture=settings.architecture,
+            folder=args.layer_dir,
+            cache_dir=args.cache_dir,
+            needed_by=args.needed_by,
+        )
+        self.layer = aws.lambda_.LayerVersion(
+            f"{name}-version",
+            layer_name=resource_name("layer", args.layer_dir.name, settings.suffix),
+            code=pulumi.FileArchive(str(self.artifact.path)),
+            source_code_hash=self.artifact.base64_sha256,
+            compatible_runtimes=sorted(args.runtimes),
+            compatible_architectures=[settings.architecture],
+            description=(
+                f"nodejs/node_modules from {args.layer_dir.name}/package-lock.json for "
+                f"{settings.architecture}; zip sha256 {self.artifact.sha256}"
+            ),
             opts=ResourceOptions(parent=self),
         )
         self.arn = self.layer.arn

@@ -56,7 +56,16 @@ from typing import Any
 from etl_platform.errors import EtlPlatformError
 from etl_platform.naming import log_group_name
 from etl_platform.runtime_calendar import CALENDAR, Calendar, days_phrase
-from etl_platform.runtimes import DEFAULT_RUNTIME, RUNTIMES
+from etl_platform.runtimes import (
+    DEFAULT_NODE_RUNTIME,
+    DEFAULT_RUNTIME,
+    LANGUAGES,
+    NODEJS,
+    PYTHON,
+    RUNTIMES,
+    language_of,
+    python_version_of,
+)
 
 __all__ = [
     "CHECKS",
@@ -110,8 +119,9 @@ CHECKS: dict[str, Check] = {
             "runtime deprecated",
             "critical",
             "move the function to a supported runtime (Python: "
-            f"{DEFAULT_RUNTIME}; run `etl-ops audit --code` for what blocks the move), or "
-            "rebuild it on this platform (a folder under lambdas/)",
+            f"{DEFAULT_RUNTIME}, Node.js: {DEFAULT_NODE_RUNTIME}; run `etl-ops audit --code` "
+            "for what blocks the move; `nox -s migrate` brings a Node.js function onto this "
+            "platform), or rebuild it here (a folder under lambdas/)",
         ),
         Check(
             "runtime-deprecation-soon",
@@ -431,7 +441,6 @@ def check_python_package(
     one of its layers.
     """
     from etl_platform.compat import SourceFile, check_sources
-    from etl_platform.packaging import python_version_of
 
     version = python_version_of(runtime)
     major, minor = (int(part) for part in version.split("."))
@@ -471,51 +480,51 @@ def _node_layer_packages(layers: Sequence[Path]) -> set[str]:
     return names
 
 
-def _node_checker() -> CodeChecker | None:
-    """The Node.js compat entry point (aws-sdk v2, callback handlers, unresolvable
-    imports), when this build has it."""
-    try:
-        from etl_platform import node_compat  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None
-    check_tree = getattr(node_compat, "check_node_tree", None)
-    if not callable(check_tree):
-        return None
+def check_node_package(
+    root: Path, runtime: str, layers: Sequence[Path], handler: str | None = None
+) -> list[CodeProblem]:
+    """The platform's Node.js compat checks (:func:`etl_platform.node_compat.check_node_tree`:
+    aws-sdk v2, callback handlers, unresolvable imports) on a downloaded package.
 
-    def check_node_package(
-        root: Path, runtime: str, layers: Sequence[Path], handler: str | None = None
-    ) -> list[CodeProblem]:
-        problems = check_tree(
-            root, runtime, layer_packages=_node_layer_packages(layers), handler=handler
-        )
-        return [CodeProblem(_relative(p.path, root), p.line, p.message, p.fix) for p in problems]
+    Imports resolve to the package, Node's built-ins, what the runtime provides
+    (``@aws-sdk/*`` v3) and the packages its layers carry under ``nodejs/node_modules``.
+    Needs ``node`` (scripts/bootstrap installs the parser it uses).
+    """
+    from etl_platform.node_compat import check_node_tree
 
-    return check_node_package
+    problems = check_node_tree(
+        root, runtime, layer_packages=_node_layer_packages(layers), handler=handler
+    )
+    return [CodeProblem(_relative(p.path, root), p.line, p.message, p.fix) for p in problems]
 
 
-def _code_checkers() -> dict[str, CodeChecker]:
-    checkers: dict[str, CodeChecker] = {"python": check_python_package}
-    node = _node_checker()
-    if node is not None:
-        checkers["nodejs"] = node
-    return checkers
-
-
-# Language (runtime prefix) -> its single compat entry point.
-CODE_CHECKERS: dict[str, CodeChecker] = _code_checkers()
-LANGUAGES: tuple[str, ...] = ("python", "nodejs")
+# Language -> its single compat entry point (a language without one is reported as
+# not checked, never skipped silently).
+CODE_CHECKERS: dict[str, CodeChecker] = {
+    PYTHON: check_python_package,
+    NODEJS: check_node_package,
+}
+# The runtime the code must move to once its own is deprecated (or soon will be).
+MIGRATION_TARGETS: dict[str, str] = {PYTHON: DEFAULT_RUNTIME, NODEJS: DEFAULT_NODE_RUNTIME}
 
 
 def _language(runtime: str | None) -> str | None:
-    return next((lang for lang in LANGUAGES if runtime and runtime.startswith(lang)), None)
+    try:
+        return language_of(runtime) if runtime else None
+    except ValueError:  # java21, provided.al2023, ...: no compat checks here
+        return None
 
 
-def _target_runtime(runtime: str, today: dt.date) -> str:
-    """The runtime the code must run on next: its own, or its replacement once deprecated."""
+def _target_runtime(runtime: str, today: dt.date, warn_days: int) -> str:
+    """The runtime the code must run on next: its own, or the platform's target for its
+    language once its own is deprecated or will be within ``warn_days``."""
     known = RUNTIMES.get(runtime)
-    if known is None:
+    language = _language(runtime)
+    if known is None or language is None:
         return runtime
-    return known.replacement if today >= known.deprecated_on else runtime
+    if (known.deprecated_on - today).days <= warn_days:
+        return MIGRATION_TARGETS[language]
+    return runtime
 
 
 Fetcher = Callable[[str], bytes]
@@ -728,7 +737,7 @@ class _Auditor:
         checker = CODE_CHECKERS.get(language)
         if checker is None:
             return []
-        target = _target_runtime(runtime, self.today)
+        target = _target_runtime(runtime, self.today, self.options.runtime_warn_days)
         try:
             location = self.lam.get_function(FunctionName=name)["Code"]["Location"]
             root = _extract(self.fetch(location), workdir / "functions" / name)

@@ -85,7 +85,8 @@ class CheckResult:
         status = "PASS" if self.passed else "FAIL"
         out = [f"{status}  {self.name:<16} {self.detail}"]
         if not self.passed and self.fix:
-            out += [f"      fix: {line}" for line in self.fix.split("\n")]
+            first, *rest = self.fix.split("\n")
+            out += [f"      fix: {first}", *(f"           {line}" for line in rest)]
         return out
 
 
@@ -227,8 +228,9 @@ def check_region(session: Any, config: Mapping[str, str]) -> CheckResult:
     if problems:
         return _failed(
             "region",
-            "; ".join(problems) + f", not {REGION}",
-            f"export AWS_REGION={REGION} (or set region = {REGION} in the AWS profile); "
+            "; ".join(problems) + f" (the stacks run in {REGION} only)",
+            f"export AWS_DEFAULT_REGION={REGION} (or set region = {REGION} in the AWS "
+            "profile); "
             f"pulumi config set aws:region {REGION} in each project",
         )
     return _passed("region", REGION)
@@ -560,9 +562,10 @@ def preflight(
     results.append(check_pulumi_cli(env, run))
     results.append(check_backend(session, env, repo))
     blocked = (
-        "not checked: the stack config is invalid (see stack-config)"
+        "not checked (nor the database secret and VPC): the stack config is invalid "
+        "(see stack-config)"
         if settings is None
-        else "not checked: no AWS credentials (see credentials)"
+        else "not checked (nor the database secret and VPC): no AWS credentials (see credentials)"
         if account_id is None
         else None
     )

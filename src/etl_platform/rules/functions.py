@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from etl_platform.naming import log_group_name
-from etl_platform.rules.model import Context, Resource, Rule
+from etl_platform.layers import layer_export, layer_folder
+from etl_platform.naming import log_group_name, resource_name
+from etl_platform.rules.model import Context, Resource, Rule, is_sequence
 from etl_platform.rules.types import (
     FUNCTION,
     FUNCTION_URL,
@@ -14,40 +15,71 @@ from etl_platform.rules.types import (
     LOG_GROUP,
     PERMISSION,
 )
-from etl_platform.runtimes import DEFAULT_RUNTIME, RUNTIMES, check_runtime
+from etl_platform.runtimes import DEFAULT_NODE_RUNTIME, DEFAULT_RUNTIME, NODEJS, check_runtime
 
 __all__ = ["RULES"]
 
 # Lambda's value for "no reserved concurrency".
 UNRESERVED = -1
 
-
-def _replacement(runtime: str) -> str:
-    known = RUNTIMES.get(runtime)
-    if known is None or not runtime.startswith("python"):
-        return DEFAULT_RUNTIME
-    return known.replacement
+# Where each language's runtime is set: the stack's config, or the function's entry.
+_RUNTIME_HOME = {
+    NODEJS: f'runtime = "{DEFAULT_NODE_RUNTIME}" in lambdas/<function>/function.toml',
+}
+_PYTHON_RUNTIME_HOME = f"config etl:runtime (default {DEFAULT_RUNTIME})"
 
 
 def check_runtime_supported(resource: Resource, context: Context) -> Iterator[str]:
-    """Functions and layers use a supported Python runtime, never a deprecated one."""
+    """Functions and layers use a supported runtime of their language, never a deprecated one."""
+    language: str | None = None
     if resource.type == FUNCTION:
         runtimes = [resource.props.get("runtime")]
+        spec = context.function_for(resource)
+        language = spec.language if spec is not None else None
     else:
         runtimes = list(resource.props.get("compatibleRuntimes") or [None])
+    home = _RUNTIME_HOME.get(language or "", _PYTHON_RUNTIME_HOME)
     for runtime in runtimes:
         if not isinstance(runtime, str) or not runtime:
-            yield (
-                "has no runtime set. Fix: set runtime to "
-                f"{DEFAULT_RUNTIME} (from settings.runtime, config etl:runtime)"
-            )
+            yield f"has no runtime set. Fix: set it from {home}"
             continue
-        why = check_runtime(runtime, context.today)
+        why = check_runtime(runtime, context.today, language=language)
         if why:
-            yield (
-                f"{why}. Fix: switch it to {_replacement(runtime)} "
-                f"(config etl:runtime; the default is {DEFAULT_RUNTIME})"
-            )
+            yield f"{why}. Fix: {home}"
+
+
+def check_platform_layer(resource: Resource, context: Context) -> Iterator[str]:
+    """Each function carries its language's platform layer (third-party code lives there)."""
+    spec = context.function_for(resource)
+    if spec is None:
+        return  # lambda-profile reports functions outside the catalog
+    raw = resource.props.get("layers") or []
+    layers = list(raw) if is_sequence(raw) else []
+    if any(not isinstance(arn, str) for arn in layers):
+        return  # not known yet
+    wanted = ":layer:" + resource_name("layer", layer_folder(spec.language), "")
+    if not any(wanted in arn for arn in layers):
+        yield (
+            f"does not carry the {spec.language} platform layer ({wanted.removeprefix(':layer:')}"
+            f"<suffix>); layers: {layers or 'none'}. Fix: layers=[the shared stack's "
+            f"{layer_export(spec.language)} export] (Upstreams.layer_for)"
+        )
+
+
+def check_max_connections(resource: Resource, context: Context) -> Iterator[str]:
+    """Database functions get MAX_CONNECTIONS from the catalog (one value, any language)."""
+    spec = context.function_for(resource)
+    if spec is None or spec.max_connections is None:
+        return
+    value = resource.get("environment.variables.MAX_CONNECTIONS")
+    if value is not None and not isinstance(value, str):
+        return  # unknown at preview
+    if value != str(spec.max_connections):
+        yield (
+            f"is a database function but MAX_CONNECTIONS is {value!r}, not "
+            f"'{spec.max_connections}'. Fix: set it from FunctionSpec.max_connections "
+            "(etl_platform.components.functions.environment_variables)"
+        )
 
 
 def check_profile(resource: Resource, context: Context) -> Iterator[str]:
@@ -213,12 +245,28 @@ def check_permission_source(resource: Resource, context: Context) -> Iterator[st
 RULES: tuple[Rule, ...] = (
     Rule(
         "lambda-runtime-supported",
-        "Functions and layers use a supported Python runtime; one past its AWS "
+        "Functions and layers use a supported runtime of their catalog language (Python: "
+        "the stack's etl:runtime; Node.js: the entry's runtime); one past its AWS "
         "deprecation date is refused with its replacement and the days since "
         "(dates: the runtime calendar, data/lambda_runtimes.json, from AWS's runtimes page).",
         "resource",
         check_runtime_supported,
         frozenset({FUNCTION, LAYER_VERSION}),
+    ),
+    Rule(
+        "lambda-platform-layer",
+        "Every function carries its language's platform layer (layer-etl-common or "
+        "layer-etl-node), where its third-party packages live.",
+        "resource",
+        check_platform_layer,
+        frozenset({FUNCTION}),
+    ),
+    Rule(
+        "lambda-max-connections",
+        "Database functions (Python or Node.js) get MAX_CONNECTIONS from the catalog.",
+        "resource",
+        check_max_connections,
+        frozenset({FUNCTION}),
     ),
     Rule(
         "lambda-profile",

@@ -230,6 +230,33 @@ def test_code_runs_the_python_compat_checks_on_the_downloaded_package(
     assert report.errors == []
 
 
+def test_code_runs_the_node_compat_checks_against_the_platforms_node_target(
+    aws: boto3.Session,
+) -> None:
+    # GIVEN the legacy nodejs14.x functions (aws-sdk v2, a callback handler)
+    estate = build_estate(aws, compliant=0)
+    options = AuditOptions(max_package_bytes=100 * 1024, code=True)
+    # WHEN their code is audited
+    report = audit(aws, options=options, today=TODAY, fetch=estate.fetcher())
+    # THEN the migration map names both blockers, file and line, for nodejs24.x
+    for name in ("legacy-orders-export", "legacy-nightly-report"):
+        messages = [
+            f.message
+            for f in report.findings
+            if f.function == name and f.check == "code-incompatible"
+        ]
+        assert any("index.js:1: imports aws-sdk v2" in m for m in messages), messages
+        assert any("index.js:3: the handler takes a callback" in m for m in messages), messages
+        assert all("target nodejs24.x" in m for m in messages)
+    # AND modern Node.js code (an async ESM handler) has nothing to fix
+    assert not [
+        f
+        for f in report.findings
+        if f.function == "legacy-node22" and f.check == "code-incompatible"
+    ]
+    assert report.errors == [] and report.notes == []
+
+
 def test_code_says_plainly_when_a_language_has_no_compat_checks(
     aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:

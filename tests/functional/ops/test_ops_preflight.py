@@ -106,8 +106,12 @@ def vpc(
     return subnets, [group]
 
 
-def run(session: boto3.Session, repo: Path, path: str, **kwargs: Any) -> dict[str, CheckResult]:
+def run(
+    session: boto3.Session, repo: Path, path: str, backend: str | None = None, **kwargs: Any
+) -> dict[str, CheckResult]:
     env = {"PATH": path, "PULUMI_CONFIG_PASSPHRASE": "test-only"}
+    if backend:
+        env["PULUMI_BACKEND_URL"] = backend
     results = preflight("dev", session=session, env=env, repo=repo, **kwargs)
     return {r.name: r for r in results}
 
@@ -184,8 +188,8 @@ def test_fails_on_a_wrong_region(aws: boto3.Session, tmp_path: Path) -> None:
     elsewhere = boto3.Session(region_name="eu-west-1")
     region = run(elsewhere, repo, fake_pulumi(tmp_path))["region"]
     assert not region.passed
-    assert "the credentials' region is eu-west-1, not us-east-1" in region.detail
-    assert "AWS_REGION=us-east-1" in region.fix
+    assert "the credentials' region is eu-west-1 (the stacks run in us-east-1" in region.detail
+    assert "AWS_DEFAULT_REGION=us-east-1" in region.fix
 
 
 def test_fails_on_a_missing_secret(aws: boto3.Session, tmp_path: Path) -> None:
@@ -299,3 +303,15 @@ def test_deploy_all_runs_the_real_preflight_and_deploys_nothing_on_a_low_quota(
     assert "FAIL  concurrency" in err and "etl:reservedConcurrency false" in err
     assert "nothing was deployed" in err
     assert "$ pulumi" not in err
+
+
+def test_an_s3_backend_bucket_must_exist(aws: boto3.Session, tmp_path: Path) -> None:
+    account_settings(aws, limit=1000, unreserved=1000)
+    repo = write_stack(tmp_path / "repo", base_config())
+    path = fake_pulumi(tmp_path)
+    missing = run(aws, repo, path, backend="s3://etl-pulumi-state")["pulumi-backend"]
+    assert not missing.passed and "bucket etl-pulumi-state is not reachable" in missing.detail
+    assert "aws s3 mb s3://etl-pulumi-state" in missing.fix
+    aws.client("s3").create_bucket(Bucket="etl-pulumi-state")
+    found = run(aws, repo, path, backend="s3://etl-pulumi-state")["pulumi-backend"]
+    assert found.passed and "s3://etl-pulumi-state" in found.detail

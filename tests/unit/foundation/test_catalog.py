@@ -206,3 +206,33 @@ def test_the_catalog_dir_can_come_from_the_environment(
     write_entry(tmp_path, "solo", GOOD.format(name="solo", prefix="in/"))
     monkeypatch.setenv("ETL_CATALOG_DIR", str(tmp_path))
     assert load_catalog().names == ["solo"]
+
+
+def test_snap_start_is_refused_outside_api_functions(tmp_path: Path) -> None:
+    # GIVEN a batch function (S3-triggered) asking for SnapStart
+    text = GOOD.format(name="nightly", prefix="in/")
+    text = text.replace("database = false\n", "database = false\nsnap_start = true\n")
+    path = write_entry(tmp_path, "nightly", text)
+    # WHEN the catalog is loaded, THEN it fails naming the file, the key and the rule
+    with pytest.raises(CatalogError, match=r"snap_start.*API functions") as caught:
+        load_catalog(tmp_path)
+    assert str(path) in str(caught.value)
+
+
+def test_snap_start_defaults_to_off_and_is_read_for_api_functions(tmp_path: Path) -> None:
+    # GIVEN an API function with snap_start = true beside one without the key
+    api = """
+    name = "{name}"
+    handler = "handler.handler"
+    description = "An API."
+    kind = "api"
+    size = "small"
+    {extra}
+    [trigger]
+    type = "url"
+    """
+    write_entry(tmp_path, "fast", api.format(name="fast", extra="snap_start = true"))
+    write_entry(tmp_path, "plain", api.format(name="plain", extra=""))
+    # WHEN loaded, THEN only the first has SnapStart
+    specs = {spec.name: spec.snap_start for spec in load_catalog(tmp_path)}
+    assert specs == {"fast": True, "plain": False}

@@ -98,6 +98,7 @@ def test_nox_lists_every_entry_point_and_runs_the_tests_by_default(
                 "destroy-all",
                 "new-env",
                 "redrive",
+                "migrate",
                 "audit",
                 "preflight",
                 "refresh-runtimes",

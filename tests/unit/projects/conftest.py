@@ -35,6 +35,8 @@ def fake_shared_exports(functions: Iterable[str], suffix: str) -> dict[str, Any]
     return {
         SharedExports.LAYER_ARN: f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:"
         f"{resource_name('layer', 'etl-common', suffix)}:3",
+        SharedExports.NODE_LAYER_ARN: f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:"
+        f"{resource_name('layer', 'etl-node', suffix)}:2",
         SharedExports.DLQ_ARNS: {
             fn: f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{n}" for fn, n in names.items()
         },

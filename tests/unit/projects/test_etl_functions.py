@@ -30,6 +30,7 @@ from etl_platform.contract import (
 from etl_platform.errors import ContractError
 from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
 from etl_platform.iam_lint import open_findings
+from etl_platform.layers import layer_export
 from etl_platform.offline import ACCOUNT_ID, PlannedResource, ProgramRun
 from etl_platform.paths import PROJECTS_DIR
 from etl_platform.settings import DEFAULT_STACK_ORG, Settings, settings_from_mapping
@@ -122,6 +123,7 @@ def upstream(stack: str) -> dict[str, dict[str, Any]]:
     group = {fn: f"/aws/lambda/lambda-{fn}-{stack}" for fn in names}
     shared = {
         SharedExports.LAYER_ARN: arn.format("lambda", f"layer:layer-etl-common-{stack}:3"),
+        SharedExports.NODE_LAYER_ARN: arn.format("lambda", f"layer:layer-etl-node-{stack}:2"),
         SharedExports.DLQ_ARNS: {fn: arn.format("sqs", f"dlq-{fn}-{stack}") for fn in names},
         SharedExports.DLQ_URLS: {
             fn: f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT_ID}/dlq-{fn}-{stack}" for fn in names
@@ -159,18 +161,23 @@ def test_every_function_gets_runtime_architecture_profile_layer_and_tracing(
 ) -> None:
     # GIVEN the catalog and the stack's settings (python3.13 on arm64 by default)
     settings = stack_settings(stack)
-    layer = upstream_value(SHARED, stack, SharedExports.LAYER_ARN)
+    assert settings.runtime == "python3.13"
+    layers = {
+        language: upstream_value(SHARED, stack, layer_export(language))
+        for language in {spec.language for spec in CATALOG}
+    }
     # WHEN the program runs
-    # THEN each function is named with the suffix and configured from its profile
+    # THEN each function is named with the suffix and configured from its profile, on
+    # its own runtime (Node.js functions) or the stack's, with its language's layer only
     for spec in CATALOG:
         fn = function_of(run, spec)
         assert fn["name"] == f"lambda-{spec.name}-{stack}"
-        assert fn["runtime"] == settings.runtime == "python3.13"
+        assert fn["runtime"] == (spec.runtime or settings.runtime)
         assert fn["architectures"] == [settings.architecture] == ["arm64"]
         assert fn["handler"] == spec.handler
         assert fn["memorySize"] == spec.memory_size
         assert fn["timeout"] == spec.timeout
-        assert fn["layers"] == [layer]
+        assert fn["layers"] == [layers[spec.language]]
         assert fn["tracingConfig"] == {"mode": "Active"}
         assert fn["sourceCodeHash"], "the code hash makes a code change a diff"
     # AND the profiles are the numbers the design promises
@@ -734,3 +741,64 @@ def test_a_missing_upstream_entry_fails_naming_the_function_and_the_fix(
     assert f"'{missing}'" in message
     assert export in message
     assert "nox -s deploy-all" in message
+
+
+# ------------------------------------------------------------------------------ SnapStart
+
+
+@pytest.fixture(scope="module")
+def snap_start_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One API function with ``snap_start = true`` (a name the real catalog does not use)."""
+    root = tmp_path_factory.mktemp("snapstart-catalog")
+    _write_entry(
+        root,
+        "quote-api",
+        """
+        name = "quote-api"
+        handler = "handler.handler"
+        description = "Answers quotes."
+        kind = "api"
+        size = "small"
+        snap_start = true
+
+        [trigger]
+        type = "url"
+
+        [needs]
+        s3_read = ["quotes/"]
+        """,
+    )
+    return root
+
+
+def test_snap_start_publishes_versions_and_the_url_serves_the_alias(
+    run_project: Callable[..., ProgramRun], snap_start_catalog: Path
+) -> None:
+    # GIVEN an API function whose catalog entry says snap_start = true
+    # WHEN the program runs with that catalog
+    run = run_project(PROJECT, "dev", catalog_dir=snap_start_catalog)
+    # THEN the function publishes a version on each deploy, with SnapStart on versions
+    function = run.one(FUNCTION, "quote-api-function")
+    assert function.inputs["publish"] is True
+    assert function.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
+    # AND an alias follows the published version, and the URL serves that alias
+    # (SnapStart never applies to $LATEST, which an unqualified URL would invoke)
+    alias = run.one("aws:lambda/alias:Alias", "quote-api-alias")
+    assert alias.inputs["functionName"] == "lambda-quote-api-dev"
+    assert alias.inputs["name"] == "live"
+    url = run.one(FUNCTION_URL, "quote-api-url")
+    assert url.inputs["qualifier"] == "live"
+    assert url.inputs["authorizationType"] == "AWS_IAM"
+
+
+def test_functions_without_snap_start_keep_the_unqualified_url(
+    run_project: Callable[..., ProgramRun],
+) -> None:
+    # GIVEN the real catalog, WHEN the program runs
+    run = run_project(PROJECT, "dev")
+    # THEN only the functions whose entry asks for SnapStart publish versions or get aliases
+    aliases = {a.inputs["functionName"] for a in run.of_type("aws:lambda/alias:Alias")}
+    for spec in CATALOG:
+        function = run.one(FUNCTION, f"{spec.name}-function")
+        assert bool(function.inputs.get("snapStart")) is spec.snap_start
+        assert (f"lambda-{spec.name}-dev" in aliases) is spec.snap_start

@@ -183,6 +183,7 @@ def test_layer_code_is_the_deterministic_zip(runs: dict[str, ProgramRun], tmp_pa
         python_version="3.13",
         architecture="arm64",
         cache_dir=tmp_path / "cache",
+        bytecode=True,
     )
     # THEN every build has the same hash, so an unchanged layer shows no diff on `up`
     assert dev.inputs["sourceCodeHash"] == prod.inputs["sourceCodeHash"] == rebuilt.base64_sha256
@@ -361,13 +362,15 @@ def test_exports_follow_the_contract(runs: dict[str, ProgramRun], stack: str) ->
     # GIVEN the program's exports and resources
     run, functions = runs[stack], set(load_catalog().names)
     exports = run.exports
-    # THEN exactly the contract's keys are exported
+    # THEN exactly the contract's keys are exported (the Node layer's only with a Node function)
+    node = [SharedExports.NODE_LAYER_ARN] if load_catalog().node_functions else []
     assert set(exports) == {
         SharedExports.LAYER_ARN,
         SharedExports.DLQ_ARNS,
         SharedExports.DLQ_URLS,
         SharedExports.DLQ_NAMES,
         SharedExports.BOUNDARY_ARN,
+        *node,
     }
     # AND the per-function maps have an entry for every catalog function, from its queue
     queues = {q.inputs["name"]: q for q in run.of_type(QUEUE)}

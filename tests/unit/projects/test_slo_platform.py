@@ -223,6 +223,8 @@ def test_tracing_defaults_to_the_xray_sdk_and_otel_adds_the_collector_layer(
     for spec in CATALOG:
         inputs = functions.one(FUNCTION, f"{spec.name}-function").inputs
         assert inputs["environment"]["variables"]["ETL_TRACING"] == "xray-sdk"
+        # (and every function's EMF metrics go to the namespace the alarms watch)
+        assert inputs["environment"]["variables"]["METRICS_NAMESPACE"] == PIPELINE_NAMESPACE
         assert len(inputs["layers"]) == 1
     run = run_project(
         "etl-functions",

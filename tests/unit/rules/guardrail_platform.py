@@ -65,6 +65,7 @@ def function_resources(fn: str, memory: int, timeout: int, reserved: int | None)
         "name": name,
         "arn": arn,
         "runtime": "python3.13",
+        "layers": [f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:layer-etl-common-{SUFFIX}:1"],
         "memorySize": memory,
         "timeout": timeout,
         "role": f"arn:aws:iam::{ACCOUNT}:role/{role}",

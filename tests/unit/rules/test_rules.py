@@ -57,6 +57,36 @@ CASES: dict[str, Case] = {
         f"{FN} '{TRANSFORM}'",
         ("nodejs18.x", "deprecated", "python3.13"),
     ),
+    "node-runtime-on-a-python-function": (
+        lambda p: p.set("transform-function", runtime="nodejs24.x"),
+        "lambda-runtime-supported",
+        f"{FN} '{TRANSFORM}'",
+        ("nodejs24.x", "not a python runtime", "python3.13", "etl:runtime"),
+    ),
+    "no-layer": (
+        lambda p: p.set("transform-function", layers=[]),
+        "lambda-platform-layer",
+        f"{FN} '{TRANSFORM}'",
+        ("python platform layer", "layer-etl-common-", "layerArn"),
+    ),
+    "node-layer-on-a-python-function": (
+        lambda p: p.set(
+            "transform-function",
+            layers=[f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:layer-etl-node-{SUFFIX}:1"],
+        ),
+        "lambda-platform-layer",
+        f"{FN} '{TRANSFORM}'",
+        ("layer-etl-node-", "layer-etl-common-"),
+    ),
+    "database-function-without-max-connections": (
+        # load (a database function in the catalog) has transform's profile; its invoke
+        # config and log group keep transform's name, so those rules fire too
+        lambda p: p.set("transform-function", name=f"lambda-load-{SUFFIX}"),
+        "lambda-max-connections",
+        f"{FN} 'lambda-load-{SUFFIX}'",
+        ("MAX_CONNECTIONS is None", "'10'", "FunctionSpec.max_connections"),
+        frozenset({"lambda-async-retries", "lambda-json-logs"}),
+    ),
     "python3.10": (
         lambda p: p.set("transform-function", runtime="python3.10"),
         "lambda-runtime-supported",
