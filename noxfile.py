@@ -140,6 +140,20 @@ def plan(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """Regenerate the generated parts of docs/: `nox -s docs [-- --check]`."""
+    python = _sync(session)
+    session.run(python, "-m", "etl_platform.docgen", *session.posargs, external=True)
+
+
+@nox.session(name="iam-lint", venv_backend="none")
+def iam_lint(session: nox.Session) -> None:
+    """Lint every IAM document of the offline plans: `nox -s iam-lint -- [stack ...]`."""
+    python = _sync(session)
+    session.run(python, "-m", "etl_platform.iam_lint", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
 def compat(session: nox.Session) -> None:
     """Check the Lambda code and the layer against the target runtime before any deploy."""
     python = _sync(session)

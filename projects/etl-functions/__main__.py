@@ -19,11 +19,8 @@ from etl_platform.components.functions import (
     EtlFunctionArgs,
     read_upstreams,
 )
-from etl_platform.contract import FunctionsExports
+from etl_platform.contract import URL_EXPORTS, FunctionsExports
 from etl_platform.settings import load_settings
-
-# The contract's single-URL exports, by the catalog function that serves them.
-URL_EXPORTS = {FunctionsExports.INGEST_URL: "ingest-api", FunctionsExports.STATUS_URL: "status-api"}
 
 catalog = load_catalog()
 settings = load_settings(catalog.names)

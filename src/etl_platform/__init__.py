@@ -9,7 +9,11 @@ Modules (each small, each importable and tested without a cloud):
 - ``runtimes``  supported and deprecated Lambda runtimes
 - ``contract``  project names and the exports that link the three stacks
 - ``packaging`` deterministic function and layer zips
-- ``offline``   runs a Pulumi program under Pulumi's mock runtime (tests and ``nox -s plan``)
+- ``offline``   runs a Pulumi program under Pulumi's public mock API, one child process each
+- ``planned``   what an offline run produced (resources, exports), plain data
+- ``stack_config`` the one reader of ``Pulumi.yaml`` / ``Pulumi.<stack>.yaml``
+- ``plan``      ``nox -s plan``: the three programs in deploy order, the guardrails
+- ``docgen``    ``nox -s docs``: the generated parts of ``docs/``
 """
 
 __version__ = "0.1.0"

@@ -44,7 +44,7 @@ from pathlib import Path, PurePosixPath
 
 from etl_platform.catalog import load_catalog
 from etl_platform.errors import EtlPlatformError
-from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT
+from etl_platform.paths import BUILD_DIR, LAYERS_DIR, display_path
 from etl_platform.runtimes import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
@@ -142,17 +142,10 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        where = _display(self.path)
+        where = display_path(self.path)
         location = f"{where}:{self.line}" if self.line else where
         module = f" [{self.module}]" if self.module else ""
         return f"{location}:{module} {self.message}. Fix: {self.fix}"
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def _version(runtime: str) -> tuple[int, int]:

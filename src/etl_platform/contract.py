@@ -19,6 +19,7 @@ __all__ = [
     "FUNCTIONS",
     "OBSERVABILITY",
     "SHARED",
+    "URL_EXPORTS",
     "FunctionsExports",
     "ObservabilityExports",
     "SharedExports",
@@ -60,6 +61,14 @@ class FunctionsExports:
     INGEST_URL = "ingestUrl"
     STATUS_URL = "statusUrl"
     BUCKET_NAME = "bucketName"
+
+
+# The contract's single-URL exports, by the catalog function that serves them (exported
+# only when that function is in the catalog).
+URL_EXPORTS: dict[str, str] = {
+    FunctionsExports.INGEST_URL: "ingest-api",
+    FunctionsExports.STATUS_URL: "status-api",
+}
 
 
 def stack_reference_name(org: str, project: str, stack: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from parliament import analyze_policy_string, enhance_finding
 
 from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
-from etl_platform.offline import PlannedResource
+from etl_platform.planned import PlannedResource
 from etl_platform.rules import Resource, to_resources
 from etl_platform.rules.documents import PolicyDocument, policy_documents
 

@@ -8,15 +8,20 @@ instead of half-way through a deploy.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = [
     "ACCOUNT_ID_LENGTH",
     "LIMITS",
+    "NAME_PROPERTIES",
     "SUFFIX_PATTERN",
     "bucket_name",
     "check_suffix_fits",
+    "display_name",
     "log_group_name",
+    "name_property",
+    "physical_name",
     "resource_name",
 ]
 
@@ -33,6 +38,13 @@ LIMITS: dict[str, int] = {
     "etl": 255,  # CloudWatch dashboard name
     "data": 63,  # S3 bucket name (see bucket_name)
     "schedule": 64,  # EventBridge rule name (functions with a schedule trigger)
+}
+# Where a resource type keeps its physical (AWS) name, when not in ``name``.
+NAME_PROPERTIES: dict[str, str] = {
+    "aws:lambda/layerVersion:LayerVersion": "layerName",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
 }
 LOG_GROUP_LIMIT = 512
 ACCOUNT_ID_LENGTH = 12
@@ -98,3 +110,31 @@ def check_suffix_fits(suffix: str, function_names: Iterable[str]) -> list[str]:
     except ValueError as exc:
         problems.append(str(exc))
     return problems
+
+
+def name_property(type_token: str) -> str:
+    """The property that holds the physical name of a resource of ``type_token``."""
+    return NAME_PROPERTIES.get(type_token, "name")
+
+
+def physical_name(type_token: str, props: Mapping[str, Any]) -> str | None:
+    """The AWS name a resource was given (``lambda-transform-dev``), or None when unnamed."""
+    value = props.get(name_property(type_token))
+    return value if isinstance(value, str) and value else None
+
+
+# A resource without a name of its own (a bucket policy, a recursion config, a role
+# policy attachment) is shown by the name of the resource it is attached to.
+ATTACHED_TO_PROPERTIES = ("functionName", "bucket", "role")
+
+
+def display_name(type_token: str, props: Mapping[str, Any], logical: str) -> str:
+    """How a plan lists a resource: its AWS name, else its parent's, else its logical name."""
+    own = physical_name(type_token, props)
+    if own:
+        return own
+    for key in ATTACHED_TO_PROPERTIES:
+        value = props.get(key)
+        if isinstance(value, str) and value and not value.startswith("arn:"):
+            return value
+    return logical

@@ -7,38 +7,48 @@ where it matters: realistic ARNs and URLs, the account id, and IAM policy docume
 rendered from ``get_policy_document`` statements exactly as the provider renders
 them, so tests and guardrails can parse them.
 
-Used by the unit tests, by the guardrails and by ``nox -s plan``.
+Only Pulumi's public mock API is used (``set_mocks``, ``Mocks``, ``MockMonitor``,
+``set_all_config``, ``pulumi.runtime.test``). Each program runs in a child process of
+its own, so no SDK state (the root stack, pending outputs of a failed run) can leak
+from one run into the next. Every identifier the mocks invent is derived from the
+resource's name with SHA-256, so two runs give byte-identical plans.
+
+Used by the unit tests, ``nox -s plan``, ``nox -s docs`` and ``etl_platform.iam_lint``;
+never by the policy pack (the rules read :mod:`etl_platform.planned` only).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import gc
+import hashlib
+import importlib
 import json
+import multiprocessing
 import os
+import pickle
 import runpy
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
-from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
-from pulumi.runtime.settings import SETTINGS
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+from pulumi.runtime.mocks import MockMonitor
 
 from etl_platform.catalog import CATALOG_DIR_ENV
+from etl_platform.naming import physical_name
+from etl_platform.planned import PlannedResource, ProgramRun
+from etl_platform.stack_config import project_name, read_stack_config
 
 __all__ = [
     "ACCOUNT_ID",
+    "COMPUTED_OUTPUTS",
     "PlanMocks",
     "PlannedResource",
     "ProgramRun",
+    "computed_outputs",
     "read_stack_config",
     "render_policy_document",
     "run_program",
@@ -47,51 +57,9 @@ __all__ = [
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
-LEFTOVER_TIMEOUT_SECONDS = 10
-
-
-@dataclass
-class PlannedResource:
-    """One resource the program registered, as the engine would have seen it."""
-
-    urn: str
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    custom: bool
-    protect: bool = False
-    retain_on_delete: bool = False
-    parent: str = ""
-
-    @property
-    def props(self) -> dict[str, Any]:
-        """Inputs and computed outputs together (inputs win): what a policy pack sees."""
-        return {**self.outputs, **self.inputs}
-
-
-@dataclass
-class ProgramRun:
-    """What one program did: its resources (components included) and its exports."""
-
-    project: str
-    stack: str
-    resources: list[PlannedResource] = field(default_factory=list)
-    exports: dict[str, Any] = field(default_factory=dict)
-
-    def of_type(self, type_token: str) -> list[PlannedResource]:
-        return [r for r in self.resources if r.type == type_token]
-
-    def one(self, type_token: str, name: str) -> PlannedResource:
-        found = [r for r in self.of_type(type_token) if r.name == name]
-        if len(found) != 1:
-            names = sorted(r.name for r in self.of_type(type_token))
-            raise KeyError(f"no single {type_token} named {name!r}; have {names}")
-        return found[0]
-
-    @property
-    def custom_resources(self) -> list[PlannedResource]:
-        return [r for r in self.resources if r.custom]
+# Pulumi's property-value wire format marks a secret with this signature key
+# (github.com/pulumi/pulumi sdk/go/common/resource/sig).
+SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,68 +110,115 @@ def render_policy_document(args: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def stable_id(text: str, length: int, *, digits: bool = False) -> str:
+    """An identifier derived from ``text`` alone (SHA-256), the same in every run."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if digits:
+        return str(int(digest, 16) % 10**length).zfill(length)
+    return digest[:length]
+
+
 def _arn(service: str, resource: str, *, region: str = REGION) -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource}"
 
 
+# (physical name, inputs) -> (the resource id, or None for "<name>-id"; the outputs AWS adds)
+Computed = Callable[[str, Mapping[str, Any]], tuple[str | None, dict[str, Any]]]
+
+
+def _queue(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"
+    return url, {"arn": _arn("sqs", name), "url": url}
+
+
+def _role(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    return name, {
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
+        "uniqueId": f"AROA{stable_id(name, 16, digits=True)}",
+    }
+
+
+def _policy(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"
+    return arn, {"arn": arn}
+
+
+def _function(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    arn = _arn("lambda", f"function:{name}")
+    return name, {
+        "arn": arn,
+        "qualifiedArn": f"{arn}:1",
+        "invokeArn": (
+            f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        ),
+        "version": "$LATEST",
+    }
+
+
+def _layer(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    layer_arn = _arn("lambda", f"layer:{name}")
+    return f"{layer_arn}:1", {"layerArn": layer_arn, "arn": f"{layer_arn}:1", "version": "1"}
+
+
+def _function_url(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    url_id = stable_id(name, 32)  # AWS's url ids are 32 lowercase letters and digits
+    return None, {"functionUrl": f"https://{url_id}.lambda-url.{REGION}.on.aws/", "urlId": url_id}
+
+
+def _log_group(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    return name, {"arn": _arn("logs", f"log-group:{name}")}
+
+
+def _topic(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    arn = _arn("sns", name)
+    return arn, {"arn": arn}
+
+
+def _alarm(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    return name, {"arn": _arn("cloudwatch", f"alarm:{name}")}
+
+
+def _dashboard(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    return name, {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{name}"}
+
+
+def _bucket(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    return name, {
+        "bucket": name,
+        "arn": f"arn:aws:s3:::{name}",
+        "bucketDomainName": f"{name}.s3.amazonaws.com",
+    }
+
+
+# One row per resource type whose computed outputs the programs read.
+COMPUTED_OUTPUTS: dict[str, Computed] = {
+    "aws:sqs/queue:Queue": _queue,
+    "aws:iam/role:Role": _role,
+    "aws:iam/policy:Policy": _policy,
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/layerVersion:LayerVersion": _layer,
+    "aws:lambda/functionUrl:FunctionUrl": _function_url,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:sns/topic:Topic": _topic,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:s3/bucket:Bucket": _bucket,
+}
+
+
 def computed_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict]:
     """The id and outputs AWS would return for a new resource (only what programs read)."""
-    physical = inputs.get("name") or name
+    physical = physical_name(type_token, inputs) or name
     out: dict[str, Any] = dict(inputs)
-    resource_id = f"{physical}-id"
-    if type_token == "aws:sqs/queue:Queue":
-        out["arn"] = _arn("sqs", physical)
-        out["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{physical}"
-        resource_id = out["url"]
-    elif type_token == "aws:iam/role:Role":
-        out["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{physical}"
-        out["uniqueId"] = f"AROA{abs(hash(physical)) % 10**16:016d}"
-        resource_id = physical
-    elif type_token == "aws:iam/policy:Policy":
-        out["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:policy/{physical}"
-        resource_id = out["arn"]
-    elif type_token == "aws:lambda/function:Function":
-        out["arn"] = _arn("lambda", f"function:{physical}")
-        out["qualifiedArn"] = out["arn"] + ":1"
-        out["invokeArn"] = (
-            f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{out['arn']}/invocations"
-        )
-        out["version"] = "$LATEST"
-        resource_id = physical
-    elif type_token == "aws:lambda/layerVersion:LayerVersion":
-        layer = inputs.get("layerName") or name
-        out["layerArn"] = _arn("lambda", f"layer:{layer}")
-        out["arn"] = out["layerArn"] + ":1"
-        out["version"] = "1"
-        resource_id = out["arn"]
-    elif type_token == "aws:lambda/functionUrl:FunctionUrl":
-        out["functionUrl"] = (
-            f"https://{name}-{abs(hash(name)) % 10**8:08d}.lambda-url.{REGION}.on.aws/"
-        )
-        out["urlId"] = f"{abs(hash(name)) % 10**8:08d}"
-    elif type_token == "aws:cloudwatch/logGroup:LogGroup":
-        out["arn"] = _arn("logs", f"log-group:{physical}")
-        resource_id = physical
-    elif type_token == "aws:sns/topic:Topic":
-        out["arn"] = _arn("sns", physical)
-        resource_id = out["arn"]
-    elif type_token == "aws:cloudwatch/metricAlarm:MetricAlarm":
-        out["arn"] = _arn("cloudwatch", f"alarm:{physical}")
-        resource_id = physical
-    elif type_token == "aws:cloudwatch/dashboard:Dashboard":
-        dashboard = inputs.get("dashboardName") or name
-        out["dashboardArn"] = f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{dashboard}"
-        resource_id = dashboard
-    elif type_token == "aws:s3/bucket:Bucket":
-        bucket = inputs.get("bucket") or name
-        out["bucket"] = bucket
-        out["arn"] = f"arn:aws:s3:::{bucket}"
-        out["bucketDomainName"] = f"{bucket}.s3.amazonaws.com"
-        resource_id = bucket
+    resource_id: str | None = None
+    compute = COMPUTED_OUTPUTS.get(type_token)
+    if compute is not None:
+        resource_id, added = compute(physical, inputs)
+        out.update(added)
     elif type_token.startswith("aws:"):
         service = type_token.split(":")[1].split("/")[0]
-        out.setdefault("arn", _arn(service, str(physical)))
-    return resource_id, out
+        out.setdefault("arn", _arn(service, physical))
+    return resource_id or f"{physical}-id", out
 
 
 class PlanMocks(pulumi.runtime.Mocks):
@@ -211,10 +226,12 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.stack_outputs = {k: dict(v) for k, v in (stack_outputs or {}).items()}
+        self.references: set[str] = set()  # the stacks the program read
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         if args.typ == STACK_REFERENCE:
             ref = args.inputs.get("name") or args.name
+            self.references.add(str(ref))
             return ref, {
                 "name": ref,
                 "outputs": self.stack_outputs.get(ref, {}),
@@ -229,7 +246,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             return {
                 "json": document,
                 "minifiedJson": json.dumps(json.loads(document)),
-                "id": str(abs(hash(document))),
+                "id": stable_id(document, 10, digits=True),
             }, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -245,7 +262,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"offline runs do not mock the provider call {token}")
 
 
-class _RecordingMonitor(pulumi_mocks.MockMonitor):
+class _RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, also keeping each resource's options (protect, retain)."""
 
     def __init__(self, mocks: PlanMocks) -> None:
@@ -277,7 +294,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 def _plain(value: Any) -> Any:
     """Strip Pulumi's secret wrappers so tests see plain values."""
     if isinstance(value, dict):
-        if rpc._special_sig_key in value and "value" in value:
+        if SPECIAL_SIG_KEY in value and "value" in value:
             return _plain(value["value"])
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -286,76 +303,110 @@ def _plain(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Config and the run itself
+# The run: one child process per program
 # --------------------------------------------------------------------------------------------
 
 
-def project_name(project_dir: Path) -> str:
-    data = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8"))
-    return str(data["name"])
+@dataclass(frozen=True)
+class _Job:
+    """Everything the child needs; the child takes the parent's environment, not its own."""
+
+    project_dir: str
+    project: str
+    stack: str
+    config: dict[str, str]
+    stack_outputs: dict[str, dict[str, Any]]
+    environ: dict[str, str]
+    sys_path: list[str]
+    cwd: str
 
 
-def read_stack_config(project_dir: Path, stack: str) -> dict[str, str]:
-    """A stack file's config as Pulumi hands it to a program (strings; JSON for lists)."""
-    path = project_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} does not exist: create the stack with `nox -s new-env -- {stack}`"
+@dataclass(frozen=True)
+class _Failure:
+    """An exception raised in the child, in a form that survives the trip back."""
+
+    module: str
+    qualname: str
+    args: tuple[Any, ...]
+    state: dict[str, Any]
+    message: str
+    where: str
+
+    @classmethod
+    def of(cls, exc: BaseException) -> _Failure:
+        kind = type(exc)
+        args, state = exc.args, dict(getattr(exc, "__dict__", {}))
+        try:
+            pickle.dumps((args, state))
+        except Exception:
+            args, state = (str(exc),), {}
+        return cls(
+            kind.__module__,
+            kind.__qualname__,
+            args,
+            state,
+            str(exc),
+            "".join(traceback.format_exception(exc)),
         )
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    config = data.get("config") or {}
-    return {
-        key: value if isinstance(value, str) else json.dumps(value)
-        for key, value in config.items()
-        if not (isinstance(value, dict) and "secure" in value)
-    }
+
+    def rebuild(self, run: str) -> BaseException:
+        """The same exception type, args and attributes; the child's traceback as a note."""
+        kind: Any = importlib.import_module(self.module)
+        for part in self.qualname.split("."):
+            kind = getattr(kind, part, None)
+        exc: BaseException
+        if isinstance(kind, type) and issubclass(kind, BaseException):
+            exc = kind.__new__(kind)
+            exc.args = self.args
+            exc.__dict__.update(self.state)
+        else:
+            exc = RuntimeError(f"{self.module}.{self.qualname}: {self.message}")
+        exc.add_note(f"raised in the offline run of {run}:\n{self.where}")
+        return exc
 
 
-@contextmanager
-def _environ(values: Mapping[str, str | None]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
+def _run_here(job: _Job) -> ProgramRun:
+    """Run the program in this (fresh) process with the public mock API."""
+    mocks = PlanMocks(job.stack_outputs)
+    monitor = _RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project=job.project, stack=job.stack, preview=False, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(dict(job.config))
+    exports: dict[str, Any] = {}
+
+    def program() -> pulumi.Output[None]:
+        runpy.run_path(str(Path(job.project_dir) / "__main__.py"), run_name="__main__")
+        root = pulumi.runtime.get_root_resource()
+        # The stack's exports, resolved once every resource has been registered.
+        return pulumi.Output.from_input(getattr(root, "outputs", {})).apply(exports.update)
+
+    pulumi.runtime.test(program)()
+    # Registration order depends on when each input resolved; URN order does not.
+    resources = sorted(monitor.planned, key=lambda r: r.urn)
+    return ProgramRun(job.project, job.stack, resources, _plain(exports), sorted(mocks.references))
+
+
+def _child(job: _Job, conn: Any) -> None:
     try:
-        for key, value in values.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        yield
+        os.environ.clear()
+        os.environ.update(job.environ)
+        sys.path[:] = [job.project_dir, *job.sys_path]
+        os.chdir(job.cwd)
+        conn.send(("ok", _run_here(job)))
+    except BaseException as exc:
+        conn.send(("error", _Failure.of(exc)))
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        conn.close()
 
 
-def _discard_leftovers() -> None:
-    """Forget what a failed run left behind, so the next run in this process starts clean.
-
-    The SDK stops at the first failed output and leaves the rest pending on the event
-    loop; failed outputs stay in ``SETTINGS.outputs``, which in a fresh context falls
-    back to one process-wide default set. Without this, the next run re-raises the
-    previous run's error (a contract test would break the test after it).
-    """
-    loop = _ensure_event_loop()
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    if pending:
-        # Let them finish (the mocks answer at once; they fail like the run did) rather
-        # than cancel them inside the SDK's re-entrant _sync_await.
-        loop.run_until_complete(asyncio.wait(pending, timeout=LEFTOVER_TIMEOUT_SECONDS))
-    for task in pending:
-        if not task.done():
-            task.cancel()
-    SETTINGS.outputs.clear()
-    SETTINGS.rpc_manager.clear()
-    # Mark every failed future's error as seen. Otherwise each one logs "exception was
-    # never retrieved" when garbage-collected, at a random later point; on CPython 3.11
-    # that logging formats a traceback with ast.parse, and if the collection happened
-    # inside another ast.parse (pytest's assertion rewriting) that one fails with
-    # "SystemError: AST constructor recursion depth mismatch".
-    for obj in gc.get_objects():
-        if isinstance(obj, asyncio.Future) and obj.done() and not obj.cancelled():
-            obj.exception()
+def _context() -> Any:
+    """Forkserver where there is one (fast: the SDK is imported once), else spawn."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["etl_platform.offline", "etl_platform.components"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def run_program(
@@ -372,42 +423,42 @@ def run_program(
     ``config`` overrides (or, with ``use_stack_file=False``, replaces) the stack's
     config file; ``stack_outputs`` maps ``org/project/stack`` to the outputs a
     StackReference should see; ``catalog_dir`` points the program at another catalog.
-    Errors raised by the program (settings, contract, catalog) propagate unchanged.
+    Errors raised by the program (settings, contract, catalog) are raised here, with
+    their type and attributes, and the program's traceback as a note.
     """
     project_dir = project_dir.resolve()
     values = read_stack_config(project_dir, stack) if use_stack_file else {}
     values.update(config or {})
-    project = project_name(project_dir)
-    mocks = PlanMocks(stack_outputs)
-
-    def _run() -> ProgramRun:
-        monitor = _RecordingMonitor(mocks)
-        pulumi.runtime.set_mocks(
-            mocks, project=project, stack=stack, preview=False, monitor=monitor
-        )
-        pulumi.runtime.set_all_config(dict(values))
-        root = pulumi.runtime.settings.get_root_resource()
-
-        def program() -> None:
-            runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
-
-        try:
-            _sync_await(pulumi.runtime.stack.run_pulumi_func(program))
-        except BaseException:
-            _discard_leftovers()
-            raise
-        # set_mocks registers the root stack's outputs before the program runs, so read
-        # the exports from the stack object itself, resolved.
-        outputs = getattr(root, "outputs", {})
-        exports = _sync_await(pulumi.Output.from_input(outputs).future()) or {}
-        return ProgramRun(project, stack, monitor.planned, _plain(exports))
-
-    env = {CATALOG_DIR_ENV: str(catalog_dir) if catalog_dir else os.environ.get(CATALOG_DIR_ENV)}
-    sys.path.insert(0, str(project_dir))
+    environ = dict(os.environ)
+    if catalog_dir is not None:
+        environ[CATALOG_DIR_ENV] = str(catalog_dir)
+    job = _Job(
+        project_dir=str(project_dir),
+        project=project_name(project_dir),
+        stack=stack,
+        config=values,
+        stack_outputs={k: dict(v) for k, v in (stack_outputs or {}).items()},
+        environ=environ,
+        sys_path=list(sys.path),
+        cwd=os.getcwd(),
+    )
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(job, send), name=f"offline-{job.project}")
+    child.start()
+    send.close()
     try:
-        with _environ(env):
-            # A fresh context: the SDK keeps its root stack and config in context variables,
-            # so every run starts clean, and several programs can run in one process.
-            return contextvars.Context().run(_run)
+        status, payload = receive.recv()
+    except EOFError:
+        child.join()
+        raise RuntimeError(
+            f"the offline run of {job.project} ({stack}) died with exit code "
+            f"{child.exitcode} before reporting; run it alone to see its output"
+        ) from None
     finally:
-        sys.path.remove(str(project_dir))
+        receive.close()
+    child.join()
+    if status == "error":
+        raise payload.rebuild(f"{job.project} ({stack})")
+    result: ProgramRun = payload
+    return result

@@ -50,7 +50,7 @@ from packaging.version import Version
 
 from etl_platform.bytecode import compile_sources, find_compiler
 from etl_platform.errors import EtlPlatformError
-from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT
+from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT, display_path
 from etl_platform.runtimes import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
@@ -612,17 +612,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for artifact in [*functions, layer, *node_layers]:
         size = artifact.path.stat().st_size
         print(
-            f"{_display(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "
+            f"{display_path(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "
             f"inputs={artifact.input_hash}  pyc={artifact.bytecode or 'none'}"
         )
     return 0
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 if __name__ == "__main__":

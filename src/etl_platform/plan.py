@@ -29,13 +29,17 @@ from typing import Any
 
 from etl_platform.contract import DEPLOY_ORDER, stack_reference_name
 from etl_platform.errors import EtlPlatformError
-from etl_platform.offline import PlannedResource, ProgramRun, read_stack_config, run_program
-from etl_platform.paths import BUILD_DIR, PROJECTS_DIR
+from etl_platform.naming import display_name
+from etl_platform.offline import run_program
+from etl_platform.paths import BUILD_DIR, PROJECTS_DIR, display_path
+from etl_platform.planned import PlannedResource, ProgramRun
 from etl_platform.rules import Context, check, stack_context
 from etl_platform.rules.model import lookup
 from etl_platform.runtime_calendar import calendar_report
+from etl_platform.settings import DEFAULT_STACK_ORG
+from etl_platform.stack_config import read_stack_config
 
-__all__ = ["KEY_SETTINGS", "main", "plan_stack", "rules_report"]
+__all__ = ["KEY_SETTINGS", "main", "plan_json", "plan_stack", "rules_report", "write_plan"]
 
 # What to show for each resource type in the table (property paths into the inputs).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -74,15 +78,6 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _physical_name(resource: PlannedResource) -> str:
-    props = resource.props
-    for key in ("name", "functionName", "layerName", "bucket", "dashboardName", "role"):
-        value = props.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return resource.name
-
-
 def _arn_tail(value: str) -> str:
     """``arn:aws:sns:us-east-1:123:alarms-dev`` -> ``alarms-dev`` (other strings unchanged)."""
     if not value.startswith("arn:"):
@@ -119,7 +114,7 @@ def format_run(run: ProgramRun) -> str:
     rows = [
         (
             r.type.split(":")[1].split("/")[0] + ":" + r.type.rsplit(":", 1)[-1],
-            _physical_name(r),
+            display_name(r.type, r.props, r.name),
             _settings_text(r),
         )
         for r in run.custom_resources
@@ -147,11 +142,32 @@ def plan_stack(stack: str, projects_dir: Path = PROJECTS_DIR) -> list[ProgramRun
     outputs: dict[str, dict[str, Any]] = {}
     for project, folder in DEPLOY_ORDER:
         project_dir = projects_dir / folder
-        org = read_stack_config(project_dir, stack).get("etl:stackOrg", "organization")
+        org = read_stack_config(project_dir, stack).get("etl:stackOrg", DEFAULT_STACK_ORG)
         run = run_program(project_dir, stack, stack_outputs=outputs)
         outputs[stack_reference_name(org, project, stack)] = run.exports
         runs.append(run)
     return runs
+
+
+def _json_value(value: object) -> object:
+    """JSON for what ``json`` cannot encode: assets and archives by their (repo-relative) path.
+
+    The same on every run and every checkout, so two plans of one commit are byte-identical.
+    """
+    for attribute, key in (("path", "path"), ("uri", "uri"), ("text", "text")):
+        found = getattr(value, attribute, None)
+        if isinstance(found, str):
+            if key == "path":
+                found = display_path(Path(found))
+            return {type(value).__name__: {key: found}}
+    raise TypeError(f"plan JSON cannot encode {type(value).__name__}: {value!r}")
+
+
+def write_plan(runs: Sequence[ProgramRun], out: Path) -> None:
+    """``build/plan-<stack>.json``: sorted keys, resources in URN order, stable values."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(plan_json(runs), indent=2, sort_keys=True, default=_json_value)
+    out.write_text(text + "\n", encoding="utf-8")
 
 
 def plan_json(runs: Sequence[ProgramRun]) -> dict[str, Any]:
@@ -239,8 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_run(run))
         print()
     out = args.out or BUILD_DIR / f"plan-{args.stack}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(plan_json(runs), indent=2, sort_keys=True, default=str) + "\n")
+    write_plan(runs, out)
     print(f"plan written to {out}")
     print()
     print_runtime_calendar(runs)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import keyword
+import warnings
+from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from etl_platform.settings import Settings
 
-__all__ = ["REQUIRED_TAG_KEYS", "cost_tags"]
+__all__ = ["REQUIRED_TAG_KEYS", "cost_tags", "is_taggable"]
 
 REQUIRED_TAG_KEYS = (
     "Project",
@@ -30,3 +35,32 @@ def cost_tags(settings: Settings, **extra: str) -> dict[str, str]:
         "Owner": settings.owner,
     }
     return {**extra, **tags}
+
+
+@cache
+def is_taggable(type_token: str) -> bool:
+    """Whether the pulumi-aws resource of ``type_token`` takes a ``tags`` input.
+
+    Read from the installed pulumi_aws ``<Type>Args`` signature, so a new resource type
+    needs no table update. Non-aws types (components, providers) are not taggable.
+    """
+    parts = type_token.split(":")
+    if len(parts) != 3 or parts[0] != "aws":
+        return False
+    module = parts[1].split("/")[0]
+    if keyword.iskeyword(module):
+        module += "_"
+    # Importing a pulumi_aws module (lazily, on attribute access too) warns about its
+    # deprecated V2 classes; those warnings are not about this platform.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            mod = importlib.import_module(
+                "pulumi_aws" if module == "index" else f"pulumi_aws.{module}"
+            )
+        except ImportError:
+            return False
+        args = getattr(mod, f"{parts[2]}Args", None)
+    if args is None:
+        return False
+    return "tags" in inspect.signature(args.__init__).parameters

@@ -11,7 +11,13 @@ import pytest
 from moto import mock_aws
 
 from etl_platform.catalog import load_catalog
+from etl_platform.naming import resource_name
 from etl_platform.ops.redrive import main, peek, redrive
+
+CATALOG = load_catalog()
+FUNCTION = CATALOG.names[0]  # any catalog function: redrive treats them all alike
+DLQ = resource_name("dlq", FUNCTION, "dev")
+LAMBDA = resource_name("lambda", FUNCTION, "dev")
 
 
 class FakeLambda:
@@ -37,7 +43,7 @@ def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def dlq_with(sqs: Any, events: list[dict[str, Any]]) -> str:
-    url = sqs.create_queue(QueueName="dlq-transform-dev")["QueueUrl"]
+    url = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
     for event in events:
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
     return url
@@ -57,11 +63,11 @@ def test_every_waiting_event_is_reinvoked_asynchronously_then_deleted(sqs: Any) 
     url = dlq_with(sqs, events)
     fake = FakeLambda()
     # WHEN they are redriven
-    result = redrive(sqs, fake, url, "lambda-transform-dev")
+    result = redrive(sqs, fake, url, LAMBDA)
     # THEN each original event went back to the function as an async invocation
     assert result.sent == 13 and result.failed == []
     assert sorted(e["id"] for _, _, e in fake.invoked) == sorted(e["id"] for e in events)
-    assert {(name, kind) for name, kind, _ in fake.invoked} == {("lambda-transform-dev", "Event")}
+    assert {(name, kind) for name, kind, _ in fake.invoked} == {(LAMBDA, "Event")}
     # AND the queue is empty
     assert remaining(sqs, url) == 0
 
@@ -70,7 +76,7 @@ def test_an_event_lambda_did_not_accept_stays_in_the_queue(sqs: Any) -> None:
     # GIVEN two events, one of which Lambda refuses
     url = dlq_with(sqs, [{"id": "ok"}, {"id": "refused"}])
     # WHEN redriven
-    result = redrive(sqs, FakeLambda(fail_for=frozenset({"refused"})), url, "lambda-transform-dev")
+    result = redrive(sqs, FakeLambda(fail_for=frozenset({"refused"})), url, LAMBDA)
     # THEN the refused one is reported and still in the queue (nothing lost)
     assert result.sent == 1 and len(result.failed) == 1
     assert remaining(sqs, url) == 1
@@ -85,17 +91,17 @@ def test_dry_run_changes_nothing(sqs: Any) -> None:
 def test_cli_refuses_an_unknown_function_with_the_known_ones(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["dev", "transfrom"]) == 2
-    assert f"known: {load_catalog().names}" in capsys.readouterr().err
+    assert main(["dev", f"{FUNCTION}x"]) == 2
+    assert f"known: {CATALOG.names}" in capsys.readouterr().err
 
 
 def test_cli_dry_run_finds_the_stacks_queue_by_its_name(
     sqs: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dlq_with(sqs, [{"id": "waiting"}])
-    assert main(["dev", "transform", "--dry-run"]) == 0
+    assert main(["dev", FUNCTION, "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "dlq-transform-dev: 1 event(s)" in out and "waiting" in out
+    assert f"{DLQ}: 1 event(s)" in out and "waiting" in out
 
 
 def test_without_credentials_it_says_in_one_line_what_to_set(tmp_path: Any) -> None:

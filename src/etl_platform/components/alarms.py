@@ -24,7 +24,7 @@ three periods: a disabled schedule would otherwise silence every pipeline alarm)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -97,6 +97,20 @@ class AlarmRule:
     period: Period = "minute"
     comparison: str = COMPARISON
     missing: str = TREAT_MISSING_DATA
+    # The runbook entry (docs/runbook.md is generated from these by `nox -s docs`):
+    # what the alarm means for the pipeline, and what the operator does about it.
+    meaning: str = field(default="", kw_only=True)
+    action: str = field(default="", kw_only=True)
+
+    def __post_init__(self) -> None:
+        missing = [name for name in ("meaning", "action") if not getattr(self, name).strip()]
+        if missing:
+            raise ValueError(
+                f"alarm rule {self.what!r} has no {' and no '.join(missing)}: every row of "
+                'ALARM_RULES carries its runbook entry. Add meaning="..." (what it says '
+                'about the pipeline) and action="..." (what the operator does), then run '
+                "`nox -s docs` to regenerate docs/runbook.md"
+            )
 
     def applies_to(self, spec: FunctionSpec) -> bool:
         """Whether a function/DLQ row applies to ``spec`` (by its trigger type)."""
@@ -119,6 +133,17 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "count",
         "an invocation failed",
         threshold=1,
+        meaning=(
+            "An invocation raised an error or timed out in the last minute. An "
+            "asynchronous invocation (S3, schedule, redrive) is retried twice, then its "
+            "event goes to the function's DLQ; a function URL caller got a 5xx answer."
+        ),
+        action=(
+            "Open the function's log group with the errors query below and read "
+            "`errorType` and `errorMessage`. Decide bad data or broken dependency "
+            "(below), fix the cause, and once `dlq-visible` fires for the same function, "
+            "redrive its DLQ."
+        ),
     ),
     AlarmRule(
         "throttles",
@@ -128,6 +153,18 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "count",
         "an invocation was throttled",
         threshold=1,
+        meaning=(
+            "Lambda refused to run an invocation: the function used all its reserved "
+            "concurrency (5 for a critical function) or the account's unreserved pool was "
+            "exhausted. Lambda retries asynchronous events for up to "
+            "`etl:maxEventAgeSeconds`; a function URL caller got 429."
+        ),
+        action=(
+            "Look at the function's `ConcurrentExecutions` and the account's on the "
+            "dashboard. A burst passes on its own; a steady overload needs a higher "
+            "reservation, fewer critical functions, or a quota increase (see "
+            "Troubleshooting: the concurrency quota)."
+        ),
     ),
     AlarmRule(
         "duration",
@@ -137,6 +174,17 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "percent-of-timeout",
         "an invocation came close to the function's timeout",
         setting="duration_alarm_percent",
+        meaning=(
+            "An invocation ran longer than `etl:durationAlarmPercent` (80 %) of the "
+            "function's timeout (30 s api, 300 s batch): the next larger batch or slower "
+            "dependency times out, which is an error and a retry."
+        ),
+        action=(
+            "Find the slow invocation (the Logs Insights `REPORT` query below) and its "
+            "X-Ray trace by `batch_id`: a slow database or S3 call is a dependency "
+            "problem; a large batch needs the `large` size or smaller batches from the "
+            "client."
+        ),
     ),
     AlarmRule(
         "dead-letter-errors",
@@ -146,6 +194,18 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "count",
         "a failed event could not be delivered to the dead-letter queue",
         threshold=1,
+        meaning=(
+            "Lambda could not put a failed event into the function's DLQ (the queue is "
+            "gone, or its policy or encryption refuses the function): that event is in no "
+            "queue now."
+        ),
+        action=(
+            "Check that `dlq-<fn>-<suffix>` exists and that the `shared` and "
+            "`etl-functions` stacks are current (`nox -s preview-all -- <stack>` shows "
+            "drift; `nox -s deploy-all -- <stack>` repairs it). Find the lost event in "
+            "the function's logs (its S3 key or batch id) and re-trigger it at its "
+            "source."
+        ),
     ),
     AlarmRule(
         "async-events-dropped",
@@ -155,6 +215,16 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "count",
         "an asynchronous event was dropped without being processed",
         threshold=1,
+        meaning=(
+            "Lambda discarded an asynchronous event without running it to success and "
+            "without reaching the DLQ, usually because it grew older than "
+            "`etl:maxEventAgeSeconds` while throttled."
+        ),
+        action=(
+            "Look for `throttles` and `async-event-age` on the same function at the same "
+            "time and fix that first. Then re-trigger the lost work at its source (for an "
+            "S3 trigger, copy the object onto itself, see `stuck-transformed`)."
+        ),
     ),
     AlarmRule(
         "url-5xx",
@@ -167,6 +237,19 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "request): see its ERROR logs",
         threshold=1,
         applies="url",
+        meaning=(
+            "A function URL answered 5xx: a JSON 500 (`internal_error`, `misconfigured`) or "
+            "503 (`unavailable`: a dependency such as S3 failed). Lambda's `Errors` does not "
+            "count an answered request, so this is the API's only failure alarm. Nothing "
+            "waits in a DLQ: the client got the answer and must retry."
+        ),
+        action=(
+            "Each 5xx is an ERROR log line with `errorType` and `stackTrace` in the "
+            "function's log group (the errors query below) and a `ServerErrors` EMF count "
+            "with the error type. A 503 burst that stops by itself is a dependency blip "
+            "(clients retry with the same idempotency key); a 500 is a bug or a "
+            "misconfiguration to fix and deploy."
+        ),
     ),
     AlarmRule(
         "async-event-age",
@@ -177,6 +260,16 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "asynchronous events wait too long before they run (backlog, throttling or retries)",
         setting="async_event_age_alarm_seconds",
         applies="async",
+        meaning=(
+            "The p99 age of asynchronous events when they start running passed "
+            "`etl:asyncEventAgeAlarmSeconds`: events queue before the function runs "
+            "(throttling, retries of failures, or a burst)."
+        ),
+        action=(
+            "Check `throttles` (reserved concurrency) and `errors` (retries) of the "
+            "function. Left alone, events older than `etl:maxEventAgeSeconds` are dropped "
+            "(`async-events-dropped`)."
+        ),
     ),
     AlarmRule(
         "recursion-dropped",
@@ -187,6 +280,16 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "Lambda stopped an S3 -> Lambda -> S3 loop: a function writes where it is triggered",
         threshold=1,
         applies="s3",
+        meaning=(
+            "Lambda stopped a function that invoked itself through S3 (it writes under "
+            "the prefix that triggers it). The catalog refuses that configuration, so "
+            "something outside it changed: a hand-edited notification, or a handler "
+            "writing where its entry does not say."
+        ),
+        action=(
+            "Find the writer in CloudTrail or X-Ray and fix it; dropped events are not "
+            "retried: re-trigger the affected batches as in `stuck-transformed`."
+        ),
     ),
     AlarmRule(
         "dlq-visible",
@@ -196,6 +299,15 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "count",
         "a failed event is waiting in the dead-letter queue: inspect and redrive it",
         threshold=1,
+        meaning=(
+            "At least one event failed all its retries and waits in `dlq-<fn>-<suffix>` "
+            "with its original payload (kept 14 days)."
+        ),
+        action=(
+            "Read what waits (`nox -s redrive -- <stack> <fn> --dry-run`), find the "
+            "matching error in the logs, fix the cause, then `nox -s redrive -- <stack> "
+            "<fn>`."
+        ),
     ),
     AlarmRule(
         "dlq-age",
@@ -205,6 +317,16 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         "seconds",
         "a failed event has waited in the dead-letter queue too long",
         setting="dlq_age_alarm_seconds",
+        meaning=(
+            "The oldest event in the function's DLQ has waited longer than "
+            "`etl:dlqAgeAlarmSeconds` (900 s dev, 300 s prod): nobody has handled a "
+            "failure yet, and after 14 days SQS deletes it."
+        ),
+        action=(
+            "Handle it as `dlq-visible`: read, fix, redrive. An event that must not be "
+            "replayed is deleted on purpose, with a note in the incident, never left to "
+            "expire."
+        ),
     ),
     AlarmRule(
         "stuck-received",
@@ -217,6 +339,19 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         dimensions=(("Stage", "received"),),
         periods=2,
         period="pipeline",
+        meaning=(
+            "Batches wait in `received` past `etl:stageSlaMinutes` for two watchdog "
+            "periods: transform did not run or did not finish."
+        ),
+        action=(
+            "Check `alarm-transform-*` and `dlq-transform-<suffix>` first (a failing "
+            "transform retries, then dead-letters: redrive after the fix). No error and "
+            "an empty DLQ means the S3 notification did not fire: check the bucket's "
+            "notification configuration (`nox -s preview-all -- <stack>` shows drift) and "
+            "`alarm-transform-async-events-dropped`. The watchdog's log line `batches "
+            "stuck` lists up to 20 batch ids; for one batch: `aws s3 cp "
+            "s3://<bucket>/manifests/<batch_id>.json -` and its trace."
+        ),
     ),
     AlarmRule(
         "stuck-transformed",
@@ -229,6 +364,17 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         dimensions=(("Stage", "transformed"),),
         periods=2,
         period="pipeline",
+        meaning=(
+            "Batches wait in `transformed` past `etl:stageSlaMinutes` for two watchdog "
+            "periods: load did not run or did not commit."
+        ),
+        action=(
+            "Same steps with `load`: its alarms and DLQ, then the database (a broken "
+            "dependency shows as `TransientError` or connection errors in load's logs). "
+            "Re-trigger one batch after a fix by copying its staged object onto itself "
+            "(`aws s3 cp s3://<bucket>/staged/<id>.jsonl s3://<bucket>/staged/<id>.jsonl "
+            "--metadata-directive REPLACE`); the load is idempotent."
+        ),
     ),
     AlarmRule(
         "watchdog-silent",
@@ -243,6 +389,16 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         period="pipeline",
         comparison="LessThanThreshold",
         missing="breaching",
+        meaning=(
+            "The watchdog reported nothing for three of its periods (15 minutes): the "
+            "stuck-batch and freshness alarms are blind until it runs again."
+        ),
+        action=(
+            "Check `alarm-watchdog-errors` and the watchdog's logs (a failing run, for "
+            "example an unreadable `STAGE_SLA_MINUTES`, says what is wrong), then that its "
+            "EventBridge rule `schedule-watchdog-<suffix>` is enabled and targets the "
+            "function (`nox -s preview-all -- <stack>` shows drift)."
+        ),
     ),
     AlarmRule(
         "freshness",
@@ -256,6 +412,15 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         period="hour",
         comparison="LessThanThreshold",
         missing="breaching",
+        meaning=(
+            "No batch was received for `etl:freshnessHours` hours (only when that key is "
+            "set); a watchdog that stopped reporting counts as breaching."
+        ),
+        action=(
+            "Is the upstream sending? Look at ingest-api's `Invocations` and 4xx answers "
+            "(refused requests add nothing). If ingest accepts batches, check that the "
+            "watchdog runs (its `Invocations` and `alarm-watchdog-errors`)."
+        ),
     ),
 )
 

@@ -55,12 +55,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from etl_platform import contract
 from etl_platform.errors import EtlPlatformError, SettingsError
 from etl_platform.paths import REPO_ROOT
 from etl_platform.settings import ENVIRONMENT_DEFAULTS, REGION
+from etl_platform.stack_config import StackConfigError, config_mapping
 
 __all__ = [
     "DEPLOY_ORDER",
@@ -362,16 +361,6 @@ def run_all(
     print(f"{action}: all {len(order)} projects {verb} for stack {stack!r}.", file=sys.stderr)
 
 
-def _read_stack_config(path: Path) -> dict[str, object]:
-    """The ``config:`` mapping of a ``Pulumi.<stack>.yaml`` file (empty if none)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise OpsError(f"{path} is not valid YAML: {exc}") from exc
-    config = data.get("config") if isinstance(data, dict) else None
-    return config if isinstance(config, dict) else {}
-
-
 def new_env(
     suffix: str,
     environment: str = "dev",
@@ -396,7 +385,10 @@ def new_env(
         path = ctx.repo / _project_cwd(project) / f"Pulumi.{stack_name}.yaml"
         if not path.is_file():
             continue
-        existing = _read_stack_config(path)
+        try:
+            existing = config_mapping(path)
+        except StackConfigError as exc:
+            raise OpsError(str(exc)) from exc
         for key, value in wanted.items():
             if key in existing and str(existing[key]) != value:
                 conflicts.append(

@@ -25,9 +25,9 @@ from typing import Any
 from etl_platform.catalog import load_catalog
 from etl_platform.errors import EtlPlatformError
 from etl_platform.naming import resource_name
-from etl_platform.offline import read_stack_config
 from etl_platform.paths import PROJECTS_DIR
 from etl_platform.settings import REGION, settings_from_mapping
+from etl_platform.stack_config import read_stack_config
 
 __all__ = ["RedriveResult", "main", "peek", "redrive"]
 

@@ -8,7 +8,7 @@ on violation a message that names the resource, what is wrong and how to fix it:
     from etl_platform.rules import Context, evaluate
     violations = evaluate(run.resources, Context(environment="dev", suffix="dev"))
 
-``evaluate`` accepts :class:`etl_platform.offline.PlannedResource` objects (what the
+``evaluate`` accepts :class:`etl_platform.planned.PlannedResource` objects (what the
 offline plan registers) or :class:`Resource` objects (what the policy pack builds).
 """
 
@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl_platform.catalog import load_catalog
-from etl_platform.offline import PlannedResource, read_stack_config
 from etl_platform.paths import PROJECTS_DIR
+from etl_platform.planned import PlannedResource
 from etl_platform.rules import functions, hygiene, identity, storage
 from etl_platform.rules.model import Context, Resource, Rule, Violation
 from etl_platform.settings import settings_from_mapping
+from etl_platform.stack_config import read_stack_config
 
 __all__ = [
     "RULES",

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import keyword
 import re
-import warnings
 from collections.abc import Iterator, Sequence
-from functools import cache
 
-from etl_platform.rules.model import NAME_PROPERTIES, Context, Resource, Rule
+from etl_platform.naming import name_property
+from etl_platform.rules.model import Context, Resource, Rule
 from etl_platform.rules.types import BUCKET_TYPES
-from etl_platform.tags import REQUIRED_TAG_KEYS
+from etl_platform.tags import REQUIRED_TAG_KEYS, is_taggable
 
-__all__ = ["NAMED_TYPES", "RULES", "is_taggable"]
+__all__ = ["NAMED_TYPES", "RULES"]
 
 # Types whose physical name the platform always sets (an unset one would be auto-named,
 # without the suffix and unpredictable). Any other aws: resource with a name property
@@ -36,35 +32,6 @@ NAMED_TYPES = frozenset(
 )
 
 
-@cache
-def is_taggable(type_token: str) -> bool:
-    """Whether the pulumi-aws resource of ``type_token`` takes a ``tags`` input.
-
-    Read from the installed pulumi_aws ``<Type>Args`` signature, so a new resource type
-    needs no table update. Non-aws types (components, providers) are not taggable.
-    """
-    parts = type_token.split(":")
-    if len(parts) != 3 or parts[0] != "aws":
-        return False
-    module = parts[1].split("/")[0]
-    if keyword.iskeyword(module):
-        module += "_"
-    # Importing a pulumi_aws module (lazily, on attribute access too) warns about its
-    # deprecated V2 classes; those warnings are not about this platform.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            mod = importlib.import_module(
-                "pulumi_aws" if module == "index" else f"pulumi_aws.{module}"
-            )
-        except ImportError:
-            return False
-        args = getattr(mod, f"{parts[2]}Args", None)
-    if args is None:
-        return False
-    return "tags" in inspect.signature(args.__init__).parameters
-
-
 def _carries(name: str, suffix: str) -> bool:
     return re.search(rf"(^|[-/]){re.escape(suffix)}($|[-/])", name) is not None
 
@@ -74,7 +41,7 @@ def check_names(resources: Sequence[Resource], context: Context) -> Iterator[tup
     for resource in resources:
         if not resource.type.startswith("aws:"):
             continue
-        key = NAME_PROPERTIES.get(resource.type, "name")
+        key = name_property(resource.type)
         name = resource.props.get(key)
         if resource.type in NAMED_TYPES and not (isinstance(name, str) and name):
             yield (

@@ -1,6 +1,6 @@
 """The vocabulary every rule speaks: a resource, the context, a rule, a violation.
 
-A rule sees what both the offline plan (:class:`etl_platform.offline.PlannedResource`)
+A rule sees what both the offline plan (:class:`etl_platform.planned.PlannedResource`)
 and a Pulumi policy pack (``ResourceValidationArgs`` / ``PolicyResource``) give: the
 resource's type token and its camelCase properties, plus its logical name, URN and,
 where known, the ``protect`` / ``retainOnDelete`` options. Rules are plain functions,
@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from etl_platform.naming import physical_name
+
 if TYPE_CHECKING:
     from etl_platform.catalog import Catalog, FunctionSpec
-    from etl_platform.offline import PlannedResource
+    from etl_platform.planned import PlannedResource
 
 __all__ = [
     "Context",
@@ -33,15 +35,6 @@ __all__ = [
     "plain",
     "statements",
 ]
-
-# Where each resource type keeps its physical (AWS) name.
-NAME_PROPERTIES: dict[str, str] = {
-    "aws:lambda/layerVersion:LayerVersion": "layerName",
-    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
-    "aws:s3/bucket:Bucket": "bucket",
-    "aws:s3/bucketV2:BucketV2": "bucket",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
-}
 
 
 @dataclass(frozen=True)
@@ -74,9 +67,7 @@ class Resource:
     @property
     def physical_name(self) -> str:
         """The AWS name (``lambda-transform-dev``) when the resource has one, else logical."""
-        key = NAME_PROPERTIES.get(self.type, "name")
-        value = self.props.get(key)
-        return value if isinstance(value, str) and value else self.name
+        return physical_name(self.type, self.props) or self.name
 
     @property
     def label(self) -> str:

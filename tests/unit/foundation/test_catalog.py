@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,6 @@ from etl_platform.catalog import (
     load_catalog,
 )
 from etl_platform.errors import CatalogError
-from etl_platform.paths import LAMBDAS_DIR
 
 GOOD = """
 name = "{name}"
@@ -44,40 +44,40 @@ def write_entry(root: Path, folder: str, text: str, handler: bool = True) -> Pat
     return directory / "function.toml"
 
 
-def test_the_seed_catalog_maps_profiles_to_numbers() -> None:
-    # GIVEN the real catalog  WHEN loaded
+def test_every_catalog_folder_maps_its_profile_to_the_design_numbers() -> None:
+    # GIVEN the catalog (lambdas/, or $ETL_CATALOG_DIR) and its function.toml files as plain TOML
     catalog = load_catalog()
-    # THEN the pipeline's functions are there, with their profiles as specified
-    assert {"ingest-api", "load", "status-api", "transform", "watchdog"} <= set(catalog.names)
-    expected = {
-        "watchdog": (300, 512, None, None, "schedule"),
-        "ingest-api": (30, 512, CRITICAL_RESERVED_CONCURRENCY, None, "url"),
-        "status-api": (30, 512, None, None, "url"),
-        "transform": (300, 1024, CRITICAL_RESERVED_CONCURRENCY, None, "s3"),
-        "load": (300, 1024, CRITICAL_RESERVED_CONCURRENCY, MAX_CONNECTIONS, "s3"),
+    root = catalog.functions[0].source.parent.parent
+    entries = {
+        path.parent.name: tomllib.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(root.glob("*/function.toml"))
     }
-    for spec in (catalog.get(name) for name in expected):
-        got = (
-            spec.timeout,
-            spec.memory_size,
-            spec.reserved_concurrency,
-            spec.max_connections,
-            spec.trigger.type,
-        )
-        assert got == expected[spec.name], spec.name
-    assert MAX_CONNECTIONS == 10
-    assert catalog.get("transform").trigger.prefix == "raw/"
-    assert catalog.get("load").trigger.prefix == "staged/"
+    # THEN every folder is one function, named after its entry
+    assert sorted(catalog.names) == sorted(entry["name"] for entry in entries.values())
+    # AND each profile becomes the numbers the design promises (api 30 s, batch 300 s,
+    # small 512 MB, large 1024 MB, critical: 5 reserved, database: a pool of 10)
+    for spec in catalog:
+        raw = next(e for e in entries.values() if e["name"] == spec.name)
+        assert spec.timeout == {"api": 30, "batch": 300}[raw["kind"]], spec.name
+        assert spec.memory_size == {"small": 512, "large": 1024}[raw["size"]], spec.name
+        assert spec.reserved_concurrency == (5 if raw.get("critical") else None), spec.name
+        assert spec.max_connections == (10 if raw.get("database") else None), spec.name
+        assert spec.trigger.type == raw["trigger"]["type"], spec.name
+        # AND an S3-triggered function reads the prefix that triggers it
+        if spec.trigger.type == "s3":
+            assert spec.trigger.prefix in spec.s3_read, spec.name
+    assert (CRITICAL_RESERVED_CONCURRENCY, MAX_CONNECTIONS) == (5, 10)
 
 
 def test_a_new_folder_is_a_new_function(tmp_path: Path) -> None:
     # GIVEN the real catalog plus one new folder
-    shutil.copytree(LAMBDAS_DIR, tmp_path, dirs_exist_ok=True)
-    write_entry(tmp_path, "archive", GOOD.format(name="archive", prefix="loaded/"))
+    real = load_catalog()
+    shutil.copytree(real.functions[0].source.parent.parent, tmp_path, dirs_exist_ok=True)
+    write_entry(tmp_path, "new-probe", GOOD.format(name="new-probe", prefix="loaded/"))
     # WHEN loaded THEN it is there, with its profile, and nothing else changed
     catalog = load_catalog(tmp_path)
-    assert "archive" in catalog.names and len(catalog) == len(load_catalog()) + 1
-    assert catalog.get("archive").memory_size == 512
+    assert "new-probe" in catalog.names and len(catalog) == len(real) + 1
+    assert catalog.get("new-probe").memory_size == 512
 
 
 @pytest.mark.parametrize(

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from etl_platform.catalog import load_catalog
+from etl_platform.contract import DEPLOY_ORDER, stack_reference_name
 from etl_platform.errors import ContractError, SettingsError
 from etl_platform.offline import ACCOUNT_ID, render_policy_document, run_program
+from etl_platform.paths import REPO_ROOT
+from etl_platform.settings import DEFAULT_STACK_ORG
 
 PROGRAM = """
 import pulumi
 import pulumi_aws as aws
 
 from etl_platform.catalog import load_catalog
+from etl_platform.contract import DEPLOY_ORDER, stack_reference_name
 from etl_platform.contract import Upstream
 from etl_platform.iam import deny_insecure_transport, policy_document, statement
 from etl_platform.settings import load_settings
@@ -54,10 +62,11 @@ def project(tmp_path: Path) -> Path:
 
 
 def things(functions: list[str]) -> dict[str, dict[str, object]]:
-    return {"organization/etl-upstream/dev": {"things": {fn: f"thing-{fn}" for fn in functions}}}
+    return {UPSTREAM: {"things": {fn: f"thing-{fn}" for fn in functions}}}
 
 
-FUNCTIONS = load_catalog().names  # the real catalog, whatever it holds
+FUNCTIONS = load_catalog().names
+UPSTREAM = stack_reference_name(DEFAULT_STACK_ORG, "etl-upstream", "dev")
 
 
 def test_a_program_runs_with_its_stack_file_and_upstream_outputs(project: Path) -> None:
@@ -94,13 +103,13 @@ def test_settings_errors_stop_the_program(project: Path) -> None:
 
 def test_a_missing_upstream_export_names_it_and_the_fix(project: Path) -> None:
     # GIVEN an upstream stack that lacks one function's entry
-    missing = FUNCTIONS[-1]
-    outputs = things(FUNCTIONS[:-1])
+    *present, missing = FUNCTIONS
+    outputs = things(present)
     # WHEN the program runs THEN it fails naming the function, the export and the command
     with pytest.raises(ContractError) as caught:
         run_program(project, "dev", stack_outputs=outputs)
     message = str(caught.value)
-    assert "organization/etl-upstream/dev" in message
+    assert UPSTREAM in message
     assert f"'{missing}'" in message and "'things'" in message
     assert "nox -s deploy-all -- dev" in message
 
@@ -144,3 +153,106 @@ def test_policy_rendering_matches_the_provider_shapes() -> None:
     assert only["Sid"] == "Two" and only["Effect"] == "Allow"
     assert only["Action"] == ["s3:PutObject", "s3:GetObject"]
     assert only["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+
+
+# --------------------------------------------------------------------------------------------
+# Public Pulumi API only, and a reproducible plan
+# --------------------------------------------------------------------------------------------
+
+# Names of the SDK's internal state that an upgrade may change without notice.
+INTERNAL_NAMES = {"SETTINGS", "rpc_manager", "sync_await", "get_objects"}
+PYTHON_SOURCES = ("src", "projects", "policy", "lambdas", "layers", "tests", "benchmarks")
+
+
+def _private_pulumi_uses(path: Path) -> list[str]:
+    """Private names (leading underscore) or internal state this file takes from Pulumi."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    bound: set[str] = set()  # local names bound to something from a pulumi package
+    found: list[str] = []
+
+    def private(name: str) -> bool:
+        return (name.startswith("_") and not name.startswith("__")) or name in INTERNAL_NAMES
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0].startswith("pulumi"):
+                    bound.add((alias.asname or alias.name).split(".")[0])
+                    if any(private(part) for part in alias.name.split(".")):
+                        found.append(f"line {node.lineno}: import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pulumi"):
+            module = node.module or ""
+            if any(private(part) for part in module.split(".")):
+                found.append(f"line {node.lineno}: from {module} import ...")
+            for alias in node.names:
+                bound.add(alias.asname or alias.name)
+                if private(alias.name):
+                    found.append(f"line {node.lineno}: from {module} import {alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and private(node.attr):
+            root: ast.expr = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in bound:
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_uses_a_private_pulumi_name() -> None:
+    # GIVEN every Python file of the repository
+    files = [p for d in PYTHON_SOURCES for p in sorted((REPO_ROOT / d).rglob("*.py"))]
+    files.append(REPO_ROOT / "noxfile.py")
+    assert any(p.name == "offline.py" for p in files)
+    # WHEN each is read for names it takes from pulumi, pulumi_aws or pulumi_policy
+    offenders = {
+        str(p.relative_to(REPO_ROOT)): uses for p in files if (uses := _private_pulumi_uses(p))
+    }
+    # THEN none reaches into private SDK state (a Pulumi upgrade could break it silently)
+    assert offenders == {}, "use Pulumi's public API instead of: " + json.dumps(offenders, indent=1)
+
+
+def test_the_private_name_check_catches_what_it_looks_for(tmp_path: Path) -> None:
+    # GIVEN the runner's old imports  THEN the check above would have refused each of them
+    old = tmp_path / "old.py"
+    old.write_text(
+        "from pulumi.runtime.sync_await import _sync_await\n"
+        "from pulumi.runtime.settings import SETTINGS\n"
+        "import pulumi\n"
+        "from pulumi.runtime import rpc\n"
+        "rpc._special_sig_key\n"
+        "pulumi.runtime.settings.SETTINGS.rpc_manager.clear()\n"
+    )
+    flagged = {int(use.split(":")[0].removeprefix("line ")) for use in _private_pulumi_uses(old)}
+    assert flagged == {1, 2, 5, 6}
+
+
+def test_the_guardrails_never_load_the_offline_runner() -> None:
+    # GIVEN a fresh interpreter  WHEN it imports what the policy pack imports
+    probe = (
+        "import sys, etl_platform.rules, etl_platform.contract, etl_platform.errors;"
+        "print('etl_platform.offline' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    # THEN the mock runner is not among the modules loaded (an SDK change cannot break deploys)
+    assert result.stdout.strip() == "False"
+
+
+def test_two_plans_of_a_stack_are_byte_identical(tmp_path: Path) -> None:
+    # GIVEN two `nox -s plan` runs, each its own interpreter with a different hash seed
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"plan-{seed}.json"
+        subprocess.run(
+            [sys.executable, "-m", "etl_platform.plan", "dev", "--out", str(out)],
+            capture_output=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        outputs.append(out.read_bytes())
+    # THEN the two plan files are the same bytes
+    assert outputs[0] == outputs[1]
+    # AND they hold every stack, with no object addresses (an unencodable value's repr)
+    assert b" object at 0x" not in outputs[0]
+    assert set(json.loads(outputs[0])) == {project for project, _ in DEPLOY_ORDER}

@@ -88,6 +88,8 @@ def test_nox_lists_every_entry_point_and_runs_the_tests_by_default(
                 "typecheck",
                 "lock",
                 "plan",
+                "docs",
+                "iam-lint",
                 "compat",
                 "bench",
                 "build",

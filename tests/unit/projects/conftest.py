@@ -25,6 +25,7 @@ from etl_platform.contract import (
 from etl_platform.naming import log_group_name, resource_name
 from etl_platform.offline import ACCOUNT_ID, ProgramRun, run_program
 from etl_platform.paths import PROJECTS_DIR
+from etl_platform.settings import DEFAULT_STACK_ORG
 
 REGION = "us-east-1"
 
@@ -62,7 +63,7 @@ def fake_observability_exports(functions: Iterable[str], suffix: str) -> dict[st
 
 
 def upstream_outputs(
-    stack: str, suffix: str, functions: Iterable[str], org: str = "organization"
+    stack: str, suffix: str, functions: Iterable[str], org: str = DEFAULT_STACK_ORG
 ) -> dict[str, dict[str, Any]]:
     """StackReference outputs for the shared and observability stacks of ``stack``."""
     functions = list(functions)

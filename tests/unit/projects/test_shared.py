@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
-import inspect
 import json
 import shutil
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +23,11 @@ from etl_platform.contract import SharedExports
 from etl_platform.errors import SettingsError
 from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, ENI_ACTIONS
 from etl_platform.iam_lint import open_findings
-from etl_platform.naming import bucket_name, log_group_name, resource_name
-from etl_platform.offline import ACCOUNT_ID, PlannedResource, ProgramRun, run_program
+from etl_platform.naming import bucket_name, log_group_name, physical_name, resource_name
+from etl_platform.offline import ACCOUNT_ID, ProgramRun, run_program
 from etl_platform.packaging import build_layer_zip
 from etl_platform.paths import LAMBDAS_DIR, LAYERS_DIR, PROJECTS_DIR
-from etl_platform.tags import REQUIRED_TAG_KEYS
+from etl_platform.tags import REQUIRED_TAG_KEYS, is_taggable
 
 RunProject = Callable[..., ProgramRun]  # the conftest fixture's type
 QUEUE = "aws:sqs/queue:Queue"
@@ -84,20 +81,6 @@ def as_list(value: Any) -> list[Any]:
 
 def boundary_document(run: ProgramRun) -> str:
     return str(run.one(POLICY, "boundary-policy").inputs["policy"])
-
-
-@cache
-def is_taggable(type_token: str) -> bool:
-    """Whether the pulumi-aws resource class behind ``type_token`` accepts ``tags``."""
-    _, module_path, class_name = type_token.split(":")
-    module = module_path.split("/")[0]
-    package = importlib.import_module(f"pulumi_aws.{'lambda_' if module == 'lambda' else module}")
-    cls = getattr(package, class_name)
-    return "tags" in inspect.signature(cls._internal_init).parameters
-
-
-def physical_name(resource: PlannedResource) -> str | None:
-    return resource.inputs.get("name") or resource.inputs.get("layerName")
 
 
 def add_function(catalog_dir: Path, name: str) -> None:
@@ -353,10 +336,10 @@ def test_every_name_carries_the_configured_suffix(run_project: RunProject) -> No
     # WHEN the program runs
     run = run_project("shared", "dev", config={"etl:environmentSuffix": "pr-42"})
     # THEN every physical name ends with that suffix, so two environments never collide
-    named = [r for r in run.custom_resources if physical_name(r)]
+    named = [r for r in run.custom_resources if physical_name(r.type, r.inputs)]
     assert {r.type for r in named} == {QUEUE, LAYER, POLICY}
     for resource in named:
-        assert str(physical_name(resource)).endswith("-pr-42"), resource.name
+        assert resource.physical_name.endswith("-pr-42"), resource.name
     # AND the exported queue names are those suffixed names
     assert all(n.endswith("-pr-42") for n in run.exports[SharedExports.DLQ_NAMES].values())
 
