@@ -321,9 +321,9 @@ class Context:
         def make() -> dict[str, dict[str, str]]:
             from etl_platform.catalog import load_catalog
             from etl_platform.components.functions import environment_variables
-            from etl_platform.offline import read_stack_config
             from etl_platform.paths import PROJECTS_DIR
             from etl_platform.settings import settings_from_mapping
+            from etl_platform.stack_config import read_stack_config
 
             catalog = load_catalog()
             config = read_stack_config(PROJECTS_DIR / "etl-functions", "prod")
