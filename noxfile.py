@@ -28,7 +28,7 @@ BOOTSTRAP = REPO / "scripts" / "bootstrap"
 CONSTRAINTS = REPO / "constraints.txt"
 PULUMI_CLI = "etl_platform.ops.pulumi_cli"
 ETL_OPS = "etl_platform.ops.cli"  # the `etl-ops` console script
-RUNTIME_CALENDAR = "etl_platform.runtime_calendar"
+RUNTIME_CALENDAR = "etl_platform.model.runtime_calendar"
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "none"
@@ -136,28 +136,28 @@ def plan(session: nox.Session) -> None:
     """Offline plan of all three stacks under Pulumi's mock runtime: `nox -s plan -- [stack]`."""
     python = _sync(session)
     args = session.posargs or ["dev"]
-    session.run(python, "-m", "etl_platform.plan", *args, external=True)
+    session.run(python, "-m", "etl_platform.checks.plan", *args, external=True)
 
 
 @nox.session(venv_backend="none")
 def docs(session: nox.Session) -> None:
     """Regenerate the generated parts of docs/: `nox -s docs [-- --check]`."""
     python = _sync(session)
-    session.run(python, "-m", "etl_platform.docgen", *session.posargs, external=True)
+    session.run(python, "-m", "etl_platform.checks.docgen", *session.posargs, external=True)
 
 
 @nox.session(name="iam-lint", venv_backend="none")
 def iam_lint(session: nox.Session) -> None:
     """Lint every IAM document of the offline plans: `nox -s iam-lint -- [stack ...]`."""
     python = _sync(session)
-    session.run(python, "-m", "etl_platform.iam_lint", *session.posargs, external=True)
+    session.run(python, "-m", "etl_platform.checks.iam_lint", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")
 def compat(session: nox.Session) -> None:
     """Check the Lambda code and the layer against the target runtime before any deploy."""
     python = _sync(session)
-    session.run(python, "-m", "etl_platform.compat", *session.posargs, external=True)
+    session.run(python, "-m", "etl_platform.artifacts.compat", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")
@@ -170,7 +170,7 @@ def migrate(session: nox.Session) -> None:
             "[--read <prefix>]... [--write <prefix>]... [--list <prefix>]... [--force]"
         )
     python = _sync(session)
-    session.run(python, "-m", "etl_platform.migrate", *session.posargs, external=True)
+    session.run(python, "-m", "etl_platform.ops.migrate", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")
@@ -184,7 +184,7 @@ def bench(session: nox.Session) -> None:
 def build(session: nox.Session) -> None:
     """Build the function zips and the layer zip under build/ (deterministic, cached)."""
     python = _sync(session)
-    session.run(python, "-m", "etl_platform.packaging", *session.posargs, external=True)
+    session.run(python, "-m", "etl_platform.artifacts.packaging", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")

@@ -10,7 +10,7 @@ the same run, with the issue's goal); it never asserts: a missed goal is reporte
 :class:`Context` gives a section what it needs, prepared once and lazily:
 
 - ``target_python``: an interpreter of the Lambda runtime's Python version (the
-  default runtime, :data:`etl_platform.runtimes.DEFAULT_RUNTIME`), or this one when
+  default runtime, :data:`etl_platform.model.runtimes.DEFAULT_RUNTIME`), or this one when
   it is missing (said in the results);
 - ``artifacts()``: the BUILT function zips (with their pycs) and the layer built for
   this machine's architecture (so its compiled wheels load here), unpacked under
@@ -164,9 +164,9 @@ class Context:
     """Shared, lazily prepared resources for every section (see the module docstring)."""
 
     def __init__(self, *, quick: bool = False, runs: int | None = None) -> None:
-        from etl_platform.bytecode import find_compiler, unavailable_message
-        from etl_platform.packaging import python_version_of
-        from etl_platform.runtimes import DEFAULT_RUNTIME
+        from etl_platform.artifacts.bytecode import find_compiler, unavailable_message
+        from etl_platform.artifacts.packaging import python_version_of
+        from etl_platform.model.runtimes import DEFAULT_RUNTIME
 
         self.quick = quick
         self.runs = runs or (4 if quick else 7)
@@ -193,8 +193,8 @@ class Context:
         return self._once("artifacts", self._build)
 
     def _build(self) -> Target:
-        from etl_platform.catalog import load_catalog
-        from etl_platform.packaging import build_function_zip, build_layer_zip
+        from etl_platform.artifacts.packaging import build_function_zip, build_layer_zip
+        from etl_platform.model.catalog import load_catalog
         from etl_platform.paths import LAYERS_DIR
 
         out = BENCH_DIR / "zips"
@@ -319,11 +319,11 @@ class Context:
         """What the platform sets for ``function`` in the prod stack (components.functions)."""
 
         def make() -> dict[str, dict[str, str]]:
-            from etl_platform.catalog import load_catalog
-            from etl_platform.components.functions import environment_variables
+            from etl_platform.infra.components.functions import environment_variables
+            from etl_platform.model.catalog import load_catalog
+            from etl_platform.model.settings import settings_from_mapping
+            from etl_platform.model.stack_config import read_stack_config
             from etl_platform.paths import PROJECTS_DIR
-            from etl_platform.settings import settings_from_mapping
-            from etl_platform.stack_config import read_stack_config
 
             catalog = load_catalog()
             config = read_stack_config(PROJECTS_DIR / "etl-functions", "prod")
@@ -402,7 +402,7 @@ def _runtime_top_level(site: Path) -> list[str]:
     """Top-level names of the distributions the Lambda runtime provides (RUNTIME_PROVIDED)."""
     from importlib.metadata import distribution
 
-    from etl_platform.wheels import RUNTIME_PROVIDED
+    from etl_platform.artifacts.wheels import RUNTIME_PROVIDED
 
     names: set[str] = set()
     for dist_name in RUNTIME_PROVIDED:

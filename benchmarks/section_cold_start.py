@@ -114,7 +114,7 @@ def _importtime(
 
 def run(ctx: Context) -> Section:
     section = Section("cold_start", TITLE)
-    from etl_platform.catalog import load_catalog
+    from etl_platform.model.catalog import load_catalog
 
     specs = [s for s in load_catalog() if s.handler.startswith("handler.")]
     target = ctx.artifacts()

@@ -47,10 +47,14 @@ def _naive_bundle(functions: list[Path], layer_zip: Path, runtime_dir: Path) -> 
 
 
 def run(ctx: Context) -> Section:
-    from etl_platform.catalog import load_catalog
-    from etl_platform.packaging import build_function_zip, build_layer_zip, python_version_of
+    from etl_platform.artifacts.packaging import (
+        build_function_zip,
+        build_layer_zip,
+        python_version_of,
+    )
+    from etl_platform.model.catalog import load_catalog
+    from etl_platform.model.runtimes import DEFAULT_RUNTIME
     from etl_platform.paths import LAYERS_DIR
-    from etl_platform.runtimes import DEFAULT_RUNTIME
 
     section = Section("package_size", TITLE)
     version = python_version_of(DEFAULT_RUNTIME)

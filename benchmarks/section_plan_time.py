@@ -2,7 +2,7 @@
 
 Each size is a temporary catalog (``ETL_CATALOG_DIR``) of clones of today's Python
 functions, renamed, with each S3 trigger moved to its own sub-prefix so the catalog
-stays valid. ``python -m etl_platform.plan dev`` runs on it in a fresh process (this
+stays valid. ``python -m etl_platform.checks.plan dev`` runs on it in a fresh process (this
 environment's Python: the plan runs on the developer's machine, not on Lambda):
 three programs under Pulumi's mock runtime, every function zip built (with its pycs),
 every rule checked. Clones of one function share its zip's cache entry, as unchanged
@@ -29,7 +29,7 @@ SIZES = (4, 40, 200)
 
 def generate_catalog(root: Path, count: int) -> Path:
     """``count`` functions cloned round-robin from the real catalog, all valid together."""
-    from etl_platform.catalog import CATALOG_DIR_ENV, load_catalog
+    from etl_platform.model.catalog import CATALOG_DIR_ENV, load_catalog
 
     specs = [s for s in load_catalog() if s.handler.startswith("handler.")]
     catalog = root / f"catalog-{count}"
@@ -50,7 +50,7 @@ def generate_catalog(root: Path, count: int) -> Path:
 
 
 def run(ctx: Context) -> Section:
-    from etl_platform.catalog import CATALOG_DIR_ENV
+    from etl_platform.model.catalog import CATALOG_DIR_ENV
 
     section = Section("plan_time", TITLE)
     runs = 1  # ~3 minutes a round on a 2-core machine: one round keeps the run under 10
@@ -62,7 +62,7 @@ def run(ctx: Context) -> Section:
                 env = {**os.environ, CATALOG_DIR_ENV: str(catalog)}
                 started = time.perf_counter()
                 result = subprocess.run(
-                    [sys.executable, "-m", "etl_platform.plan", "dev"],
+                    [sys.executable, "-m", "etl_platform.checks.plan", "dev"],
                     env=env, cwd=REPO, capture_output=True, text=True, check=False,
                 )  # fmt: skip
                 elapsed = time.perf_counter() - started

@@ -1,6 +1,6 @@
 """CrossGuard policy pack ``etl-guardrails``: the platform's rules, refused before AWS.
 
-Every rule of :mod:`etl_platform.rules` becomes one policy with the rule's id and
+Every rule of :mod:`etl_platform.checks.rules` becomes one policy with the rule's id and
 description, enforced as MANDATORY:
 
 - a per-resource rule -> a ``ResourceValidationPolicy`` (sees each resource as the
@@ -41,10 +41,10 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from etl_platform.contract import DEPLOY_ORDER
+from etl_platform.checks.rules import RULES, Context, Resource, Rule, stack_context
 from etl_platform.errors import EtlPlatformError
+from etl_platform.model.contract import DEPLOY_ORDER
 from etl_platform.paths import PROJECTS_DIR
-from etl_platform.rules import RULES, Context, Resource, Rule, stack_context
 
 PACK_NAME = "etl-guardrails"
 ContextFactory = Callable[[], Context]
@@ -136,7 +136,7 @@ def main() -> None:
         name=PACK_NAME,
         enforcement_level=EnforcementLevel.MANDATORY,
         policies=policies(),
-        description="ETL platform guardrails: the rules of etl_platform.rules",
+        description="ETL platform guardrails: the rules of etl_platform.checks.rules",
     )
 
 

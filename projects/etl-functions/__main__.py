@@ -2,7 +2,7 @@
 
 Deployed last: it reads the layer, DLQs and boundary from ``shared`` and the log
 groups from ``observability``. Everything is derived from the catalog; the resources
-live in :mod:`etl_platform.components`.
+live in :mod:`etl_platform.infra.components`.
 """
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from etl_platform.catalog import load_catalog
-from etl_platform.components.bucket import DataBucket, DataBucketArgs
-from etl_platform.components.functions import (
+from etl_platform.infra.components.bucket import DataBucket, DataBucketArgs
+from etl_platform.infra.components.functions import (
     BucketTriggers,
     BucketTriggersArgs,
     EtlFunction,
     EtlFunctionArgs,
     read_upstreams,
 )
-from etl_platform.contract import URL_EXPORTS, FunctionsExports
-from etl_platform.settings import load_settings
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.contract import URL_EXPORTS, FunctionsExports
+from etl_platform.model.settings import load_settings
 
 catalog = load_catalog()
 settings = load_settings(catalog.names)

@@ -2,7 +2,7 @@
 
 Deployed after ``shared`` (it reads the DLQ names from it) and before ``etl-functions``
 (which reads the log groups from it). Everything is derived from the catalog; the
-resources live in :mod:`etl_platform.components`.
+resources live in :mod:`etl_platform.infra.components`.
 """
 
 from __future__ import annotations
@@ -10,24 +10,24 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from etl_platform import contract
-from etl_platform.catalog import load_catalog
-from etl_platform.components.alarms import (
+from etl_platform.infra.components.alarms import (
     FunctionAlarms,
     FunctionAlarmsArgs,
     PipelineAlarms,
     PipelineAlarmsArgs,
 )
-from etl_platform.components.dashboard import Dashboard, DashboardArgs
-from etl_platform.components.observability import (
+from etl_platform.infra.components.dashboard import Dashboard, DashboardArgs
+from etl_platform.infra.components.observability import (
     AlarmTopic,
     AlarmTopicArgs,
     LogGroups,
     LogGroupsArgs,
     split_by_function,
 )
-from etl_platform.contract import ObservabilityExports, SharedExports
-from etl_platform.settings import load_settings
+from etl_platform.model import contract
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.contract import ObservabilityExports, SharedExports
+from etl_platform.model.settings import load_settings
 
 catalog = load_catalog()
 settings = load_settings(catalog.names)

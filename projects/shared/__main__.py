@@ -1,16 +1,15 @@
 """etl-shared: the layers (Python; Node.js with a Node function), the DLQs, the boundary.
 
 Deployed first and destroyed last; the observability and etl-functions stacks read
-its exports (names in :class:`etl_platform.contract.SharedExports`).
+its exports (names in :class:`etl_platform.model.contract.SharedExports`).
 """
 
 from __future__ import annotations
 
 import pulumi
 
-from etl_platform.catalog import load_catalog
-from etl_platform.components.boundary import PermissionsBoundary, PermissionsBoundaryArgs
-from etl_platform.components.shared import (
+from etl_platform.infra.components.boundary import PermissionsBoundary, PermissionsBoundaryArgs
+from etl_platform.infra.components.shared import (
     DeadLetterQueues,
     DeadLetterQueuesArgs,
     NodeLayer,
@@ -18,8 +17,9 @@ from etl_platform.components.shared import (
     SharedLayer,
     SharedLayerArgs,
 )
-from etl_platform.contract import SharedExports
-from etl_platform.settings import load_settings
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.contract import SharedExports
+from etl_platform.model.settings import load_settings
 
 catalog = load_catalog()
 settings = load_settings(catalog.names)

@@ -1,19 +1,20 @@
-"""The library the three Pulumi projects share.
+"""The library the three Pulumi projects share, one sub-package per concern.
 
-Modules (each small, each importable and tested without a cloud):
+Read it top-down; each package's ``__init__`` lists its modules:
 
-- ``settings``  the ``etl:`` Pulumi config, validated once, with per-environment defaults
-- ``catalog``   the declarative function catalog (``lambdas/*/function.toml``)
-- ``naming``    ``{resource-type}-{name}-{suffix}`` names checked against AWS limits
-- ``tags``      the cost tags every taggable resource carries
-- ``runtimes``  supported and deprecated Lambda runtimes
-- ``contract``  project names and the exports that link the three stacks
-- ``packaging`` deterministic function and layer zips
-- ``offline``   runs a Pulumi program under Pulumi's public mock API, one child process each
-- ``planned``   what an offline run produced (resources, exports), plain data
-- ``stack_config`` the one reader of ``Pulumi.yaml`` / ``Pulumi.<stack>.yaml``
-- ``plan``      ``nox -s plan``: the three programs in deploy order, the guardrails
-- ``docgen``    ``nox -s docs``: the generated parts of ``docs/``
+- ``model``      what the platform is made of: settings, the function catalog, names,
+                 tags, the stack contract, runtimes and their calendar, the SLOs
+- ``infra``      the Pulumi components and the IAM documents derived from the catalog
+- ``artifacts``  what gets uploaded: deterministic zips, the Python and Node layers,
+                 bytecode, and the compat checks against the target runtime
+- ``checks``     what is verified before deploy: the offline runner, the plan, the
+                 guardrail rules, the IAM lint, the generated docs
+- ``ops``        commands that drive real tools: the Pulumi CLI, redrive, audit,
+                 preflight, migrate
+
+Two modules serve them all: ``paths`` (where things live in the repository) and
+``errors`` (the errors raised for bad input, each saying how to fix it).
+Dependencies point one way: ``model`` <- ``infra``/``artifacts`` <- ``checks`` <- ``ops``.
 """
 
 __version__ = "0.1.0"

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.packaging import (
+from etl_platform.artifacts.packaging import (
     BuiltArtifact,
     build_layer_zip,
     check_layer,
     inspect_layer,
     repo_root,
 )
-from etl_platform.runtimes import PYTHON_RUNTIME_PROVIDED_IMPORTS
+from etl_platform.model.runtimes import PYTHON_RUNTIME_PROVIDED_IMPORTS
 
 pytestmark = pytest.mark.functional
 
@@ -155,7 +155,7 @@ def test_x86_64_layer_fits_x86_64_and_is_flagged_against_arm64(tmp_path: Path) -
 
 def test_real_layer_with_bytecode_is_byte_identical_and_for_the_target(tmp_path: Path) -> None:
     # GIVEN the real layer built with bytecode from two checkouts, separate caches
-    from etl_platform.bytecode import find_compiler
+    from etl_platform.artifacts.bytecode import find_compiler
 
     builds = [
         build_layer_zip(

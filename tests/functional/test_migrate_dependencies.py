@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.layers import layer_dir
-from etl_platform.migrate import migrate
-from etl_platform.node_layer import read_lockfile
-from etl_platform.runtimes import NODEJS
+from etl_platform.artifacts.layers import layer_dir
+from etl_platform.artifacts.node_layer import read_lockfile
+from etl_platform.model.runtimes import NODEJS
+from etl_platform.ops.migrate import migrate
 
 pytestmark = pytest.mark.functional
 

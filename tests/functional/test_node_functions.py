@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.catalog import FunctionSpec, load_catalog
-from etl_platform.node_layer import build_node_layer_zip
-from etl_platform.nodejs import (
+from etl_platform.artifacts.node_layer import build_node_layer_zip
+from etl_platform.artifacts.nodejs import (
     TOOLING_DIR,
     require_executable,
     require_target_node,
     require_tooling,
 )
+from etl_platform.model.catalog import FunctionSpec, load_catalog
 from etl_platform.paths import REPO_ROOT
 
 pytestmark = pytest.mark.functional

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.layers import layer_dir
-from etl_platform.node_layer import build_node_layer_zip, read_lockfile
-from etl_platform.runtimes import NODEJS
+from etl_platform.artifacts.layers import layer_dir
+from etl_platform.artifacts.node_layer import build_node_layer_zip, read_lockfile
+from etl_platform.model.runtimes import NODEJS
 
 pytestmark = pytest.mark.functional
 

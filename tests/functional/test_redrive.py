@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from etl_platform.catalog import load_catalog
-from etl_platform.naming import resource_name
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.naming import resource_name
 from etl_platform.ops.redrive import main, peek, redrive
 
 CATALOG = load_catalog()
@@ -110,7 +110,7 @@ def test_without_credentials_it_says_in_one_line_what_to_set(tmp_path: Any) -> N
     import subprocess
     import sys
 
-    from etl_platform.catalog import load_catalog
+    from etl_platform.model.catalog import load_catalog
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(

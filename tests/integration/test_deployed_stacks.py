@@ -13,9 +13,9 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from etl_platform.catalog import load_catalog
-from etl_platform.contract import FunctionsExports, ObservabilityExports, SharedExports
-from etl_platform.runtimes import check_runtime
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.contract import FunctionsExports, ObservabilityExports, SharedExports
+from etl_platform.model.runtimes import check_runtime
 
 pytestmark = pytest.mark.integration
 CATALOG = load_catalog()

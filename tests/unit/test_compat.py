@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform import compat
+from etl_platform.artifacts import compat
 from etl_platform.errors import EtlPlatformError
 
 # What the real layer carries (a subset is enough for the source checks).

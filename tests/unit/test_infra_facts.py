@@ -2,7 +2,7 @@
 
 - IAM: which actions accept only ``"Resource": "*"`` and which condition keys S3 has,
   against parliament's bundled copy of AWS's Service Authorization Reference; every
-  IAM fact more than one module needs is written once (in ``etl_platform.iam``).
+  IAM fact more than one module needs is written once (in ``etl_platform.infra.iam``).
 - Catalog ``needs``: the create-only and missing-is-an-answer prefixes are validated.
 - The plan shows a 5xx alarm for every function behind a URL, none for the others.
 - Every ``etl:`` key named in a message or a document exists in the settings, and
@@ -22,12 +22,12 @@ from typing import Any
 import parliament
 import pytest
 
-from etl_platform import iam
-from etl_platform.catalog import load_catalog
+from etl_platform.checks.plan import format_run, plan_stack
 from etl_platform.errors import CatalogError
-from etl_platform.function_policy import CREATE_ONLY_CONDITION
-from etl_platform.plan import format_run, plan_stack
-from etl_platform.settings import KNOWN_KEYS
+from etl_platform.infra import iam
+from etl_platform.infra.function_policy import CREATE_ONLY_CONDITION
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.settings import KNOWN_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -107,7 +107,7 @@ def test_every_shared_iam_fact_is_written_once() -> None:
         for path in sorted((REPO / folder).rglob("*.py"))
         if path != home and ".venv" not in path.parts
     }
-    # THEN only etl_platform/iam.py spells them; everyone else imports them
+    # THEN only etl_platform/infra/iam.py spells them; everyone else imports them
     assert {where: found for where, found in copies.items() if found} == {}
     assert _string_constants(home) >= ONE_HOME
 
@@ -269,7 +269,7 @@ def test_every_documented_error_class_is_raised_somewhere() -> None:
 
 def test_the_readme_alarm_table_lists_every_alarm_rule() -> None:
     # GIVEN the one table of alarms in code
-    from etl_platform.components.alarms import ALARM_RULES, NAMESPACES
+    from etl_platform.infra.components.alarms import ALARM_RULES, NAMESPACES
 
     # WHEN the README's alarm table (Operations) is read
     text = (REPO / "README.md").read_text(encoding="utf-8")

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.catalog import load_catalog
-from etl_platform.layers import layer_dir
-from etl_platform.migrate import MigrationError, main, migrate
+from etl_platform.artifacts.layers import layer_dir
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.runtimes import DEFAULT_NODE_RUNTIME, NODEJS
+from etl_platform.ops.migrate import MigrationError, main, migrate
 from etl_platform.paths import REPO_ROOT
-from etl_platform.runtimes import DEFAULT_NODE_RUNTIME, NODEJS
 
 LEGACY_ROOT = REPO_ROOT / "examples" / "legacy-node14"
 EXAMPLES = sorted(p for p in LEGACY_ROOT.iterdir() if p.is_dir())

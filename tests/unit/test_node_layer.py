@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.node_compat import check_node_layer
-from etl_platform.node_layer import (
+from etl_platform.artifacts.node_compat import check_node_layer
+from etl_platform.artifacts.node_layer import (
     NodeLayerError,
     build_node_layer_zip,
     native_addon_problems,
     read_lockfile,
 )
-from etl_platform.nodejs import NodeToolError
-from etl_platform.packaging import build_function_zip
+from etl_platform.artifacts.nodejs import NodeToolError
+from etl_platform.artifacts.packaging import build_function_zip
 
 
 def layer(

@@ -1,4 +1,4 @@
-"""Unit tests for etl_platform.packaging and etl_platform.wheels (no network).
+"""Unit tests for etl_platform.artifacts.packaging and etl_platform.artifacts.wheels (no network).
 
 pip is never run here: a fake stands in for ``subprocess.run`` and writes what pip
 would install, so the layer tests exercise the real normalisation, caching and
@@ -22,9 +22,8 @@ from typing import Any
 
 import pytest
 
-from etl_platform import bytecode, packaging
-from etl_platform.catalog import load_catalog
-from etl_platform.packaging import (
+from etl_platform.artifacts import bytecode, packaging
+from etl_platform.artifacts.packaging import (
     LayerCompatibilityError,
     PackagingError,
     RuntimeProvidedPackageError,
@@ -34,7 +33,8 @@ from etl_platform.packaging import (
     inspect_layer,
     python_version_of,
 )
-from etl_platform.wheels import target_platforms
+from etl_platform.artifacts.wheels import target_platforms
+from etl_platform.model.catalog import load_catalog
 
 EM_X86_64 = 0x3E
 EM_AARCH64 = 0xB7

@@ -28,11 +28,11 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from etl_platform.catalog import load_catalog
-from etl_platform.offline import PlannedResource
+from etl_platform.checks.offline import PlannedResource
+from etl_platform.checks.plan import plan_stack
+from etl_platform.checks.rules import RULES, Context, evaluate, stack_context
+from etl_platform.model.catalog import load_catalog
 from etl_platform.paths import REPO_ROOT
-from etl_platform.plan import plan_stack
-from etl_platform.rules import RULES, Context, evaluate, stack_context
 
 POLICY_DIR = REPO_ROOT / "policy"
 FUNCTION = "aws:lambda/function:Function"

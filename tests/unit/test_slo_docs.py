@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl_platform.components.alarms import ALARM_RULES
-from etl_platform.slo import PIPELINE_METRICS
+from etl_platform.infra.components.alarms import ALARM_RULES
+from etl_platform.model.slo import PIPELINE_METRICS
 
 REPO = Path(__file__).resolve().parents[2]
 # The rows added for the pipeline SLOs (issue 15): the pipeline ones, and the async-age

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from etl_platform.catalog import load_catalog
-from etl_platform.components.alarms import ALARM_RULES
-from etl_platform.naming import resource_name
-from etl_platform.plan import format_run, plan_stack
-from etl_platform.slo import WATCHDOG
+from etl_platform.checks.plan import format_run, plan_stack
+from etl_platform.infra.components.alarms import ALARM_RULES
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.naming import resource_name
+from etl_platform.model.slo import WATCHDOG
 
 
 def test_the_plan_shows_the_watchdog_and_every_slo_alarm_with_its_topic() -> None:

@@ -1,10 +1,14 @@
-"""Operations: code that drives real tools (the Pulumi CLI) for the ``nox`` entry points.
+"""Operations: commands that drive real tools, for the ``nox`` entry points.
 
 - ``pulumi_cli``  ``deploy-all`` / ``preview-all`` / ``destroy-all`` / ``new-env`` over the
-  three Pulumi projects, in deploy order, stopping at the first failure.
+  three Pulumi projects, in deploy order, stopping at the first failure
+- ``preflight``   ``etl-ops preflight``: can this account take the stacks?
+- ``audit``       ``etl-ops audit``: which deployed functions break the rules, and by when
+- ``cli``         the ``etl-ops`` console script
+- ``redrive``     ``nox -s redrive``: send a DLQ's waiting events back to their function
+- ``migrate``     ``nox -s migrate``: bring a legacy Node.js function into the catalog
 
-Everything here is importable and unit-tested with a recording fake ``pulumi``
-executable; the noxfile only calls ``python -m etl_platform.ops.pulumi_cli``.
+Everything here is importable and unit-tested (a recording fake ``pulumi``, moto).
 """
 
 from __future__ import annotations

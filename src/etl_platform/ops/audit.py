@@ -11,7 +11,7 @@ Per function, the checks of :data:`CHECKS` (one row each: id, severity, fix):
 
 - runtime: deprecated, deprecated within ``--runtime-warn-days`` (180), in preview, or
   unknown to the runtime calendar; every runtime finding carries AWS's dates and the
-  days left until the next one (:mod:`etl_platform.runtime_calendar`);
+  days left until the next one (:mod:`etl_platform.model.runtime_calendar`);
 - tracing not ``Active``;
 - no DLQ and no on-failure destination;
 - log group missing, or without retention;
@@ -54,9 +54,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from etl_platform.errors import EtlPlatformError
-from etl_platform.naming import log_group_name
-from etl_platform.runtime_calendar import CALENDAR, Calendar, days_phrase
-from etl_platform.runtimes import (
+from etl_platform.model.naming import log_group_name
+from etl_platform.model.runtime_calendar import CALENDAR, Calendar, days_phrase
+from etl_platform.model.runtimes import (
     DEFAULT_NODE_RUNTIME,
     DEFAULT_RUNTIME,
     LANGUAGES,
@@ -433,14 +433,14 @@ def _python_layer_roots(layer: Path, version: str) -> list[Path]:
 def check_python_package(
     root: Path, runtime: str, layers: Sequence[Path], handler: str | None = None
 ) -> list[CodeProblem]:
-    """The platform's Python compat checks (:mod:`etl_platform.compat`) on a package.
+    """The platform's Python compat checks (:mod:`etl_platform.artifacts.compat`) on a package.
 
     The function's own files are checked (vendored distributions, those with a
     ``*.dist-info``, are not: their imports are their own business); imports must
     resolve to the target's standard library, the runtime's boto3 set, the package, or
     one of its layers.
     """
-    from etl_platform.compat import SourceFile, check_sources
+    from etl_platform.artifacts.compat import SourceFile, check_sources
 
     version = python_version_of(runtime)
     major, minor = (int(part) for part in version.split("."))
@@ -483,14 +483,15 @@ def _node_layer_packages(layers: Sequence[Path]) -> set[str]:
 def check_node_package(
     root: Path, runtime: str, layers: Sequence[Path], handler: str | None = None
 ) -> list[CodeProblem]:
-    """The platform's Node.js compat checks (:func:`etl_platform.node_compat.check_node_tree`:
+    """The platform's Node.js compat checks
+    (:func:`etl_platform.artifacts.node_compat.check_node_tree`:
     aws-sdk v2, callback handlers, unresolvable imports) on a downloaded package.
 
     Imports resolve to the package, Node's built-ins, what the runtime provides
     (``@aws-sdk/*`` v3) and the packages its layers carry under ``nodejs/node_modules``.
     Needs ``node`` (scripts/bootstrap installs the parser it uses).
     """
-    from etl_platform.node_compat import check_node_tree
+    from etl_platform.artifacts.node_compat import check_node_tree
 
     problems = check_node_tree(
         root, runtime, layer_packages=_node_layer_packages(layers), handler=handler

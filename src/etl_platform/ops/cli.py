@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from etl_platform.settings import REGION
+from etl_platform.model.settings import REGION
 
 __all__ = ["main"]
 

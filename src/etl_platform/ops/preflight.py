@@ -40,12 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etl_platform import contract
-from etl_platform.catalog import load_catalog
 from etl_platform.errors import EtlPlatformError
-from etl_platform.naming import resource_name
+from etl_platform.model import contract
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.naming import resource_name
+from etl_platform.model.settings import REGION, Settings, settings_from_mapping
 from etl_platform.paths import REPO_ROOT
-from etl_platform.settings import REGION, Settings, settings_from_mapping
 
 __all__ = [
     "MIN_PULUMI_CLI",
@@ -116,7 +116,7 @@ def _error_code(exc: Exception) -> str:
 
 def _stack_config(repo: Path, stack: str) -> tuple[dict[str, str], list[str]]:
     """The merged config of the three projects (functions' wins) and the missing files."""
-    from etl_platform.offline import read_stack_config
+    from etl_platform.checks.offline import read_stack_config
 
     merged: dict[str, str] = {}
     missing: list[str] = []

@@ -55,11 +55,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from etl_platform import contract
 from etl_platform.errors import EtlPlatformError, SettingsError
+from etl_platform.model import contract
+from etl_platform.model.settings import ENVIRONMENT_DEFAULTS, REGION
+from etl_platform.model.stack_config import StackConfigError, config_mapping
 from etl_platform.paths import REPO_ROOT
-from etl_platform.settings import ENVIRONMENT_DEFAULTS, REGION
-from etl_platform.stack_config import StackConfigError, config_mapping
 
 __all__ = [
     "DEPLOY_ORDER",
@@ -194,14 +194,14 @@ def validate_stack_name(stack: str) -> str:
 def validate_new_env(suffix: str, environment: str) -> dict[str, str]:
     """The config ``new-env`` will set, validated by the same rules the programs apply.
 
-    Uses :func:`etl_platform.settings.settings_from_mapping` with every function in the
+    Uses :func:`etl_platform.model.settings.settings_from_mapping` with every function in the
     catalog, so a suffix is refused here exactly when the Pulumi programs would refuse
     it: lowercase letters, digits and single hyphens, starting with a letter, and short
     enough that every name derived from it fits its AWS limit.
     """
     # Imported here: only new-env needs the catalog.
-    from etl_platform.catalog import load_catalog
-    from etl_platform.settings import settings_from_mapping
+    from etl_platform.model.catalog import load_catalog
+    from etl_platform.model.settings import settings_from_mapping
 
     wanted = {
         "aws:region": REGION,

@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from etl_platform.catalog import load_catalog
 from etl_platform.errors import EtlPlatformError
-from etl_platform.naming import resource_name
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.naming import resource_name
+from etl_platform.model.settings import REGION, settings_from_mapping
+from etl_platform.model.stack_config import read_stack_config
 from etl_platform.paths import PROJECTS_DIR
-from etl_platform.settings import REGION, settings_from_mapping
-from etl_platform.stack_config import read_stack_config
 
 __all__ = ["RedriveResult", "main", "peek", "redrive"]
 

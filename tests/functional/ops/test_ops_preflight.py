@@ -20,7 +20,7 @@ import pytest
 import yaml
 from ops_estate import ACCOUNT, account_settings
 
-from etl_platform.catalog import load_catalog
+from etl_platform.model.catalog import load_catalog
 from etl_platform.ops.preflight import PROJECT_FOLDERS, CheckResult, format_results, preflight
 
 FOLDERS = PROJECT_FOLDERS

@@ -15,7 +15,7 @@ import pytest
 from etl_common import clients
 from pipeline_factories import api_event, lambda_context, list_keys, order
 
-from etl_platform.catalog import load_catalog
+from etl_platform.model.catalog import load_catalog
 
 pytestmark = pytest.mark.functional
 

@@ -41,7 +41,7 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def built_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The etl-common layer built by the platform's packaging, extracted; returns python/."""
-    from etl_platform.packaging import build_layer_zip
+    from etl_platform.artifacts.packaging import build_layer_zip
 
     out = tmp_path_factory.mktemp("layer")
     artifact = build_layer_zip(REPO / "layers" / "etl-common", out)

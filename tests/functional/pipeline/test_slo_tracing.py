@@ -22,7 +22,7 @@ import pytest
 from etl_common import tracing
 from pipeline_factories import query
 
-from etl_platform.catalog import Catalog, load_catalog
+from etl_platform.model.catalog import Catalog, load_catalog
 
 pytestmark = pytest.mark.functional
 

@@ -1,7 +1,7 @@
 """The SLO watchdog against moto S3: stuck batches are found, fresh ones are not flagged,
 the metrics come out in CloudWatch's embedded metric format, and the cost is bounded.
 
-The watchdog is found in the catalog by its role (:data:`etl_platform.slo.WATCHDOG`),
+The watchdog is found in the catalog by its role (:data:`etl_platform.model.slo.WATCHDOG`),
 not by a name written here.
 """
 
@@ -15,9 +15,9 @@ import pytest
 from etl_common import batches
 from pipeline_factories import BUCKET, lambda_context
 
-from etl_platform.catalog import load_catalog
-from etl_platform.settings import WAITING_STAGES
-from etl_platform.slo import PIPELINE_METRICS, WATCHDOG, stage_sla_variable
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.settings import WAITING_STAGES
+from etl_platform.model.slo import PIPELINE_METRICS, WATCHDOG, stage_sla_variable
 
 pytestmark = pytest.mark.functional
 

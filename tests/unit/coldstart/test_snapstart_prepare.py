@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.catalog import FunctionSpec, load_catalog
+from etl_platform.model.catalog import FunctionSpec, load_catalog
 
 REPO = Path(__file__).resolve().parents[3]
 LAYER_DIR = REPO / "layers" / "etl-common"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.catalog import (
+from etl_platform.errors import CatalogError
+from etl_platform.model.catalog import (
     CRITICAL_RESERVED_CONCURRENCY,
     MAX_CONNECTIONS,
     load_catalog,
 )
-from etl_platform.errors import CatalogError
 
 GOOD = """
 name = "{name}"
@@ -241,7 +241,7 @@ def test_snap_start_defaults_to_off_and_is_read_for_api_functions(tmp_path: Path
 def test_snap_start_is_refused_on_a_node_runtime(tmp_path: Path) -> None:
     # GIVEN a Node.js API function asking for SnapStart (Lambda offers it to Python,
     # Java and .NET managed runtimes only)
-    from etl_platform.runtimes import DEFAULT_NODE_RUNTIME
+    from etl_platform.model.runtimes import DEFAULT_NODE_RUNTIME
 
     directory = tmp_path / "quote"
     directory.mkdir()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.catalog import NODE_HANDLER_EXTENSIONS, load_catalog
 from etl_platform.errors import CatalogError
-from etl_platform.runtimes import RUNTIMES
+from etl_platform.model.catalog import NODE_HANDLER_EXTENSIONS, load_catalog
+from etl_platform.model.runtimes import RUNTIMES
 
 ENTRY = """
 name = "nightly"

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from etl_platform.catalog import load_catalog
-from etl_platform.components.alarms import ALARM_RULES
-from etl_platform.docgen import DOCS_DIR, generate, stale_files
+from etl_platform.checks.docgen import DOCS_DIR, generate, stale_files
+from etl_platform.checks.plan import plan_stack
+from etl_platform.infra.components.alarms import ALARM_RULES
+from etl_platform.model.catalog import load_catalog
 from etl_platform.paths import REPO_ROOT
-from etl_platform.plan import plan_stack
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_an_alarm_row_without_runbook_text_is_refused_with_how_to_fix_it() -> No
 
 def test_the_stale_check_notices_a_change(generated: dict, tmp_path, monkeypatch) -> None:
     # GIVEN a docs folder whose runbook was edited inside the generated block
-    import etl_platform.docgen as docgen
+    import etl_platform.checks.docgen as docgen
 
     for path, text in generated.items():
         (tmp_path / path.name).write_text(text, encoding="utf-8")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etl_platform.naming import (
+from etl_platform.model.naming import (
     LIMITS,
     SUFFIX_PATTERN,
     bucket_name,
@@ -14,8 +14,8 @@ from etl_platform.naming import (
     log_group_name,
     resource_name,
 )
-from etl_platform.settings import settings_from_mapping
-from etl_platform.tags import REQUIRED_TAG_KEYS, cost_tags
+from etl_platform.model.settings import settings_from_mapping
+from etl_platform.model.tags import REQUIRED_TAG_KEYS, cost_tags
 
 
 def test_names_follow_type_name_suffix() -> None:

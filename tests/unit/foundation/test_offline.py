@@ -12,22 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.catalog import load_catalog
-from etl_platform.contract import DEPLOY_ORDER, stack_reference_name
+from etl_platform.checks.offline import ACCOUNT_ID, render_policy_document, run_program
 from etl_platform.errors import ContractError, SettingsError
-from etl_platform.offline import ACCOUNT_ID, render_policy_document, run_program
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.contract import DEPLOY_ORDER, stack_reference_name
+from etl_platform.model.settings import DEFAULT_STACK_ORG
 from etl_platform.paths import REPO_ROOT
-from etl_platform.settings import DEFAULT_STACK_ORG
 
 PROGRAM = """
 import pulumi
 import pulumi_aws as aws
 
-from etl_platform.catalog import load_catalog
-from etl_platform.contract import DEPLOY_ORDER, stack_reference_name
-from etl_platform.contract import Upstream
-from etl_platform.iam import deny_insecure_transport, policy_document, statement
-from etl_platform.settings import load_settings
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.contract import DEPLOY_ORDER, stack_reference_name
+from etl_platform.model.contract import Upstream
+from etl_platform.infra.iam import deny_insecure_transport, policy_document, statement
+from etl_platform.model.settings import load_settings
 
 catalog = load_catalog()
 settings = load_settings(catalog.names)
@@ -229,8 +229,8 @@ def test_the_private_name_check_catches_what_it_looks_for(tmp_path: Path) -> Non
 def test_the_guardrails_never_load_the_offline_runner() -> None:
     # GIVEN a fresh interpreter  WHEN it imports what the policy pack imports
     probe = (
-        "import sys, etl_platform.rules, etl_platform.contract, etl_platform.errors;"
-        "print('etl_platform.offline' in sys.modules)"
+        "import sys, etl_platform.checks.rules, etl_platform.model.contract, etl_platform.errors;"
+        "print('etl_platform.checks.offline' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
@@ -245,7 +245,7 @@ def test_two_plans_of_a_stack_are_byte_identical(tmp_path: Path) -> None:
     for seed in ("1", "2"):
         out = tmp_path / f"plan-{seed}.json"
         subprocess.run(
-            [sys.executable, "-m", "etl_platform.plan", "dev", "--out", str(out)],
+            [sys.executable, "-m", "etl_platform.checks.plan", "dev", "--out", str(out)],
             capture_output=True,
             check=True,
             env={**os.environ, "PYTHONHASHSEED": seed},

@@ -11,7 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from etl_platform.catalog import CATALOG_DIR_ENV, load_catalog
+from etl_platform.model.catalog import CATALOG_DIR_ENV, load_catalog
 from etl_platform.paths import LAMBDAS_DIR, REPO_ROOT
 
 README = REPO_ROOT / "README.md"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.runtime_calendar import (
+from etl_platform.model.runtime_calendar import (
     CALENDAR,
     DATA_FILE,
     STALE_AFTER_DAYS,
@@ -23,7 +23,7 @@ from etl_platform.runtime_calendar import (
     parse_runtimes_page,
     refresh,
 )
-from etl_platform.runtimes import RUNTIMES
+from etl_platform.model.runtimes import RUNTIMES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_HTML = FIXTURES / "lambda-runtimes-sample.html"
@@ -145,7 +145,7 @@ def test_plan_shows_days_left_and_warns_only_when_the_calendar_is_stale(
 ) -> None:
     from types import SimpleNamespace
 
-    from etl_platform.plan import print_runtime_calendar
+    from etl_platform.checks.plan import print_runtime_calendar
 
     function = SimpleNamespace(props={"runtime": "python3.13"})
     layer = SimpleNamespace(props={"compatibleRuntimes": ["python3.13"]})

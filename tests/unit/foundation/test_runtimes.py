@@ -9,8 +9,8 @@ import datetime as dt
 
 import pytest
 
-from etl_platform.runtime_calendar import CALENDAR
-from etl_platform.runtimes import (
+from etl_platform.model.runtime_calendar import CALENDAR
+from etl_platform.model.runtimes import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
     DEFAULT_RUNTIME,

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from etl_platform.catalog import load_catalog
 from etl_platform.errors import SettingsError
-from etl_platform.settings import ENVIRONMENT_DEFAULTS, settings_from_mapping
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.settings import ENVIRONMENT_DEFAULTS, settings_from_mapping
 
 FUNCTIONS = load_catalog().names
 TODAY = dt.date(2026, 11, 29)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from etl_platform.model.settings import KNOWN_KEYS, SETTING_KEYS, Settings, settings_table_markdown
 from etl_platform.paths import REPO_ROOT
-from etl_platform.settings import KNOWN_KEYS, SETTING_KEYS, Settings, settings_table_markdown
 
 README = REPO_ROOT / "README.md"
 
@@ -30,7 +30,7 @@ def test_readme_settings_table_equals_the_key_table_in_code() -> None:
     missing = [row for row in expected if row not in actual]
     extra = [row for row in actual if row not in expected]
     assert actual == expected, (
-        "README.md's configuration table differs from etl_platform.settings.SETTING_KEYS.\n"
+        "README.md's configuration table differs from etl_platform.model.settings.SETTING_KEYS.\n"
         "Lines the README lacks (add them):\n  "
         + "\n  ".join(missing or ["(none: only the order differs)"])
         + "\nREADME lines with no matching row in SETTING_KEYS (remove or update them):\n  "

@@ -1,9 +1,9 @@
 """Fixtures for running the real Pulumi programs under Pulumi's mock runtime.
 
 ``run_project("observability", stack="prod")`` runs ``projects/observability/__main__.py``
-with its ``Pulumi.prod.yaml`` and returns an :class:`etl_platform.offline.ProgramRun`.
+with its ``Pulumi.prod.yaml`` and returns an :class:`etl_platform.checks.offline.ProgramRun`.
 Upstream stacks are faked with realistic exports built from the catalog (the shape
-the contract in ``etl_platform.contract`` promises), so each project is tested alone.
+the contract in ``etl_platform.model.contract`` promises), so each project is tested alone.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 
-from etl_platform.catalog import load_catalog
-from etl_platform.contract import (
+from etl_platform.checks.offline import ACCOUNT_ID, ProgramRun, run_program
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.contract import (
     OBSERVABILITY,
     SHARED,
     ObservabilityExports,
     SharedExports,
     stack_reference_name,
 )
-from etl_platform.naming import log_group_name, resource_name
-from etl_platform.offline import ACCOUNT_ID, ProgramRun, run_program
+from etl_platform.model.naming import log_group_name, resource_name
+from etl_platform.model.settings import DEFAULT_STACK_ORG
 from etl_platform.paths import PROJECTS_DIR
-from etl_platform.settings import DEFAULT_STACK_ORG
 
 REGION = "us-east-1"
 

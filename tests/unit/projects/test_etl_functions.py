@@ -17,8 +17,13 @@ from typing import Any
 
 import pytest
 
-from etl_platform.catalog import FunctionSpec, load_catalog
-from etl_platform.contract import (
+from etl_platform.artifacts.layers import layer_export
+from etl_platform.checks.iam_lint import open_findings
+from etl_platform.checks.offline import ACCOUNT_ID, PlannedResource, ProgramRun
+from etl_platform.errors import ContractError
+from etl_platform.infra.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
+from etl_platform.model.catalog import FunctionSpec, load_catalog
+from etl_platform.model.contract import (
     OBSERVABILITY,
     SHARED,
     URL_EXPORTS,
@@ -27,15 +32,10 @@ from etl_platform.contract import (
     SharedExports,
     stack_reference_name,
 )
-from etl_platform.errors import ContractError
-from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS
-from etl_platform.iam_lint import open_findings
-from etl_platform.layers import layer_export
-from etl_platform.offline import ACCOUNT_ID, PlannedResource, ProgramRun
+from etl_platform.model.settings import DEFAULT_STACK_ORG, Settings, settings_from_mapping
+from etl_platform.model.stack_config import read_stack_config
+from etl_platform.model.tags import REQUIRED_TAG_KEYS, cost_tags, is_taggable
 from etl_platform.paths import PROJECTS_DIR
-from etl_platform.settings import DEFAULT_STACK_ORG, Settings, settings_from_mapping
-from etl_platform.stack_config import read_stack_config
-from etl_platform.tags import REQUIRED_TAG_KEYS, cost_tags, is_taggable
 
 PROJECT = "etl-functions"
 STACKS = ("dev", "prod")
@@ -392,7 +392,7 @@ def test_parliament_reports_nothing_on_any_policy(
     # WHEN every identity and bucket policy is linted
     linted = run.of_type(ROLE_POLICY) + run.of_type("aws:s3/bucketPolicy:BucketPolicy")
     assert len(linted) == len(CATALOG) + 1
-    # THEN parliament has no findings but the reviewed suppressions in etl_platform.iam_lint
+    # THEN parliament has no findings but the reviewed suppressions in etl_platform.checks.iam_lint
     # (the ENI actions on "*" for a function in a VPC)
     assert open_findings(linted) == []
 

@@ -16,16 +16,21 @@ from typing import Any
 import pytest
 from parliament import analyze_policy_string
 
-from etl_platform.catalog import TIMEOUT_SECONDS, load_catalog
-from etl_platform.components.alarms import PERIOD_SECONDS, pipeline_rules, rules_for
-from etl_platform.contract import SHARED, ObservabilityExports, SharedExports, stack_reference_name
+from etl_platform.checks.iam_lint import lint_resources
+from etl_platform.checks.offline import ACCOUNT_ID, PlannedResource, ProgramRun
 from etl_platform.errors import ContractError, SettingsError
-from etl_platform.iam_lint import lint_resources
-from etl_platform.naming import resource_name
-from etl_platform.offline import ACCOUNT_ID, PlannedResource, ProgramRun
+from etl_platform.infra.components.alarms import PERIOD_SECONDS, pipeline_rules, rules_for
+from etl_platform.model.catalog import TIMEOUT_SECONDS, load_catalog
+from etl_platform.model.contract import (
+    SHARED,
+    ObservabilityExports,
+    SharedExports,
+    stack_reference_name,
+)
+from etl_platform.model.naming import resource_name
+from etl_platform.model.settings import DEFAULT_STACK_ORG
+from etl_platform.model.tags import REQUIRED_TAG_KEYS, is_taggable
 from etl_platform.paths import LAMBDAS_DIR
-from etl_platform.settings import DEFAULT_STACK_ORG
-from etl_platform.tags import REQUIRED_TAG_KEYS, is_taggable
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -88,7 +93,7 @@ def dlq_alarms(run: ProgramRun, fn: str) -> dict[str, PlannedResource]:
 
 def settings_of(run: ProgramRun) -> Any:
     """Default settings for the run's stack (the stack files leave the optional rows off)."""
-    from etl_platform.settings import settings_from_mapping
+    from etl_platform.model.settings import settings_from_mapping
 
     return settings_from_mapping({"aws:region": "us-east-1", "etl:environmentSuffix": "x"})
 
@@ -334,7 +339,8 @@ def test_key_policy_has_no_parliament_findings_but_the_documented_suppressions(
     # GIVEN the key policy, linted by parliament
     (key,) = dev.of_type(KEY)
     findings = lint_resources([key])
-    # THEN every finding is covered by a suppression in etl_platform.iam_lint, with its reason
+    # THEN every finding is covered by a suppression in etl_platform.checks.iam_lint,
+    # with its reason
     assert all(f.suppressed_by is not None for f in findings), [str(f) for f in findings]
     assert all(len(f.suppressed_by.reason) > 20 for f in findings if f.suppressed_by)
 

@@ -18,16 +18,16 @@ from typing import Any
 
 import pytest
 
-from etl_platform.catalog import load_catalog
-from etl_platform.contract import SharedExports
+from etl_platform.artifacts.packaging import build_layer_zip
+from etl_platform.checks.iam_lint import open_findings
+from etl_platform.checks.offline import ACCOUNT_ID, ProgramRun, run_program
 from etl_platform.errors import SettingsError
-from etl_platform.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, ENI_ACTIONS
-from etl_platform.iam_lint import open_findings
-from etl_platform.naming import bucket_name, log_group_name, physical_name, resource_name
-from etl_platform.offline import ACCOUNT_ID, ProgramRun, run_program
-from etl_platform.packaging import build_layer_zip
+from etl_platform.infra.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, ENI_ACTIONS
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.contract import SharedExports
+from etl_platform.model.naming import bucket_name, log_group_name, physical_name, resource_name
+from etl_platform.model.tags import REQUIRED_TAG_KEYS, is_taggable
 from etl_platform.paths import LAMBDAS_DIR, LAYERS_DIR, PROJECTS_DIR
-from etl_platform.tags import REQUIRED_TAG_KEYS, is_taggable
 
 RunProject = Callable[..., ProgramRun]  # the conftest fixture's type
 QUEUE = "aws:sqs/queue:Queue"

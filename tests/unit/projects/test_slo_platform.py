@@ -3,7 +3,7 @@ the SLO alarm rows with topic actions, the dashboard's pipeline row, the recursi
 setting and the tracing backend setting.
 
 Everything is derived from the catalog and the threshold table: the watchdog is found
-through :data:`etl_platform.slo.WATCHDOG`, other functions by their trigger.
+through :data:`etl_platform.model.slo.WATCHDOG`, other functions by their trigger.
 """
 
 from __future__ import annotations
@@ -13,13 +13,18 @@ from typing import Any
 
 import pytest
 
-from etl_platform.catalog import load_catalog
-from etl_platform.components.alarms import ALARM_RULES, ASYNC_TRIGGERS
+from etl_platform.checks.offline import ProgramRun
 from etl_platform.errors import SettingsError
-from etl_platform.naming import resource_name
-from etl_platform.offline import ProgramRun
-from etl_platform.settings import settings_from_mapping
-from etl_platform.slo import PIPELINE_NAMESPACE, WATCHDOG, pipeline_period_seconds, rate_seconds
+from etl_platform.infra.components.alarms import ALARM_RULES, ASYNC_TRIGGERS
+from etl_platform.model.catalog import load_catalog
+from etl_platform.model.naming import resource_name
+from etl_platform.model.settings import settings_from_mapping
+from etl_platform.model.slo import (
+    PIPELINE_NAMESPACE,
+    WATCHDOG,
+    pipeline_period_seconds,
+    rate_seconds,
+)
 
 CATALOG = load_catalog()
 WATCHDOG_SPEC = CATALOG.get(WATCHDOG)

@@ -14,8 +14,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from etl_platform.rules import Context, Resource, Violation, evaluate
-from etl_platform.rules import types as t
+from etl_platform.checks.rules import Context, Resource, Violation, evaluate
+from etl_platform.checks.rules import types as t
 
 ACCOUNT = "123456789012"
 SUFFIX = "dev"

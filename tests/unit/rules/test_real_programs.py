@@ -1,10 +1,10 @@
 """The three real programs, run offline for dev and prod, pass every guardrail.
 
-The plan (:func:`etl_platform.plan.plan_stack`) runs ``projects/shared``,
+The plan (:func:`etl_platform.checks.plan.plan_stack`) runs ``projects/shared``,
 ``projects/observability`` and ``projects/etl-functions`` under Pulumi's mock runtime
 with their real stack files, each fed its predecessors' exports. Every rule is applied
 to every registered resource of the three stacks together; every policy document goes
-through parliament; and ``nox -s plan`` (``etl_platform.plan.main``) refuses a plan in
+through parliament; and ``nox -s plan`` (``etl_platform.checks.plan.main``) refuses a plan in
 which a function was switched to nodejs18.x or had tracing turned off.
 """
 
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform import plan
-from etl_platform.iam_lint import lint_documents, lint_resources
-from etl_platform.offline import PlannedResource, ProgramRun
+from etl_platform.checks import plan
+from etl_platform.checks.iam_lint import lint_documents, lint_resources
+from etl_platform.checks.offline import PlannedResource, ProgramRun
+from etl_platform.checks.rules import evaluate, stack_context, to_resources
+from etl_platform.checks.rules import types as t
+from etl_platform.checks.rules.documents import PolicyDocument
 from etl_platform.paths import REPO_ROOT
-from etl_platform.rules import evaluate, stack_context, to_resources
-from etl_platform.rules import types as t
-from etl_platform.rules.documents import PolicyDocument
 
 STACKS = ["dev", "prod"]
 
@@ -109,7 +109,7 @@ def test_rendered_documents_are_json_with_statements(
 
 def test_the_lint_does_not_hide_real_findings() -> None:
     # GIVEN an identity policy allowing s3:* on "*"
-    from etl_platform.rules import Resource
+    from etl_platform.checks.rules import Resource
 
     role_policy = Resource(
         t.ROLE_POLICY,
@@ -132,7 +132,7 @@ def test_the_lint_does_not_hide_real_findings() -> None:
 
 def test_the_trust_suppression_applies_to_trust_policies_only() -> None:
     # GIVEN a statement without Resource in an identity policy (a real mistake)
-    from etl_platform.rules import Resource
+    from etl_platform.checks.rules import Resource
 
     resource = Resource(t.ROLE_POLICY, "r", {"name": "policy-r-dev"})
     text = json.dumps(
@@ -198,7 +198,7 @@ def test_rules_report_lists_every_rule_as_pass_for_the_real_plan(
     # GIVEN the real dev plan  WHEN the report is built
     report, code = plan.rules_report(plans["dev"], "dev")
     # THEN every rule is listed with PASS, and the exit code is 0
-    from etl_platform.rules import RULES
+    from etl_platform.checks.rules import RULES
 
     assert code == 0, report
     for r in RULES:
@@ -206,9 +206,16 @@ def test_rules_report_lists_every_rule_as_pass_for_the_real_plan(
 
 
 def test_nox_plan_exits_zero_for_the_real_programs(tmp_path: Path) -> None:
-    # GIVEN the repository as it is  WHEN `python -m etl_platform.plan dev` runs for real
+    # GIVEN the repository as it is  WHEN `python -m etl_platform.checks.plan dev` runs for real
     result = subprocess.run(
-        [sys.executable, "-m", "etl_platform.plan", "dev", "--out", str(tmp_path / "p.json")],
+        [
+            sys.executable,
+            "-m",
+            "etl_platform.checks.plan",
+            "dev",
+            "--out",
+            str(tmp_path / "p.json"),
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from guardrail_platform import ACCOUNT, SUFFIX, Platform
 
-from etl_platform.rules import RULES, Context, Resource, check, evaluate, rule
-from etl_platform.rules import types as t
+from etl_platform.checks.rules import RULES, Context, Resource, check, evaluate, rule
+from etl_platform.checks.rules import types as t
 
 FN = "aws:lambda/function:Function"
 TRANSFORM = f"lambda-transform-{SUFFIX}"

@@ -1,0 +1,98 @@
+"""The pipeline's SLOs: the watchdog's place in the catalog and what the platform tells it.
+
+Function alarms say a function failed; the pipeline SLOs say batches stopped moving.
+The watchdog (``lambdas/watchdog``, a scheduled catalog function like any other)
+reads recent manifests and writes the metrics of :data:`PIPELINE_METRICS`; the
+pipeline alarm rows of :mod:`etl_platform.infra.components.alarms` and the dashboard's
+pipeline row watch them. This module is the one home of:
+
+- :data:`WATCHDOG`: the catalog name of that function (like a project name, a
+  constant the programs share; tests import it rather than spell it);
+- the period of the pipeline metrics: the watchdog's own ``rate(...)`` schedule
+  (:func:`pipeline_period_seconds`), so the alarms' period cannot drift from it;
+- the environment the platform gives functions for SLOs and tracing
+  (:func:`slo_environment`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from etl_platform.model.catalog import Catalog, FunctionSpec
+    from etl_platform.model.settings import Settings
+
+__all__ = [
+    "PIPELINE_METRICS",
+    "PIPELINE_NAMESPACE",
+    "SLO_ENV_VARS",
+    "WATCHDOG",
+    "pipeline_period_seconds",
+    "rate_seconds",
+    "slo_environment",
+    "stage_sla_variable",
+    "watchdog_spec",
+]
+
+WATCHDOG = "watchdog"
+# The EMF namespace of the pipeline's own metrics: the platform sets METRICS_NAMESPACE to
+# it for every function (etl_common.metrics falls back to the same name).
+PIPELINE_NAMESPACE = "EtlPipeline"
+# What the watchdog emits: per waiting stage (dimension Stage) and per interval (none).
+PIPELINE_METRICS = {
+    "stage": ("StuckBatches", "WaitingBatches", "OldestWaitingSeconds"),
+    "flow": (
+        "BatchesReceived",
+        "BatchesTransformed",
+        "BatchesLoaded",
+        "BatchesRejected",
+        "RecordsRejected",
+    ),
+}
+# Variables the platform sets from settings and the catalog (a catalog entry may not).
+SLO_ENV_VARS = ("ETL_TRACING", "METRICS_NAMESPACE", "STAGE_SLA_MINUTES", "SCHEDULE_RATE_SECONDS")
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str | None) -> int | None:
+    """``rate(5 minutes)`` -> 300; ``None`` for ``cron(...)`` or no expression."""
+    match = _RATE.match(expression or "")
+    if not match:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def watchdog_spec(catalog: Catalog) -> FunctionSpec | None:
+    """The watchdog's catalog entry, or ``None`` when the catalog has none."""
+    return next((spec for spec in catalog if spec.name == WATCHDOG), None)
+
+
+def pipeline_period_seconds(spec: FunctionSpec) -> int:
+    """The watchdog's interval, from its schedule; refuses a schedule without a rate."""
+    seconds = rate_seconds(spec.trigger.expression) if spec.trigger.type == "schedule" else None
+    if seconds is None or seconds % 60:
+        raise ValueError(
+            f'{spec.source}: the watchdog needs [trigger] type = "schedule" with '
+            f'expression = "rate(N minutes)" (its interval is the period of the pipeline '
+            f"alarms); got {spec.trigger.type} {spec.trigger.expression!r}"
+        )
+    return seconds
+
+
+def stage_sla_variable(sla: object) -> str:
+    """``{"received": 15, ...}`` or its pairs -> ``received=15,transformed=15``."""
+    pairs = sla.items() if isinstance(sla, dict) else sla
+    return ",".join(f"{stage}={minutes}" for stage, minutes in pairs)  # type: ignore[attr-defined]
+
+
+def slo_environment(spec: FunctionSpec, settings: Settings) -> dict[str, str]:
+    """The tracing backend and the metrics namespace for every function; the SLAs and the
+    interval for the watchdog."""
+    variables = {"ETL_TRACING": settings.tracing, "METRICS_NAMESPACE": PIPELINE_NAMESPACE}
+    if spec.name == WATCHDOG:
+        variables["STAGE_SLA_MINUTES"] = stage_sla_variable(settings.stage_sla_minutes)
+        variables["SCHEDULE_RATE_SECONDS"] = str(pipeline_period_seconds(spec))
+    return variables
