@@ -100,7 +100,7 @@ def test_every_shared_iam_fact_is_written_once() -> None:
     # GIVEN the service principal and the action lists more than one module needs
     # WHEN every Python module of the platform, the layer, the functions and the policy
     # pack is searched for them as string literals
-    home = REPO / "src" / "etl_platform" / "iam.py"
+    home = REPO / "src" / "etl_platform" / "infra" / "iam.py"
     copies = {
         str(path.relative_to(REPO)): sorted(_string_constants(path) & ONE_HOME)
         for folder in ("src", "layers", "lambdas", "policy", "projects")
