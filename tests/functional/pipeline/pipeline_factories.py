@@ -16,6 +16,8 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote_plus
 
+from etl_common.datasets.orders import DATASET
+
 BUCKET = "etl-data-test"
 REGION = "us-east-1"
 _ids = itertools.count()
@@ -163,16 +165,7 @@ def read_json(s3: Any, key: str) -> Any:
     return json.loads(read_text(s3, key))
 
 
-STAGED_COLUMNS = (
-    "order_id",
-    "customer_id",
-    "amount_cents",
-    "currency",
-    "created_at",
-    "item_count",
-    "batch_id",
-    "batch_received_at",
-)
+STAGED_COLUMNS = DATASET.staged_columns
 RECEIVED_AT = "2026-11-29T08:49:00.000Z"
 
 

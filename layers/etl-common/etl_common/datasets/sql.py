@@ -42,19 +42,22 @@ def _list(names: tuple[str, ...] | list[str], prefix: str = "") -> str:
     return ", ".join(prefix + quote_ident(n) for n in names)
 
 
-def _version(alias: str) -> str:
-    version, batch = (quote_ident(c) for c in (VERSION_COLUMN, "batch_id"))
+def _version(dataset: Dataset, alias: str) -> str:
+    version, batch = (quote_ident(c) for c in dataset.version_columns)
     return f'ROW({alias}.{version}, {alias}.{batch} COLLATE "C")'
+
+
+def _staged_types(dataset: Dataset) -> dict[str, str]:
+    """The SQL type of every staged column: the dataset's own, plus the version's."""
+    return {**dataset.column_types, VERSION_COLUMN: "timestamptz"}
 
 
 def table_ddl(dataset: Dataset) -> str:
     """``CREATE TABLE IF NOT EXISTS`` for the dataset's table (with its version column)."""
-    columns = ", ".join(
-        f"{quote_ident(c)} {dataset.column_types[c]} NOT NULL" for c in dataset.columns
-    )
+    types = _staged_types(dataset)
+    columns = ", ".join(f"{quote_ident(c)} {types[c]} NOT NULL" for c in dataset.staged_columns)
     return (
         f"CREATE TABLE IF NOT EXISTS {quote_ident(dataset.table)} ({columns}, "
-        f"{quote_ident(VERSION_COLUMN)} timestamptz NOT NULL, "
         "loaded_at timestamptz NOT NULL DEFAULT now(), "
         f"PRIMARY KEY ({quote_ident(dataset.key)}))"
     )
@@ -87,7 +90,7 @@ def stage_table(dataset: Dataset) -> str:
 
 def create_stage(dataset: Dataset) -> str:
     """A temporary table shaped like the staged object, dropped at commit."""
-    types = {**dataset.column_types, VERSION_COLUMN: "timestamptz"}
+    types = _staged_types(dataset)
     defs = ", ".join(f"{quote_ident(c)} {types[c]}" for c in dataset.staged_columns)
     return f"CREATE TEMP TABLE {quote_ident(stage_table(dataset))} ({defs}) ON COMMIT DROP"
 
@@ -107,7 +110,7 @@ def upsert_from_stage(dataset: Dataset) -> str:
         f"SELECT {cols} FROM {quote_ident(stage_table(dataset))} "
         f"ORDER BY {quote_ident(dataset.key)} "
         f"ON CONFLICT ({quote_ident(dataset.key)}) DO UPDATE SET {updates}, loaded_at = now() "
-        f"WHERE {_version('t')} <= {_version('EXCLUDED')} "
+        f"WHERE {_version(dataset, 't')} <= {_version(dataset, 'EXCLUDED')} "
         f"AND ({_list(others, 't.')}) IS DISTINCT FROM ({_list(others, 'EXCLUDED.')})"
     )
 
@@ -119,7 +122,7 @@ def count_stale(dataset: Dataset) -> str:
     return (
         f"SELECT count(*) FROM {quote_ident(stage_table(dataset))} AS s "
         f"JOIN {quote_ident(dataset.table)} AS t ON t.{key} = s.{key} "
-        f"WHERE {_version('t')} > {_version('s')}"
+        f"WHERE {_version(dataset, 't')} > {_version(dataset, 's')}"
     )
 
 
