@@ -68,6 +68,29 @@ class SharedLayerArgs:
     cache_dir: Path | None = None
 
 
+def _layer_version(
+    parent: pulumi.Resource,
+    name: str,
+    folder: Path,
+    artifact: BuiltArtifact,
+    settings: Settings,
+    *,
+    runtimes: list[str],
+    description: str,
+) -> aws.lambda_.LayerVersion:
+    """``layer-<folder>-<suffix>`` from a built zip: the one shape of every platform layer."""
+    return aws.lambda_.LayerVersion(
+        f"{name}-version",
+        layer_name=resource_name("layer", folder.name, settings.suffix),
+        code=pulumi.FileArchive(str(artifact.path)),
+        source_code_hash=artifact.base64_sha256,
+        compatible_runtimes=runtimes,
+        compatible_architectures=[settings.architecture],
+        description=description,
+        opts=ResourceOptions(parent=parent),
+    )
+
+
 def layer_description(settings: Settings, artifact: BuiltArtifact) -> str:
     """Human-readable, and carries the content hash so a console user can match the zip."""
     return (
@@ -103,15 +126,14 @@ class SharedLayer(pulumi.ComponentResource):
             python_version=settings.python_version,
             architecture=settings.architecture,
         )
-        self.layer = aws.lambda_.LayerVersion(
-            f"{name}-version",
-            layer_name=resource_name("layer", args.layer_dir.name, settings.suffix),
-            code=pulumi.FileArchive(str(self.artifact.path)),
-            source_code_hash=self.artifact.base64_sha256,
-            compatible_runtimes=[settings.runtime],
-            compatible_architectures=[settings.architecture],
+        self.layer = _layer_version(
+            self,
+            name,
+            args.layer_dir,
+            self.artifact,
+            settings,
+            runtimes=[settings.runtime],
             description=layer_description(settings, self.artifact),
-            opts=ResourceOptions(parent=self),
         )
         self.arn = self.layer.arn
         self.register_outputs({"arn": self.arn, "sha256": self.artifact.sha256})
@@ -151,18 +173,17 @@ class NodeLayer(pulumi.ComponentResource):
             cache_dir=args.cache_dir,
             needed_by=args.needed_by,
         )
-        self.layer = aws.lambda_.LayerVersion(
-            f"{name}-version",
-            layer_name=resource_name("layer", args.layer_dir.name, settings.suffix),
-            code=pulumi.FileArchive(str(self.artifact.path)),
-            source_code_hash=self.artifact.base64_sha256,
-            compatible_runtimes=sorted(args.runtimes),
-            compatible_architectures=[settings.architecture],
+        self.layer = _layer_version(
+            self,
+            name,
+            args.layer_dir,
+            self.artifact,
+            settings,
+            runtimes=sorted(args.runtimes),
             description=(
                 f"nodejs/node_modules from {args.layer_dir.name}/package-lock.json for "
                 f"{settings.architecture}; zip sha256 {self.artifact.sha256}"
             ),
-            opts=ResourceOptions(parent=self),
         )
         self.arn = self.layer.arn
         self.register_outputs({"arn": self.arn, "sha256": self.artifact.sha256})
