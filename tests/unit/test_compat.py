@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from etl_platform.artifacts import compat
+from etl_platform.artifacts.problems import Problem
 from etl_platform.errors import EtlPlatformError
 
 # What the real layer carries (a subset is enough for the source checks).
@@ -76,7 +77,7 @@ BAD_HANDLER = """\
 """
 
 
-def _check(catalog: Path, runtime: str = "python3.13") -> list[compat.Problem]:
+def _check(catalog: Path, runtime: str = "python3.13") -> list[Problem]:
     files = [f for f in compat.source_files(catalog) if catalog in f.path.parents]
     return compat.check_sources(files, compat._version(runtime), LAYER_NAMES)
 

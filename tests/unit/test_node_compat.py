@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from etl_platform.artifacts import compat, node_compat
-from etl_platform.artifacts.compat import Problem
 from etl_platform.artifacts.node_compat import REMOVED_APIS, check_node_tree, v3_package
 from etl_platform.artifacts.nodejs import NodeToolError
+from etl_platform.artifacts.problems import Problem
 
 LAYER = frozenset({"dayjs"})
 

@@ -6,6 +6,7 @@
 - ``layers``       the platform's layers, one per language
 - ``node_layer``   the Node.js layer (``nodejs/node_modules`` from ``npm ci``)
 - ``nodejs``       the build machine's node/npm and our npm tooling (``tools/node``)
+- ``problems``     the findings every checker reports: Problem, SdkCall (a leaf module)
 - ``compat``       ``nox -s compat``: the code and the layers against the target runtime
 - ``node_compat``  the Node.js checks (acorn): aws-sdk v2, callbacks, imports, removed APIs
 """

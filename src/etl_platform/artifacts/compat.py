@@ -42,6 +42,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from etl_platform.artifacts.problems import Problem
 from etl_platform.errors import EtlPlatformError
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.runtimes import (
@@ -51,12 +52,11 @@ from etl_platform.model.runtimes import (
     PYTHON_RUNTIME_PROVIDED_IMPORTS,
     python_version_of,
 )
-from etl_platform.paths import BUILD_DIR, LAYERS_DIR, display_path
+from etl_platform.paths import BUILD_DIR, LAYERS_DIR
 
 __all__ = [
     "REMOVED_MODULES",
     "RUNTIME_PROVIDED_IMPORTS",
-    "Problem",
     "SourceFile",
     "check_layer_zip",
     "check_sources",
@@ -129,23 +129,6 @@ class SourceFile:
 
     path: Path
     own_names: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One incompatibility: where, which module, what is wrong and the fix."""
-
-    path: Path
-    line: int
-    module: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        where = display_path(self.path)
-        location = f"{where}:{self.line}" if self.line else where
-        module = f" [{self.module}]" if self.module else ""
-        return f"{location}:{module} {self.message}. Fix: {self.fix}"
 
 
 def _version(runtime: str) -> tuple[int, int]:

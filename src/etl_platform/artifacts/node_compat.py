@@ -4,7 +4,7 @@ The one entry point is :func:`check_node_tree`::
 
     from etl_platform.artifacts.node_compat import check_node_tree
     problems = check_node_tree(Path("lambdas/daily-report"), "nodejs24.x")
-    for problem in problems:   # etl_platform.artifacts.compat.Problem: file, line, what, fix
+    for problem in problems:   # etl_platform.artifacts.problems.Problem: file, line, what, fix
         print(problem)
 
 JavaScript is read with a real parser (acorn, run by the machine's ``node`` through
@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from etl_platform.artifacts.compat import Problem
 from etl_platform.artifacts.layers import layer_dir
 from etl_platform.artifacts.node_layer import (
     NodeLayerError,
@@ -50,6 +49,7 @@ from etl_platform.artifacts.node_layer import (
     runtime_provided_problems,
 )
 from etl_platform.artifacts.nodejs import TOOLING_DIR, require_tooling, run_tool
+from etl_platform.artifacts.problems import Problem
 from etl_platform.model.runtimes import (
     NODE_RUNTIME_PROVIDED_SCOPES,
     NODE_SDK_V2,

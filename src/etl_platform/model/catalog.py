@@ -43,7 +43,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,9 +69,11 @@ __all__ = [
     "NODE_HANDLER_EXTENSIONS",
     "RESERVED_ENV_VARS",
     "TIMEOUT_SECONDS",
+    "TRIGGER_TYPES",
     "Catalog",
     "FunctionSpec",
     "Trigger",
+    "TriggerType",
     "load_catalog",
 ]
 
@@ -104,12 +106,6 @@ _TOP_KEYS = {
     "snap_start",
 }
 _REQUIRED_KEYS = ("name", "handler", "description", "kind", "size")
-_TRIGGER_KEYS = {
-    "url": {"type"},
-    "s3": {"type", "prefix"},
-    "schedule": {"type", "expression"},
-    "none": {"type"},
-}
 _NEEDS_KEYS = ("s3_read", "s3_write", "s3_create", "s3_missing_ok", "s3_list")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
@@ -125,9 +121,66 @@ MAX_NAME_LENGTH = 32
 
 @dataclass(frozen=True)
 class Trigger:
-    type: str  # url | s3 | schedule | none
+    type: str  # a key of TRIGGER_TYPES
     prefix: str | None = None
     expression: str | None = None
+
+    @property
+    def asynchronous(self) -> bool:
+        """Lambda invokes the function asynchronously: retries, the DLQ and event age apply."""
+        return TRIGGER_TYPES[self.type].asynchronous
+
+
+def _check_prefix(path: Path, raw: dict[str, Any]) -> None:
+    if not (isinstance(raw["prefix"], str) and _PREFIX.match(raw["prefix"])):
+        raise CatalogError(
+            path, "trigger.prefix", f"{raw['prefix']!r} must be a key prefix like 'raw/'"
+        )
+
+
+def _check_schedule(path: Path, raw: dict[str, Any]) -> None:
+    if not (isinstance(raw["expression"], str) and _SCHEDULE.match(raw["expression"])):
+        raise CatalogError(
+            path, "trigger.expression", f"{raw['expression']!r} must be rate(...) or cron(...)"
+        )
+
+
+@dataclass(frozen=True)
+class TriggerType:
+    """One ``[trigger] type``: its keys, how they are checked, what it may start.
+
+    ``kinds``: the catalog kinds it may trigger (a URL serves an API; S3 events start
+    batch work), with the reason given when another is set. ``asynchronous``: Lambda
+    invokes the function asynchronously (the DLQ, retries and the event-age alarm
+    apply). The infrastructure of each type is its row of
+    ``etl_platform.infra.components.functions.TRIGGER_BUILDERS``.
+    """
+
+    keys: frozenset[str]  # besides "type"
+    asynchronous: bool
+    kinds: tuple[str, ...] = ("api", "batch")
+    kind_reason: str = ""
+    check: Callable[[Path, dict[str, Any]], None] | None = None
+
+
+#: Every trigger type, one row each (a new one is a row here and a builder in infra).
+TRIGGER_TYPES: dict[str, TriggerType] = {
+    "url": TriggerType(
+        frozenset(),
+        asynchronous=False,
+        kinds=("api",),
+        kind_reason='a function URL serves an API: set kind = "api"',
+    ),
+    "s3": TriggerType(
+        frozenset({"prefix"}),
+        asynchronous=True,
+        kinds=("batch",),
+        kind_reason='S3 events start batch work: set kind = "batch"',
+        check=_check_prefix,
+    ),
+    "schedule": TriggerType(frozenset({"expression"}), asynchronous=True, check=_check_schedule),
+    "none": TriggerType(frozenset(), asynchronous=True),
+}
 
 
 @dataclass(frozen=True)
@@ -294,14 +347,11 @@ def _load_entry(path: Path) -> FunctionSpec:
             f"not {runtime}; remove the key",
         )
 
-    if trigger.type == "url" and kind != "api":
-        raise CatalogError(path, "trigger.type", 'a function URL serves an API: set kind = "api"')
+    trigger_type = TRIGGER_TYPES[trigger.type]
+    if kind not in trigger_type.kinds:
+        raise CatalogError(path, "trigger.type", trigger_type.kind_reason)
     if trigger.type == "s3":
         assert trigger.prefix is not None
-        if kind != "batch":
-            raise CatalogError(
-                path, "trigger.type", 'S3 events start batch work: set kind = "batch"'
-            )
         if not any(trigger.prefix.startswith(p) for p in s3_read):
             raise CatalogError(
                 path,
@@ -470,11 +520,12 @@ def _trigger(path: Path, raw: Any) -> Trigger:
     if not isinstance(raw, dict):
         raise CatalogError(path, "trigger", "must be a table with a 'type'")
     kind = raw.get("type")
-    if kind not in _TRIGGER_KEYS:
+    if kind not in TRIGGER_TYPES:
         raise CatalogError(
-            path, "trigger.type", f"{kind!r} is not allowed; use one of {sorted(_TRIGGER_KEYS)}"
+            path, "trigger.type", f"{kind!r} is not allowed; use one of {sorted(TRIGGER_TYPES)}"
         )
-    allowed = _TRIGGER_KEYS[kind]
+    trigger_type = TRIGGER_TYPES[kind]
+    allowed = trigger_type.keys | {"type"}
     extra = sorted(set(raw) - allowed)
     if extra:
         raise CatalogError(
@@ -483,16 +534,8 @@ def _trigger(path: Path, raw: Any) -> Trigger:
     missing = sorted(allowed - set(raw))
     if missing:
         raise CatalogError(path, f"trigger.{missing[0]}", f"required for type {kind!r}")
-    if kind == "s3" and not (isinstance(raw["prefix"], str) and _PREFIX.match(raw["prefix"])):
-        raise CatalogError(
-            path, "trigger.prefix", f"{raw['prefix']!r} must be a key prefix like 'raw/'"
-        )
-    if kind == "schedule" and not (
-        isinstance(raw["expression"], str) and _SCHEDULE.match(raw["expression"])
-    ):
-        raise CatalogError(
-            path, "trigger.expression", f"{raw['expression']!r} must be rate(...) or cron(...)"
-        )
+    if trigger_type.check is not None:
+        trigger_type.check(path, raw)
     return Trigger(type=kind, prefix=raw.get("prefix"), expression=raw.get("expression"))
 
 

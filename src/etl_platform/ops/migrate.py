@@ -33,11 +33,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl_platform.artifacts.compat import Problem
 from etl_platform.artifacts.layers import layer_dir
 from etl_platform.artifacts.node_compat import check_node_tree, extract
 from etl_platform.artifacts.node_layer import MANIFEST, read_lockfile
 from etl_platform.artifacts.nodejs import TOOLING_DIR, require_tooling, run_tool
+from etl_platform.artifacts.problems import Problem
 from etl_platform.errors import EtlPlatformError
 from etl_platform.model.catalog import ENTRY_FILE, MEMORY_MB, TIMEOUT_SECONDS, load_catalog
 from etl_platform.model.runtimes import (

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from etl_platform.errors import CatalogError
+from etl_platform.infra.components.functions import TRIGGER_BUILDERS
 from etl_platform.model.catalog import (
     CRITICAL_RESERVED_CONCURRENCY,
     MAX_CONNECTIONS,
+    TRIGGER_TYPES,
     load_catalog,
 )
 
@@ -254,3 +256,9 @@ def test_snap_start_is_refused_on_a_node_runtime(tmp_path: Path) -> None:
     # WHEN the catalog is loaded, THEN it fails naming the key and the runtime
     with pytest.raises(CatalogError, match=rf"snap_start.*not {DEFAULT_NODE_RUNTIME}"):
         load_catalog(tmp_path)
+
+
+def test_every_trigger_type_has_exactly_one_infrastructure_builder() -> None:
+    # GIVEN the catalog's trigger types and the functions component's builders
+    # THEN each type a catalog entry may name is built, and no builder is orphaned
+    assert set(TRIGGER_BUILDERS) == set(TRIGGER_TYPES)

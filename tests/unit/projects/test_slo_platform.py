@@ -15,7 +15,7 @@ import pytest
 
 from etl_platform.checks.offline import ProgramRun
 from etl_platform.errors import SettingsError
-from etl_platform.infra.components.alarms import ALARM_RULES, ASYNC_TRIGGERS
+from etl_platform.infra.components.alarms import ALARM_RULES
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.naming import resource_name
 from etl_platform.model.settings import settings_from_mapping
@@ -163,7 +163,7 @@ def test_async_event_age_p99_pages_for_every_async_invoked_function(run_project:
         for spec in CATALOG:
             alarm = function_alarm(run, spec.name, "AsyncEventAge")
             # THEN exactly the asynchronously invoked functions have it, on p99, in ms
-            if spec.trigger.type not in ASYNC_TRIGGERS:
+            if not spec.trigger.asynchronous:
                 assert alarm is None, spec.name
                 continue
             assert alarm is not None, spec.name

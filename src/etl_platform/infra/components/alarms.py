@@ -39,7 +39,6 @@ from etl_platform.model.tags import cost_tags
 
 __all__ = [
     "ALARM_RULES",
-    "ASYNC_TRIGGERS",
     "PERIOD_SECONDS",
     "AlarmRule",
     "FunctionAlarms",
@@ -68,9 +67,6 @@ PERIOD_SECONDS = 60
 HOUR_SECONDS = 3600
 COMPARISON = "GreaterThanOrEqualToThreshold"
 TREAT_MISSING_DATA = "notBreaching"
-# Triggers through which Lambda invokes a function asynchronously (S3 notifications,
-# EventBridge schedules; "none" functions are invoked by redrive, asynchronously).
-ASYNC_TRIGGERS = ("s3", "schedule", "none")
 
 
 @dataclass(frozen=True)
@@ -117,7 +113,7 @@ class AlarmRule:
         if self.target == "pipeline":
             return False
         if self.applies == "async":
-            return spec.trigger.type in ASYNC_TRIGGERS
+            return spec.trigger.asynchronous
         if self.applies in ("s3", "url"):
             return spec.trigger.type == self.applies
         return True

@@ -8,8 +8,9 @@ stacks' exports; nothing here names a particular function.
   boundary) with its one inline policy ``policy-<fn>-<suffix>``
   (:mod:`etl_platform.infra.function_policy`), the function ``lambda-<fn>-<suffix>``, its
   asynchronous invoke config (retries, event age), and the trigger that belongs to
-  the function alone: a function URL (``AWS_IAM``) or a schedule (EventBridge rule,
-  target and invoke permission).
+  the function alone, built by its row of :data:`TRIGGER_BUILDERS`: a function URL
+  (``AWS_IAM``) or a schedule (EventBridge rule, target and invoke permission). Every
+  trigger targets :attr:`EtlFunction.target_arn` (the alias, when there is one).
 - :class:`BucketTriggers` (``etl:functions:BucketTriggers``): for every function
   triggered by S3, an invoke permission limited to the bucket and the account, and
   the bucket's one notification configuration listing all of them.
@@ -20,7 +21,7 @@ stacks' exports; nothing here names a particular function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,7 @@ __all__ = [
     "FUNCTION_BUILD_DIR",
     "S3_EVENTS",
     "SNAPSTART_ALIAS",
+    "TRIGGER_BUILDERS",
     "URL_AUTH_TYPE",
     "BucketTriggers",
     "BucketTriggersArgs",
@@ -178,6 +180,7 @@ class EtlFunction(pulumi.ComponentResource):
     role: aws.iam.Role
     function: aws.lambda_.Function
     url: aws.lambda_.FunctionUrl | None
+    rule: aws.cloudwatch.EventRule | None = None  # a schedule trigger's rule
 
     def __init__(
         self, name: str, args: EtlFunctionArgs, opts: ResourceOptions | None = None
@@ -295,16 +298,7 @@ class EtlFunction(pulumi.ComponentResource):
                 function_version=self.function.version,
                 opts=ResourceOptions(parent=self),
             )
-        if spec.trigger.type == "url":
-            self.url = aws.lambda_.FunctionUrl(
-                f"{name}-url",
-                function_name=self.function.name,
-                qualifier=self.alias.name if self.alias else None,
-                authorization_type=URL_AUTH_TYPE,
-                opts=ResourceOptions(parent=self),
-            )
-        if spec.trigger.type == "schedule":
-            self._schedule(name, args)
+        TRIGGER_BUILDERS[spec.trigger.type](self, name, args)
 
         self.register_outputs(
             {
@@ -315,34 +309,98 @@ class EtlFunction(pulumi.ComponentResource):
             }
         )
 
-    def _schedule(self, name: str, args: EtlFunctionArgs) -> None:
-        """An EventBridge rule invoking the function (asynchronously: retries and DLQ apply)."""
-        spec, settings = args.spec, args.settings
-        self.rule = aws.cloudwatch.EventRule(
-            f"{name}-schedule",
-            name=resource_name("schedule", spec.name, settings.suffix),
-            description=f"Invokes {spec.name} on {spec.trigger.expression}",
-            schedule_expression=spec.trigger.expression,
-            tags=cost_tags(settings, Function=spec.name),
-            opts=ResourceOptions(parent=self),
-        )
-        permission = aws.lambda_.Permission(
-            f"{name}-schedule-permission",
+    @property
+    def qualifier(self) -> pulumi.Output[str] | None:
+        """The alias every trigger and permission targets, or None for the function itself."""
+        return self.alias.name if self.alias else None
+
+    @property
+    def target_arn(self) -> pulumi.Output[str]:
+        """What every trigger invokes: the alias when there is one, else the function."""
+        return self.alias.arn if self.alias else self.function.arn
+
+    def allow_invoke(
+        self,
+        name: str,
+        *,
+        principal: str,
+        source_arn: pulumi.Input[str],
+        statement_id: str,
+        source_account: pulumi.Input[str] | None = None,
+        parent: pulumi.Resource | None = None,
+    ) -> aws.lambda_.Permission:
+        """A resource-policy statement letting ``principal`` (from ``source_arn``) invoke it."""
+        return aws.lambda_.Permission(
+            name,
             action="lambda:InvokeFunction",
             function=self.function.name,
-            principal="events.amazonaws.com",
-            # The rule's ARN names this account and region already: no SourceAccount
-            # (the form of AWS's EventBridge-to-Lambda documentation).
-            source_arn=self.rule.arn,
-            statement_id="AllowEventBridgeSchedule",
-            opts=ResourceOptions(parent=self),
+            qualifier=self.qualifier,
+            principal=principal,
+            source_arn=source_arn,
+            source_account=source_account,
+            statement_id=statement_id,
+            opts=ResourceOptions(parent=parent or self),
         )
-        aws.cloudwatch.EventTarget(
-            f"{name}-schedule-target",
-            rule=self.rule.name,
-            arn=self.function.arn,
-            opts=ResourceOptions(parent=self, depends_on=[permission]),
-        )
+
+
+# ------------------------------------------------------------------------------ the triggers
+#
+# One builder per catalog trigger type (``etl_platform.model.catalog.TRIGGER_TYPES``): it
+# adds what that trigger needs beside the function, always aimed at ``fn.target_arn`` /
+# ``fn.qualifier``. A new trigger type is one catalog row and one builder here.
+
+TriggerBuilder = Callable[[EtlFunction, str, EtlFunctionArgs], None]
+
+
+def _url_trigger(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None:
+    """A function URL that only SigV4-signed callers may use."""
+    fn.url = aws.lambda_.FunctionUrl(
+        f"{name}-url",
+        function_name=fn.function.name,
+        qualifier=fn.qualifier,
+        authorization_type=URL_AUTH_TYPE,
+        opts=ResourceOptions(parent=fn),
+    )
+
+
+def _schedule_trigger(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None:
+    """An EventBridge rule invoking the function (asynchronously: retries and DLQ apply)."""
+    spec, settings = args.spec, args.settings
+    fn.rule = aws.cloudwatch.EventRule(
+        f"{name}-schedule",
+        name=resource_name("schedule", spec.name, settings.suffix),
+        description=f"Invokes {spec.name} on {spec.trigger.expression}",
+        schedule_expression=spec.trigger.expression,
+        tags=cost_tags(settings, Function=spec.name),
+        opts=ResourceOptions(parent=fn),
+    )
+    # The rule's ARN names this account and region already: no SourceAccount (the form
+    # of AWS's EventBridge-to-Lambda documentation).
+    permission = fn.allow_invoke(
+        f"{name}-schedule-permission",
+        principal="events.amazonaws.com",
+        source_arn=fn.rule.arn,
+        statement_id="AllowEventBridgeSchedule",
+    )
+    aws.cloudwatch.EventTarget(
+        f"{name}-schedule-target",
+        rule=fn.rule.name,
+        arn=fn.target_arn,
+        opts=ResourceOptions(parent=fn, depends_on=[permission]),
+    )
+
+
+def _nothing_of_its_own(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None:
+    """``none``: invoked directly; ``s3``: wired by :class:`BucketTriggers` (one per bucket)."""
+
+
+#: Trigger type -> what it adds beside the function (one row per ``TRIGGER_TYPES`` row).
+TRIGGER_BUILDERS: dict[str, TriggerBuilder] = {
+    "url": _url_trigger,
+    "schedule": _schedule_trigger,
+    "s3": _nothing_of_its_own,
+    "none": _nothing_of_its_own,
+}
 
 
 # ------------------------------------------------------------------------------- triggers
@@ -369,15 +427,13 @@ class BucketTriggers(pulumi.ComponentResource):
         super().__init__("etl:functions:BucketTriggers", name, None, opts)
         triggered = [fn for _, fn in sorted(args.functions.items()) if fn.spec.trigger.type == "s3"]
         permissions = [
-            aws.lambda_.Permission(
+            fn.allow_invoke(
                 f"{name}-{fn.spec.name}-permission",
-                action="lambda:InvokeFunction",
-                function=fn.function.name,
                 principal="s3.amazonaws.com",
                 source_arn=args.bucket_arn,
                 source_account=args.account_id,
                 statement_id="AllowDataBucketNotification",
-                opts=ResourceOptions(parent=self),
+                parent=self,
             )
             for fn in triggered
         ]
@@ -391,7 +447,7 @@ class BucketTriggers(pulumi.ComponentResource):
                 lambda_functions=[
                     aws.s3.BucketNotificationLambdaFunctionArgs(
                         id=fn.spec.name,
-                        lambda_function_arn=fn.function.arn,
+                        lambda_function_arn=fn.target_arn,
                         events=list(S3_EVENTS),
                         filter_prefix=fn.spec.trigger.prefix,
                     )
