@@ -9,8 +9,8 @@
   ``Allow``; ``*`` and ``?`` wildcards; ``NotAction``/``NotResource``. Conditions,
   permissions boundaries, SCPs and resource policies are not read, so the answer is an
   upper bound of what the role could do.
-- :func:`resource_kind`: an ARN's (service, resource type), as :data:`etl_platform.model.needs.NEEDS`
-  names targets.
+- :func:`resource_kind`: an ARN's (service, resource type), as
+  :data:`etl_platform.model.needs.NEEDS` names targets.
 
 Clients come from the boto3 session given, so ``AWS_ENDPOINT_URL`` (a local emulator)
 works as for any boto3 program.

@@ -69,7 +69,7 @@ __all__ = [
     "ACCOUNT_SCHEMA",
     "EXAMPLES_DIR",
     "DerivedNeeds",
-    "ImportError_",
+    "EstateImportError",
     "Imported",
     "Resource",
     "code_sdk_calls",
@@ -86,7 +86,7 @@ _SECRET_NAME = re.compile(r"SECRET|PASSW|TOKEN|KEY|CREDENTIAL|PRIVATE", re.IGNOR
 REDACTED = "<redacted>"
 
 
-class ImportError_(EtlPlatformError):  # noqa: N801 - ImportError is Python's
+class EstateImportError(EtlPlatformError):
     """The function cannot be imported (the message says why and what to do)."""
 
 
@@ -108,7 +108,9 @@ class Resource:
 def logical_name(arn: str) -> str:
     """``orders`` for ``arn:aws:dynamodb:...:table/orders``: kebab-case, from the ARN's tail."""
     tail = re.split(r"[:/]", arn.split(":", 5)[-1])
-    base = tail[1] if len(tail) > 1 and tail[0] in ("table", "event-bus", "key", "role") else tail[-1]
+    base = (
+        tail[1] if len(tail) > 1 and tail[0] in ("table", "event-bus", "key", "role") else tail[-1]
+    )
     if arn.split(":")[2:3] == ["secretsmanager"]:
         base = re.sub(r"-[A-Za-z0-9]{6}$", "", tail[-1])
     if arn.split(":")[2:3] == ["ssm"]:
@@ -128,7 +130,7 @@ class DerivedNeeds:
     """The ``[needs]`` import proposes, and why nothing else."""
 
     needs: dict[str, list[str]] = field(default_factory=dict)  # key -> resource names
-    because: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (key, name) -> actions
+    because: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # -> actions
     denied: list[str] = field(default_factory=list)  # code calls the old role did not allow
     unlocated: list[str] = field(default_factory=list)  # allowed, but on no known resource
     no_need: list[str] = field(default_factory=list)  # no [needs] key grants them
@@ -376,7 +378,7 @@ def read_account(session: Any, function: str) -> tuple[dict[str, Any], str]:
         got = lam.get_function(FunctionName=function)
     except Exception as exc:
         if error_code(exc) == "ResourceNotFoundException":
-            raise ImportError_(
+            raise EstateImportError(
                 f"no function {function!r} in this account and region: check the name with "
                 "`aws lambda list-functions` (and AWS_REGION)"
             ) from None
@@ -384,14 +386,14 @@ def read_account(session: Any, function: str) -> tuple[dict[str, Any], str]:
     config = got["Configuration"]
     runtime = config.get("Runtime") or ""
     if config.get("PackageType") == "Image":
-        raise ImportError_(
+        raise EstateImportError(
             f"{function} is an image package: import takes zip packages only (its code is a "
             "container image; rebuild it as a catalog function by hand)"
         )
     try:
         language = language_of(runtime)
     except ValueError:
-        raise ImportError_(
+        raise EstateImportError(
             f"{function} runs {runtime or 'no managed runtime'}: import takes Node.js and "
             "Python functions only"
         ) from None
@@ -466,7 +468,9 @@ def _profile(record: Mapping[str, Any], trigger: Mapping[str, Any]) -> tuple[str
     size = "small" if memory <= MEMORY_MB["small"] else "large"
     notes = []
     if timeout != TIMEOUT_SECONDS[kind]:
-        notes.append(f"timeout: legacy {timeout} s, the {kind} profile gives {TIMEOUT_SECONDS[kind]} s")
+        notes.append(
+            f"timeout: legacy {timeout} s, the {kind} profile gives {TIMEOUT_SECONDS[kind]} s"
+        )
     if memory != MEMORY_MB[size]:
         notes.append(f"memory: legacy {memory} MB, the {size} profile gives {MEMORY_MB[size]} MB")
     if memory > MEMORY_MB["large"]:
@@ -481,7 +485,9 @@ def _stream_table(arn: str) -> str:
 
 def _trigger(wires: Sequence[Wire], resources: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The catalog trigger of the first wire; the others are listed as left by hand."""
-    notes = [f"also triggered by {w.describe()}: a catalog entry has one trigger" for w in wires[1:]]
+    notes = [
+        f"also triggered by {w.describe()}: a catalog entry has one trigger" for w in wires[1:]
+    ]
     if not wires:
         return {"type": "none"}, notes
 
@@ -611,9 +617,7 @@ def _apply_proposal(function_dir: Path, entry: Mapping[str, Any], catalog_dir: P
     for key in ("kind", "size", "critical", "environment"):
         if key in entry:
             merged[key] = entry[key]
-    header = [
-        line.removeprefix("# ") for line in migrated_text.split("\n") if line.startswith("#")
-    ]
+    header = [line.removeprefix("# ") for line in migrated_text.split("\n") if line.startswith("#")]
     path.write_text(entry_text(merged, [*header, "Trigger and needs: etl-ops import."]))
     try:
         load_catalog(catalog_dir)
@@ -647,6 +651,7 @@ def import_function(
     record["code_calls"] = sorted({c.action for c in calls})
     entry, resources, derived, notes = _proposal(session, record, wires, calls, name)
     record["catalog_name"] = name
+    record["resources"] = dict(sorted(resources.items()))
     account_file, proposal_file = record_paths(folder)
     account_file.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     header = [
@@ -664,9 +669,7 @@ def import_function(
         catalog_dir = Path(catalog_dir or LAMBDAS_DIR)
         target = catalog_dir / name
         if target.exists():
-            result.notes.append(
-                f"{target} exists: not migrated again (remove it to start over)"
-            )
+            result.notes.append(f"{target} exists: not migrated again (remove it to start over)")
         else:
             migration = migrate(
                 folder,

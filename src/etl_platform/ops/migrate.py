@@ -304,7 +304,9 @@ def migrate(
     files, skipped = _own_files(legacy)
     if not any(p.suffix in _JS for p in files):
         raise MigrationError(f"{legacy} holds no .js/.mjs/.cjs file to migrate")
-    handler = _given_handler(legacy, handler, files) if handler else _handler(legacy, manifest, files)
+    handler = (
+        _given_handler(legacy, handler, files) if handler else _handler(legacy, manifest, files)
+    )
     result = Migration(function_dir=target, handler=handler, skipped=skipped)
     catalog_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".etl-migrate-", dir=catalog_dir) as scratch:

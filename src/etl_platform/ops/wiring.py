@@ -4,13 +4,25 @@ Each row finds the wiring that targets a function, moves one piece of it to anot
 function and undoes that move, so ``etl-ops import`` (what triggers a legacy function)
 and ``etl-ops cutover`` (move them, roll them back) share one description:
 
-| kind | found with | moved by | undone by |
-|---|---|---|---|
-| ``s3`` | ListBuckets, GetBucketNotificationConfiguration | rewriting that bucket's notification configuration, only the entries that target the function (others untouched) + AddPermission | putting those entries back as they were + RemovePermission |
-| ``event-source-mapping`` | ListEventSourceMappings | SQS: disable the old mapping, then create (or enable) the new one, so no message goes to both; streams: create the new one at LATEST, then disable the old (an overlap of a few records, never a gap) | deleting the mapping it created (or restoring its state) and restoring the old one's ``Enabled`` |
-| ``sns`` | ListSubscriptions | AddPermission, Subscribe the new function with the old subscription's attributes, then Unsubscribe the old | Subscribe the old endpoint with the recorded attributes, Unsubscribe the new, RemovePermission |
-| ``eventbridge`` | ListEventBuses, ListRuleNamesByTarget, ListTargetsByRule | AddPermission, PutTargets with the same target Id pointing at the new function | PutTargets with the recorded target + RemovePermission |
-| ``invoke-permission`` | GetPolicy (statements not covered above) | AddPermission on the new function for the same principal and source | RemovePermission |
+- ``s3``: bucket notification entries that target the function (ListBuckets,
+  GetBucketNotificationConfiguration). Moved by rewriting that bucket's configuration,
+  only those entries (the others untouched), after AddPermission on the new function;
+  undone by putting the entries back and RemovePermission.
+- ``event-source-mapping`` (ListEventSourceMappings). SQS: disable the old mapping,
+  then create (or enable) the new one, so no message goes to both; streams: create the
+  new one at LATEST, then disable the old (an overlap of a few records, never a gap).
+  Undone by deleting the mapping it created (or restoring its state) and restoring the
+  old one's ``Enabled``.
+- ``sns``: lambda subscriptions (ListSubscriptions). AddPermission, Subscribe the new
+  function with the old subscription's attributes, then Unsubscribe the old; undone by
+  subscribing the old endpoint with the recorded attributes (a new SubscriptionArn),
+  Unsubscribe the new, RemovePermission.
+- ``eventbridge``: rule targets (ListEventBuses, ListRuleNamesByTarget,
+  ListTargetsByRule). AddPermission, PutTargets with the same target Id pointing at the
+  new function; undone by PutTargets with the recorded target and RemovePermission.
+- ``invoke-permission``: the resource policy's other principals (GetPolicy).
+  AddPermission on the new function for the same principal and source; the caller
+  itself must be re-pointed by hand. Undone by RemovePermission.
 
 A moved piece is a :class:`Change`: JSON-serialisable, enough to undo it exactly.
 """
@@ -78,7 +90,12 @@ class Change:
     after: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "source": self.source, "before": self.before, "after": self.after}
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "before": self.before,
+            "after": self.after,
+        }
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Change:
@@ -351,9 +368,7 @@ def _events_find(session: Any, function_arn: str) -> list[Wire]:
         names = events.list_rule_names_by_target(TargetArn=function_arn, EventBusName=bus)
         for rule_name in names.get("RuleNames", []):
             rule = events.describe_rule(Name=rule_name, EventBusName=bus)
-            for target in events.list_targets_by_rule(Rule=rule_name, EventBusName=bus)[
-                "Targets"
-            ]:
+            for target in events.list_targets_by_rule(Rule=rule_name, EventBusName=bus)["Targets"]:
                 if _targets(target["Arn"], function_arn):
                     detail = {
                         "Bus": bus,
@@ -376,9 +391,7 @@ def _put_target(session: Any, detail: Mapping[str, Any], target: Mapping[str, An
 
 def _events_move(session: Any, wire: Wire, old_arn: str, new_arn: str) -> Change:
     lam = session.client("lambda")
-    grant = _grant(
-        lam, new_arn, "events.amazonaws.com", wire.source, _sid("events", wire.source)
-    )
+    grant = _grant(lam, new_arn, "events.amazonaws.com", wire.source, _sid("events", wire.source))
     change = Change("eventbridge", wire.source, {"function": old_arn, **wire.detail})
     change.after = {"function": new_arn, "grant": grant}
     _put_target(session, wire.detail, {**wire.detail["Target"], "Arn": new_arn})
