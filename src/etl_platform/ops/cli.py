@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     mode = cut.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="print what would change")
     mode.add_argument("--rollback", action="store_true", help="undo the recorded cutover")
+    for sub in (audit, imp, cut):  # where the repository's folders are (the tests move them)
+        sub.add_argument("--examples-dir", type=Path, default=None, help=argparse.SUPPRESS)
+        sub.add_argument("--catalog-dir", type=Path, default=None, help=argparse.SUPPRESS)
+        sub.add_argument("--project-dir", type=Path, default=None, help=argparse.SUPPRESS)
+        sub.add_argument("--state-dir", type=Path, default=None, help=argparse.SUPPRESS)
     ret = commands.add_parser("retire", help="delete a legacy function nothing uses any more")
     ret.add_argument("function", help="the legacy function's name")
     ret.add_argument("--soak-days", type=int, default=DEFAULT_SOAK_DAYS, help="default %(default)s")
@@ -127,12 +132,22 @@ def _preflight(args: argparse.Namespace) -> int:
     return code
 
 
+def _dirs(args: argparse.Namespace, *names: str) -> dict[str, Path]:
+    """The folder options given (the rest keep their repository defaults)."""
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
 def _campaign(args: argparse.Namespace) -> int:
     import boto3
 
     from etl_platform.ops.campaign import campaign, render_campaign
 
-    result = campaign(boto3.Session(region_name=args.region), stack=args.stack, today=args.today)
+    result = campaign(
+        boto3.Session(region_name=args.region),
+        stack=args.stack,
+        today=args.today,
+        **_dirs(args, "examples_dir", "catalog_dir", "project_dir"),
+    )
     print(json.dumps(result.to_json(), indent=2) if args.json else render_campaign(result))
     return 0
 
@@ -147,6 +162,7 @@ def _import(args: argparse.Namespace) -> int:
         args.function,
         name=args.name,
         run_migrate=not args.no_migrate,
+        **_dirs(args, "examples_dir", "catalog_dir"),
     )
     print(result.report())
     return 0
@@ -159,10 +175,15 @@ def _cutover(args: argparse.Namespace) -> int:
 
     session = boto3.Session(region_name=args.region)
     if args.rollback:
-        result = rollback(session, args.name, stack=args.stack)
+        result = rollback(session, args.name, stack=args.stack, **_dirs(args, "state_dir"))
     else:
         result = cutover(
-            session, args.name, stack=args.stack, legacy=args.legacy, dry_run=args.dry_run
+            session,
+            args.name,
+            stack=args.stack,
+            legacy=args.legacy,
+            dry_run=args.dry_run,
+            **_dirs(args, "state_dir", "project_dir", "catalog_dir"),
         )
     print(result.report())
     return 0

@@ -55,6 +55,7 @@ __all__ = [
     "cutover",
     "deployed_name",
     "read_record",
+    "readiness",
     "record_path",
     "retire",
     "rollback",
@@ -125,7 +126,7 @@ def active_wiring(session: Any, function_arn: str) -> list[Wire]:
     ]
 
 
-def _checks(session: Any, name: str, target: str, function_dir: Path) -> list[str]:
+def readiness(session: Any, name: str, target: str, function_dir: Path) -> list[str]:
     """Why the new function is not ready; [] when it is."""
     problems = []
     config = session.client("lambda").get_function(FunctionName=target)["Configuration"]
@@ -219,7 +220,7 @@ def cutover(
         raise CutoverError(f"{legacy} has no triggers to move: nothing to cut over")
     result = CutoverResult()
     result.by_hand = sorted({WIRING[w.kind].by_hand for w in wires if WIRING[w.kind].by_hand})
-    problems = _checks(session, name, target, catalog_dir / name)
+    problems = readiness(session, name, target, catalog_dir / name)
     if problems:
         raise CutoverError(f"{target} is not ready, nothing was changed: " + "; ".join(problems))
     if dry_run:

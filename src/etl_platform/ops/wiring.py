@@ -30,7 +30,8 @@ A moved piece is a :class:`Change`: JSON-serialisable, enough to undo it exactly
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +159,16 @@ def _revoke(lam: Any, function: str, grant: Mapping[str, Any]) -> None:
                 raise
 
 
+@contextmanager
+def _revoked_on_failure(lam: Any, function: str, grant: Mapping[str, Any]) -> Iterator[None]:
+    """A move that fails after granting takes its grant back before the error goes on."""
+    try:
+        yield
+    except Exception:
+        _revoke(lam, function, grant)
+        raise
+
+
 def _sid(kind: str, source: str) -> str:
     tail = "".join(c if c.isalnum() else "-" for c in source.rsplit(":", 1)[-1])[-60:]
     return f"etl-cutover-{kind}-{tail}"[:100]
@@ -212,7 +223,8 @@ def _s3_move(session: Any, wire: Wire, old_arn: str, new_arn: str) -> Change:
     grant = _grant(lam, new_arn, "s3.amazonaws.com", wire.source, _sid("s3", wire.source))
     change = Change("s3", wire.source, {"entry": wire.detail, "function": old_arn})
     change.after = {"function": new_arn, "grant": grant}
-    _s3_point(session, wire, old_arn, new_arn)
+    with _revoked_on_failure(lam, new_arn, grant):
+        _s3_point(session, wire, old_arn, new_arn)
     return change
 
 
@@ -280,10 +292,18 @@ def _esm_move(session: Any, wire: Wire, old_arn: str, new_arn: str) -> Change:
 
     if _is_queue(wire.source):  # a queue: stop the old poller first, never both at once
         lam.update_event_source_mapping(UUID=old_uuid, Enabled=False)
-        start_new()
+        try:
+            start_new()
+        except Exception:
+            lam.update_event_source_mapping(UUID=old_uuid, Enabled=_enabled(wire.detail["State"]))
+            raise
     else:  # a stream: start the new reader first, never a gap
         start_new()
-        lam.update_event_source_mapping(UUID=old_uuid, Enabled=False)
+        try:
+            lam.update_event_source_mapping(UUID=old_uuid, Enabled=False)
+        except Exception:
+            _esm_undo(session, change)
+            raise
     return change
 
 
@@ -339,17 +359,26 @@ def _sns_move(session: Any, wire: Wire, old_arn: str, new_arn: str) -> Change:
     lam = session.client("lambda")
     grant = _grant(lam, new_arn, "sns.amazonaws.com", wire.source, _sid("sns", wire.source))
     change = Change("sns", wire.source, {"function": old_arn, **wire.detail})
-    new_sub = _subscribe(sns, wire.source, new_arn, wire.detail["Attributes"])
+    with _revoked_on_failure(lam, new_arn, grant):
+        new_sub = _subscribe(sns, wire.source, new_arn, wire.detail["Attributes"])
     change.after = {"function": new_arn, "SubscriptionArn": new_sub, "grant": grant}
-    sns.unsubscribe(SubscriptionArn=wire.detail["SubscriptionArn"])
+    try:
+        sns.unsubscribe(SubscriptionArn=wire.detail["SubscriptionArn"])
+    except Exception:
+        _sns_undo_new(session, change)
+        raise
     return change
+
+
+def _sns_undo_new(session: Any, change: Change) -> None:
+    session.client("sns").unsubscribe(SubscriptionArn=change.after["SubscriptionArn"])
+    _revoke(session.client("lambda"), change.after["function"], change.after["grant"])
 
 
 def _sns_undo(session: Any, change: Change) -> None:
     sns = session.client("sns")
     _subscribe(sns, change.source, change.before["function"], change.before["Attributes"])
-    sns.unsubscribe(SubscriptionArn=change.after["SubscriptionArn"])
-    _revoke(session.client("lambda"), change.after["function"], change.after["grant"])
+    _sns_undo_new(session, change)
 
 
 def _sns_describe(wire: Wire) -> str:
@@ -394,7 +423,8 @@ def _events_move(session: Any, wire: Wire, old_arn: str, new_arn: str) -> Change
     grant = _grant(lam, new_arn, "events.amazonaws.com", wire.source, _sid("events", wire.source))
     change = Change("eventbridge", wire.source, {"function": old_arn, **wire.detail})
     change.after = {"function": new_arn, "grant": grant}
-    _put_target(session, wire.detail, {**wire.detail["Target"], "Arn": new_arn})
+    with _revoked_on_failure(lam, new_arn, grant):
+        _put_target(session, wire.detail, {**wire.detail["Target"], "Arn": new_arn})
     return change
 
 
