@@ -21,6 +21,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import json
+import os
 import re
 import urllib.parse
 import urllib.request
@@ -70,13 +71,15 @@ def error_code(exc: Exception) -> str:
 
 
 def download(url: str) -> bytes:
-    """GET a package from the presigned URL Lambda returns (https only; it expires in 10 min).
+    """GET a package from the presigned URL Lambda returns (it expires in 10 minutes).
 
-    An ``http://`` URL is accepted only from the endpoint of ``AWS_ENDPOINT_URL`` (a
-    local emulator), which the caller checks.
+    https only, except from the ``AWS_ENDPOINT_URL`` endpoint itself (a local emulator
+    on ``http://localhost:4566`` serves its packages there).
     """
-    if urllib.parse.urlsplit(url).scheme not in ("https", "http"):
-        raise PackageError(f"refusing to download a package from {url}")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    local = bool(endpoint) and url.startswith(endpoint.rstrip("/") + "/")
+    if urllib.parse.urlsplit(url).scheme != "https" and not local:
+        raise PackageError(f"refusing to download a package from a non-https URL: {url}")
     with urllib.request.urlopen(url, timeout=120) as response:
         data: bytes = response.read()
     return data

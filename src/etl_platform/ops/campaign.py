@@ -40,7 +40,12 @@ from etl_platform.model.runtime_calendar import CALENDAR, Calendar, days_phrase
 from etl_platform.model.runtimes import DEFAULT_NODE_RUNTIME
 from etl_platform.model.stack_config import read_stack_config
 from etl_platform.ops.account import pages
-from etl_platform.ops.cutover import FUNCTIONS_PROJECT, active_wiring, deployed_name
+from etl_platform.ops.cutover import (
+    FUNCTIONS_PROJECT,
+    CutoverError,
+    active_wiring,
+    deployed_name,
+)
 from etl_platform.ops.estate_import import ACCOUNT_SCHEMA, EXAMPLES_DIR
 from etl_platform.paths import LAMBDAS_DIR
 
@@ -132,7 +137,10 @@ def _imports(examples_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def _stack_resources(project_dir: Path, stack: str) -> set[str]:
-    raw = read_stack_config(project_dir, stack).get("etl:resources")
+    try:
+        raw = read_stack_config(project_dir, stack).get("etl:resources")
+    except FileNotFoundError as exc:
+        raise CutoverError(str(exc)) from None
     return set(json.loads(raw)) if raw else set()
 
 

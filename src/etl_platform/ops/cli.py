@@ -15,8 +15,9 @@ Installed with the project (``[project.scripts]``); also ``nox -s audit -- ...``
 :mod:`etl_platform.ops.estate_import` and :mod:`etl_platform.ops.cutover` for the
 migration campaign (docs/campaign.md).
 
-Exit codes: 0 fine; 1 findings with ``--strict`` / a failed preflight check; 2 the
-command could not run (no credentials, bad arguments).
+Exit codes: 0 fine; 1 findings with ``--strict`` / a failed preflight check / an
+import, cutover or retire refused or failed (the message says why); 2 the command could
+not run (no credentials, access denied, bad arguments).
 """
 
 from __future__ import annotations
@@ -209,12 +210,21 @@ _COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     args = _parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
     except EtlPlatformError as exc:  # refused or failed with a reason: say it, exit 1
         print(f"etl-ops {args.command}: {exc}", file=sys.stderr)
         return 1
+    except (BotoCoreError, ClientError) as exc:  # credentials, permissions, the endpoint
+        print(
+            f"etl-ops {args.command}: could not run: {exc} (check the credentials, "
+            "AWS_REGION / AWS_ENDPOINT_URL and the permissions the command's docs list)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -74,7 +74,10 @@ class CutoverError(EtlPlatformError):
 
 def deployed_name(stack: str, name: str, project_dir: Path = FUNCTIONS_PROJECT) -> str:
     """``lambda-<name>-<suffix>``: the catalog function's name in ``stack``."""
-    config = read_stack_config(project_dir, stack)
+    try:
+        config = read_stack_config(project_dir, stack)
+    except FileNotFoundError as exc:
+        raise CutoverError(str(exc)) from None
     suffix = config.get("etl:environmentSuffix")
     if not suffix:
         raise CutoverError(

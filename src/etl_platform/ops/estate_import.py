@@ -25,7 +25,8 @@ not Node.js or Python, or that is an image package, is refused with the reason.
 
 Reads only: ``lambda:GetFunction``, ``GetFunctionConcurrency``,
 ``GetFunctionEventInvokeConfig``, ``GetPolicy``, ``ListEventSourceMappings``,
-``s3:ListAllMyBuckets``, ``s3:GetBucketNotification``, ``sns:ListSubscriptions``,
+``s3:ListAllMyBuckets``, ``s3:GetBucketLocation``, ``s3:GetBucketNotification``,
+``sns:ListSubscriptions``,
 ``sns:GetSubscriptionAttributes``, ``events:ListEventBuses``,
 ``events:ListRuleNamesByTarget``, ``events:DescribeRule``, ``events:ListTargetsByRule``,
 ``dynamodb:ListTables``, ``iam:ListRolePolicies``, ``iam:GetRolePolicy``,
@@ -49,7 +50,14 @@ from etl_platform.artifacts.problems import SdkCall
 from etl_platform.errors import EtlPlatformError
 from etl_platform.model.catalog import ENTRY_FILE, MEMORY_MB, TIMEOUT_SECONDS, load_catalog
 from etl_platform.model.needs import NEEDS, Need, ResourceKind
-from etl_platform.model.runtimes import NODEJS, PYTHON, language_of, node_major_of
+from etl_platform.model.runtimes import (
+    DEFAULT_NODE_RUNTIME,
+    DEFAULT_RUNTIME,
+    NODEJS,
+    PYTHON,
+    language_of,
+    node_major_of,
+)
 from etl_platform.ops.account import (
     Fetcher,
     Statement,
@@ -77,6 +85,7 @@ __all__ = [
     "import_function",
     "legacy_folder",
     "record_paths",
+    "unique_name",
 ]
 
 ACCOUNT_SCHEMA = "etl-ops-import/1"
@@ -116,6 +125,20 @@ def logical_name(arn: str) -> str:
     if arn.split(":")[2:3] == ["ssm"]:
         base = "/".join(tail[1:])
     return re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-") or "resource"
+
+
+def unique_name(names: dict[str, str], arn: str) -> str:
+    """The logical name of ``arn`` in ``names`` (name -> ARN), adding it; a name another
+    ARN already has gets the service appended (``orders-sqs``), then a number."""
+    for name, known in names.items():
+        if known == arn:
+            return name
+    base = logical_name(arn)
+    candidates = [base, f"{base}-{arn.split(':')[2]}"]
+    candidates += [f"{candidates[1]}-{n}" for n in range(2, 100)]
+    name = next(c for c in candidates if c not in names)
+    names[name] = arn
+    return name
 
 
 def _object_arn(resource: Resource, prefix: str = "") -> str:
@@ -418,6 +441,7 @@ def read_account(session: Any, function: str) -> tuple[dict[str, Any], str]:
                 "actions": list(s.actions),
                 "not_actions": list(s.not_actions) if s.not_actions is not None else None,
                 "resources": list(s.resources),
+                "not_resources": list(s.not_resources) if s.not_resources is not None else None,
             }
             for s in statements
         ],
@@ -432,9 +456,9 @@ def read_account(session: Any, function: str) -> tuple[dict[str, Any], str]:
     return record, str(got["Code"]["Location"])
 
 
-def _referenced(session: Any, record: Mapping[str, Any], wires: Sequence[Wire]) -> list[Resource]:
-    """The resources the function is connected to: its role's concrete ARNs, its
-    environment values that name one, and its trigger sources."""
+def _referenced(session: Any, record: Mapping[str, Any], wires: Sequence[Wire]) -> list[str]:
+    """The ARNs of the resources the function is connected to: its role's concrete
+    ARNs, its environment values that name one, and its trigger sources."""
     arns: set[str] = set()
     for statement in record["role_statements"]:
         for pattern in statement["resources"]:
@@ -458,7 +482,7 @@ def _referenced(session: Any, record: Mapping[str, Any], wires: Sequence[Wire]) 
     for wire in wires:
         if wire.kind == "s3":
             arns.add(wire.source)
-    return [Resource(logical_name(a), a) for a in sorted(arns)]
+    return sorted(arns)
 
 
 def _profile(record: Mapping[str, Any], trigger: Mapping[str, Any]) -> tuple[str, str, list[str]]:
@@ -492,9 +516,7 @@ def _trigger(wires: Sequence[Wire], resources: dict[str, str]) -> tuple[dict[str
         return {"type": "none"}, notes
 
     def named(arn: str) -> str:
-        name = logical_name(arn)
-        resources[name] = arn
-        return name
+        return unique_name(resources, arn)
 
     wire = wires[0]
     detail = wire.detail
@@ -555,20 +577,33 @@ def entry_text(entry: Mapping[str, Any], header: Sequence[str] = ()) -> str:
 def _proposal(
     session: Any, record: dict[str, Any], wires: Sequence[Wire], calls: Sequence[SdkCall], name: str
 ) -> tuple[dict[str, Any], dict[str, str], DerivedNeeds, list[str]]:
-    resources: dict[str, str] = {}
+    resources: dict[str, str] = {}  # name -> ARN, what the entry refers to
     trigger, notes = _trigger(wires, resources)
     kind, size, profile_notes = _profile(record, trigger)
-    statements = role_statements(session, record["role"])
-    candidates = _referenced(session, record, wires)
+    statements = [
+        Statement(
+            effect=raw["effect"],
+            actions=tuple(raw["actions"]),
+            not_actions=tuple(raw["not_actions"]) if raw["not_actions"] is not None else None,
+            resources=tuple(raw["resources"]),
+            not_resources=(
+                tuple(raw["not_resources"]) if raw["not_resources"] is not None else None
+            ),
+            source=raw["source"],
+        )
+        for raw in record["role_statements"]
+    ]
+    names = dict(resources)
+    candidates = [Resource(unique_name(names, a), a) for a in _referenced(session, record, wires)]
     derived = derive_needs([c.action for c in calls], statements, candidates)
-    for names in derived.needs.values():
-        for target in names:
+    for targets in derived.needs.values():
+        for target in targets:
             base = target.split("/", 1)[0]
-            resources[base] = next(r.arn for r in candidates if r.name == base)
+            resources[base] = names[base]
     handler = record["handler"]
     entry: dict[str, Any] = {
         "name": name,
-        "runtime": "nodejs24.x" if record["language"] == NODEJS else "python3.13",
+        "runtime": DEFAULT_NODE_RUNTIME if record["language"] == NODEJS else DEFAULT_RUNTIME,
         "handler": handler,
         "description": f"Imported from {record['function']} ({record['runtime']}).",
         "kind": kind,

@@ -5,9 +5,10 @@ function and undoes that move, so ``etl-ops import`` (what triggers a legacy fun
 and ``etl-ops cutover`` (move them, roll them back) share one description:
 
 - ``s3``: bucket notification entries that target the function (ListBuckets,
-  GetBucketNotificationConfiguration). Moved by rewriting that bucket's configuration,
-  only those entries (the others untouched), after AddPermission on the new function;
-  undone by putting the entries back and RemovePermission.
+  GetBucketLocation, GetBucketNotificationConfiguration; buckets of this region).
+  Moved by rewriting that bucket's configuration, only those entries (the others
+  untouched), after AddPermission on the new function; undone by putting the entries
+  back and RemovePermission.
 - ``event-source-mapping`` (ListEventSourceMappings). SQS: disable the old mapping,
   then create (or enable) the new one, so no message goes to both; streams: create the
   new one at LATEST, then disable the old (an overlap of a few records, never a gap).
@@ -184,9 +185,13 @@ def _targets(arn: str, function_arn: str) -> bool:
 
 def _s3_find(session: Any, function_arn: str) -> list[Wire]:
     s3 = session.client("s3")
+    region = s3.meta.region_name
     wires = []
     for bucket in s3.list_buckets().get("Buckets", []):
         name = bucket["Name"]
+        location = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
+        if location != region:
+            continue  # S3 notifies only functions in the bucket's own region
         config = s3.get_bucket_notification_configuration(Bucket=name)
         for entry in config.get("LambdaFunctionConfigurations", []):
             if _targets(entry["LambdaFunctionArn"], function_arn):

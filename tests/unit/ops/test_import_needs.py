@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from etl_platform.model.needs import NEEDS, need
 from etl_platform.ops.account import Statement, allows
-from etl_platform.ops.estate_import import Resource, derive_needs
+from etl_platform.ops.estate_import import Resource, derive_needs, unique_name
 
 ACCOUNT = "123456789012"
 RESOURCES = (
@@ -116,3 +116,16 @@ def test_a_prefix_scoped_bucket_grant_stays_a_prefix() -> None:
     derived = derive_needs(["s3:PutObject"], role, RESOURCES)
     # THEN the need is on that prefix, not the bucket
     assert derived.needs == {"bucket_write": ["exports/reports/"]}
+
+
+def test_logical_names_come_from_the_arn_and_never_collide() -> None:
+    # GIVEN a table and a queue that are both called "orders"
+    names: dict[str, str] = {}
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders"
+    # WHEN both are named for etl:resources
+    first, second = unique_name(names, table), unique_name(names, queue)
+    # THEN each gets its own name, and asking again gives the same one
+    assert (first, second) == ("orders", "orders-sqs")
+    assert unique_name(names, table) == "orders"
+    assert names == {"orders": table, "orders-sqs": queue}
