@@ -29,6 +29,7 @@ from botocore.stub import Stubber
 from campaign_estate import LegacyEstate, build_legacy_estate, deploy, write_stack
 
 from etl_platform.model.naming import resource_name
+from etl_platform.model.runtime_calendar import CALENDAR, days_phrase
 from etl_platform.ops.campaign import campaign, render_campaign
 from etl_platform.ops.cutover import (
     CutoverError,
@@ -195,6 +196,14 @@ def test_the_campaign_from_import_to_retired(
     # AND what blocks each is the callback handler migrate left to do by hand
     for row in result.rows:
         assert any("callback" in b for b in row.blockers), row.function
+    # AND each row has its owner tag, and the summary names the runtime's next AWS date
+    assert {r.function: r.owner for r in result.rows} == estate.owners
+    upcoming = CALENDAR.get("nodejs14.x").next_milestone(TODAY)  # type: ignore[union-attr]
+    assert upcoming is not None
+    assert result.summary_line() == (
+        f"0 of {len(functions)} cut over; {len(functions)} left; the next deadline is "
+        f"{upcoming.date.isoformat()}, {days_phrase(upcoming.days_left)}"
+    )
 
     before = snapshot(aws)
     # WHEN a dry run is asked for: it names every trigger and changes nothing
