@@ -131,7 +131,6 @@ def _imports(examples_dir: Path) -> dict[str, dict[str, Any]]:
     for path in sorted(examples_dir.glob("legacy-*/*.account.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
         if record.get("schema") == ACCOUNT_SCHEMA:
-            record["_path"] = str(path)
             found[record["function"]] = record
     return found
 
