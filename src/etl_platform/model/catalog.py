@@ -50,7 +50,13 @@ from typing import TYPE_CHECKING, Any
 
 from etl_platform.errors import CatalogError
 from etl_platform.model.needs import BUCKET, NEEDS, Need, needs_for_kind, split_reference
-from etl_platform.model.resources import NAME_PATTERN, Resource, kind_label, parse_resource
+from etl_platform.model.resources import (
+    NAME_PATTERN,
+    Resource,
+    kind_label,
+    parse_resource,
+    with_article,
+)
 from etl_platform.model.runtimes import (
     DEFAULT_NODE_RUNTIME,
     NODE_SOURCE_SUFFIXES,
@@ -541,7 +547,7 @@ def _need_entry_problem(n: Need, value: Any) -> str | None:
     if isinstance(value, str) and _NAME.match(value):
         return None
     return (
-        f"{value!r} must be the kebab-case name of a {kind_label(n.target)} this stack "
+        f"{value!r} must be the kebab-case name of {with_article(kind_label(n.target))} this stack "
         "declares in etl:resources (the ARN goes in the stack's config, not here)"
     )
 
@@ -825,8 +831,9 @@ def resolve_needs(spec: FunctionSpec, settings: Settings, stack: str) -> tuple[G
                 spec.source,
                 key,
                 f"function {spec.name!r}: {name!r} is the {resource.label} {resource.arn} in "
-                f"stack {stack!r}, but {n.key} acts on a {kind_label(n.target)} "
-                f"({', '.join(n.actions)}). Fix: name a {kind_label(n.target)} here, or "
+                f"stack {stack!r}, but {n.key} acts on {with_article(kind_label(n.target))} "
+                f"({', '.join(n.actions)}). Fix: name {with_article(kind_label(n.target))} "
+                "here, or "
                 f"{instead}",
             )
         grants.append(Grant(n, resource, prefix))

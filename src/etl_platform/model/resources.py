@@ -28,6 +28,7 @@ __all__ = [
     "kms_key_problem",
     "parse_resource",
     "secret_arn_problem",
+    "with_article",
 ]
 
 #: A logical name in etl:resources: kebab-case, like function names.
@@ -211,6 +212,15 @@ def kind_label(kind: tuple[str, str]) -> str:
     return _LABELS.get(kind, f"{kind[0]} {kind[1]}")
 
 
+# Labels read with "an": the acronyms said letter by letter from a vowel sound, and vowels.
+_AN = ("SQS ", "SNS ", "SSM ", "S3 ", "IAM ", "EventBridge ")
+
+
+def with_article(label: str) -> str:
+    """``"SQS queue"`` -> ``"an SQS queue"``; ``"DynamoDB table"`` -> ``"a DynamoDB table"``."""
+    return f"{'an' if label.startswith(_AN) else 'a'} {label}"
+
+
 def secret_arn_problem(arn: str, region: str) -> str | None:
     """Why ``arn`` is not the full ARN of a Secrets Manager secret in ``region``, or None."""
     match = _ARN.match(arn)
@@ -320,7 +330,8 @@ def parse_resource(name: str, arn: str, region: str) -> Resource:
         )
     if not regional and match["region"]:
         raise ArnError(
-            f"a {rows[0].label}'s ARN has no region, but this one has {match['region']!r}",
+            f"{with_article(rows[0].label)}'s ARN has no region, but this one has "
+            f"{match['region']!r}",
             f"use {rows[0].arn_example(region)}",
         )
     wants_account = rows[0].has_account
@@ -331,12 +342,13 @@ def parse_resource(name: str, arn: str, region: str) -> Resource:
         )
     if not wants_account and match["account"]:
         raise ArnError(
-            f"a {rows[0].label}'s ARN has no account, but this one has {match['account']!r}",
+            f"{with_article(rows[0].label)}'s ARN has no account, but this one has "
+            f"{match['account']!r}",
             f"use {rows[0].arn_example(region)}",
         )
     found = _shape_of(service, match["resource"])
     if found is None:
-        kinds = " or ".join(f"{s.label} ({s.arn_example(region)})" for s in rows)
-        raise ArnError(f"the resource part {match['resource']!r} is not a {kinds}", rows[0].fix)
+        kinds = " or ".join(f"{with_article(s.label)} ({s.arn_example(region)})" for s in rows)
+        raise ArnError(f"the resource part {match['resource']!r} is not {kinds}", rows[0].fix)
     shape, parts = found
     return Resource(name, arn, shape.service, shape.kind, parts["id"])

@@ -119,7 +119,7 @@ def test_resources_are_kept_as_sorted_pairs() -> None:
         # not an ARN at all
         ("orders", "orders-dev", ("not an ARN",)),
         # a bucket ARN with an object key: the prefix belongs in the catalog entry
-        ("exports", "arn:aws:s3:::exports-dev/reports/", ("not a S3 bucket", "name/prefix/")),
+        ("exports", "arn:aws:s3:::exports-dev/reports/", ("not an S3 bucket", "name/prefix/")),
         # a bucket ARN with a region
         ("exports", f"arn:aws:s3:{REGION}::exports-dev", ("has no region",)),
         # an account that is not 12 digits
