@@ -24,9 +24,11 @@ __all__ = [
     "ArnError",
     "ArnShape",
     "Resource",
+    "is_placeholder",
     "kind_label",
     "kms_key_problem",
     "parse_resource",
+    "placeholder",
     "secret_arn_problem",
     "with_article",
 ]
@@ -219,6 +221,18 @@ _AN = ("SQS ", "SNS ", "SSM ", "S3 ", "IAM ", "EventBridge ")
 def with_article(label: str) -> str:
     """``"SQS queue"`` -> ``"an SQS queue"``; ``"DynamoDB table"`` -> ``"a DynamoDB table"``."""
     return f"{'an' if label.startswith(_AN) else 'a'} {label}"
+
+
+_PLACEHOLDER = "<set me: "
+
+
+def placeholder(label: str, stack: str) -> str:
+    """What ``nox -s new-env`` writes for a resource of a new stack until its ARN is set."""
+    return f"{_PLACEHOLDER}the ARN of {with_article(label)} for stack {stack}>"
+
+
+def is_placeholder(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(_PLACEHOLDER)
 
 
 def secret_arn_problem(arn: str, region: str) -> str | None:
