@@ -65,6 +65,13 @@ class Need:
     sub_resources: tuple[str, ...] = ()
     #: Data-bucket needs granted on the bucket itself (ListBucket), not on its objects.
     whole_bucket: bool = False
+    #: The actions whose calls show the code uses it (default: its own actions).
+    used_by_calls: tuple[str, ...] = ()
+
+    @property
+    def used_by(self) -> tuple[str, ...]:
+        """The SDK actions that use this need: a call of one of them confirms it."""
+        return self.used_by_calls or self.actions
 
     @property
     def on_data_bucket(self) -> bool:
@@ -121,6 +128,8 @@ NEEDS: tuple[Need, ...] = (
         "read prefixes (also in `s3_read`) where a missing key is an answer (S3 says 404 "
         "NoSuchKey, not 403)",
         whole_bucket=True,
+        # it makes a GetObject of a missing key answer 404: the code calls GetObject
+        used_by_calls=("s3:GetObject",),
     ),
     Need(
         "s3_list",
