@@ -164,10 +164,9 @@ def database_secret_statements(settings: Settings) -> list[Statement]:
     """
     if not settings.database_secret_arn:
         return []
+    # the same read a secrets_read need grants (etl_platform.model.needs)
     statements = [
-        statement(
-            "DatabaseSecret", ["secretsmanager:GetSecretValue"], [settings.database_secret_arn]
-        )
+        statement("DatabaseSecret", need("secrets_read").actions, [settings.database_secret_arn])
     ]
     if settings.database_secret_kms_key_arn:
         statements.append(
