@@ -407,9 +407,10 @@ SDK_CALLS: dict[str, Callable[[Path], list[SdkCall]]] = {PYTHON: python_sdk_call
 
 
 def authorized_actions(spec: FunctionSpec) -> frozenset[str]:
-    """Every action the entry's role grants that code can call: its needs' actions, and
-    the database secret's read for ``database = true`` (the platform grants it)."""
+    """Every action the entry's role grants that code can call: its needs' actions (its
+    trigger's too), and the database secret's read for ``database = true``."""
     actions = {a for key in spec.needs for a in need(key).actions}
+    actions |= {a for n, _, _ in spec.resource_needs for a in n.actions}  # trigger-implied too
     if spec.database:
         actions |= set(need("secrets_read").actions)
     return frozenset(actions)

@@ -49,7 +49,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl_platform.errors import CatalogError
-from etl_platform.model.needs import BUCKET, NEEDS, Need, needs_for_kind, split_reference
+from etl_platform.model.needs import (
+    BUCKET,
+    NEEDS,
+    Need,
+    need,
+    needs_for_kind,
+    split_reference,
+)
 from etl_platform.model.resources import (
     NAME_PATTERN,
     Resource,
@@ -163,6 +170,10 @@ class TriggerType:
     kinds: tuple[str, ...] = ("api", "batch")
     kind_reason: str = ""
     check: Callable[[Path, dict[str, Any]], None] | None = None
+    #: The needs the trigger implies, as ``(need key, etl:resources name)`` pairs (an
+    #: ``sqs`` trigger: ``("sqs_receive", <its queue>)``): granted to the role and the
+    #: boundary like declared ones, resolved and kind-checked against the stack the same way.
+    needs: Callable[[Trigger], tuple[tuple[str, str], ...]] | None = None
 
 
 #: Every trigger type, one row each (a new one is a row here and a builder in infra).
@@ -243,13 +254,19 @@ class FunctionSpec:
 
     @property
     def resource_needs(self) -> tuple[tuple[Need, str, str | None], ...]:
-        """``(need, resource name, key prefix or None)`` for every resource it names."""
-        return tuple(
+        """``(need, resource name, key prefix or None)`` for every resource it names:
+        its ``[needs]``, then what its trigger implies (``TriggerType.needs``)."""
+        declared = tuple(
             (n, *split_reference(value))
             for n in NEEDS
             if not n.on_data_bucket
             for value in self.need(n.key)
         )
+        implied = TRIGGER_TYPES[self.trigger.type].needs
+        from_trigger = tuple(
+            (need(key), name, None) for key, name in (implied(self.trigger) if implied else ())
+        )
+        return declared + from_trigger
 
     @property
     def lists_bucket(self) -> bool:
@@ -506,12 +523,18 @@ def _needs(path: Path, raw: Any) -> dict[str, tuple[str, ...]]:
     """``[needs]``: for each key of :data:`NEEDS`, prefixes or resource names, no repeats."""
     if not isinstance(raw, dict):
         raise CatalogError(path, "needs", "must be a table")
-    keys = [n.key for n in NEEDS]
+    keys = [n.key for n in NEEDS if n.in_catalog]
+    implied = {n.key for n in NEEDS if not n.in_catalog}
     extra = sorted(set(raw) - set(keys))
     if extra:
-        raise CatalogError(path, f"needs.{extra[0]}", f"unknown; allowed: {keys}")
+        why = (
+            "is implied by the trigger that reads the resource, not declared"
+            if extra[0] in implied
+            else "unknown"
+        )
+        raise CatalogError(path, f"needs.{extra[0]}", f"{why}; allowed: {keys}")
     result: dict[str, tuple[str, ...]] = {}
-    for n in NEEDS:
+    for n in (n for n in NEEDS if n.in_catalog):
         values = raw.get(n.key, [])
         what = "key prefixes" if n.on_data_bucket else "etl:resources names"
         if not isinstance(values, list):
@@ -813,7 +836,7 @@ def resolve_needs(spec: FunctionSpec, settings: Settings, stack: str) -> tuple[G
     declared = dict(settings.resources)
     grants: list[Grant] = []
     for n, name, prefix in spec.resource_needs:
-        key = f"needs.{n.key}"
+        key = f"needs.{n.key}" if n.in_catalog else "trigger"
         if name not in declared:
             raise CatalogError(
                 spec.source,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from etl_platform.errors import CatalogError
-from etl_platform.model.catalog import load_catalog, resolve_needs
+from etl_platform.model.catalog import TRIGGER_TYPES, TriggerType, load_catalog, resolve_needs
 from etl_platform.model.needs import NEEDS, need
 from etl_platform.model.settings import RESOURCES_KEY, Settings, settings_from_mapping
 
@@ -60,14 +60,16 @@ def test_every_need_key_of_the_vocabulary_is_a_catalog_key(tmp_path: Path) -> No
     lines = [
         f'{n.key} = ["{"raw/" if n.on_data_bucket else "thing"}"]'
         for n in NEEDS
-        if n.key not in ("s3_write",)  # s3_create takes raw/; a prefix is one or the other
+        # s3_create takes raw/ (a prefix is one or the other); trigger-implied needs
+        # are not [needs] keys
+        if n.key not in ("s3_write",) and n.in_catalog
     ]
     catalog = load_catalog(entry(tmp_path, "\n".join(lines)))
     # WHEN loaded  THEN each is kept under its key, and the resource ones as references
     spec = catalog.get("probe")
-    assert set(spec.needs) == {n.key for n in NEEDS} - {"s3_write"}
+    assert set(spec.needs) == {n.key for n in NEEDS if n.in_catalog} - {"s3_write"}
     assert {n.key for n, name, _ in spec.resource_needs} == {
-        n.key for n in NEEDS if not n.on_data_bucket
+        n.key for n in NEEDS if n.in_catalog and not n.on_data_bucket
     }
 
 
@@ -87,6 +89,7 @@ def test_every_need_key_of_the_vocabulary_is_a_catalog_key(tmp_path: Path) -> No
         ('sns_publish = ["alerts", "alerts"]', "needs.sns_publish", ("twice",)),
         ('s3_delete = ["raw"]', "needs.s3_delete", ("key prefix like 'staged/'",)),
         ('queue_send = ["orders"]', "needs.queue_send", ("unknown", "sqs_send")),
+        ('sqs_receive = ["orders"]', "needs.sqs_receive", ("implied by the trigger",)),
     ],
 )
 def test_a_bad_resource_need_fails_at_load_naming_the_key(
@@ -140,3 +143,35 @@ def test_a_resource_of_the_wrong_kind_is_refused_with_the_needs_that_fit(tmp_pat
     message = str(caught.value)
     for words in ("is the SQS queue", "acts on a DynamoDB table", "use it in sqs_send"):
         assert words in message, message
+
+
+def test_a_trigger_can_imply_needs_resolved_like_declared_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a trigger type whose row implies reading its queue (as an sqs trigger does);
+    # the row is the test's own, keeping its queue name in the one field Trigger has today
+    monkeypatch.setitem(
+        TRIGGER_TYPES,
+        "probe-queue",
+        TriggerType(
+            frozenset({"prefix"}),
+            asynchronous=False,
+            needs=lambda trigger: (("sqs_receive", str(trigger.prefix)),),
+        ),
+    )
+    root = entry(tmp_path, "")
+    toml = root / "probe" / "function.toml"
+    toml.write_text(toml.read_text() + '\n[trigger]\ntype = "probe-queue"\nprefix = "orders"\n')
+    spec = load_catalog(root).get("probe")
+    # WHEN resolved  THEN the role gets the consumer's actions on exactly that queue
+    (grant,) = resolve_needs(spec, stack(orders=QUEUE), "dev")
+    assert (grant.need.key, grant.arns) == ("sqs_receive", (QUEUE,))
+    assert set(grant.need.actions) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
+    # AND a resource of the wrong kind is refused on the trigger key
+    with pytest.raises(CatalogError) as caught:
+        resolve_needs(spec, stack(orders=TABLE), "dev")
+    assert caught.value.key == "trigger" and "acts on an SQS queue" in str(caught.value)

@@ -94,7 +94,9 @@ def plan(stack: str, catalog_dir: Path, resources: dict[str, str]) -> list[Progr
 
 @pytest.fixture(scope="module")
 def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_catalog(tmp_path_factory.mktemp("catalog"), {n.key: entries_of(n) for n in NEEDS})
+    return write_catalog(
+        tmp_path_factory.mktemp("catalog"), {n.key: entries_of(n) for n in NEEDS if n.in_catalog}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +132,7 @@ def test_the_role_grants_each_need_exactly_on_the_declared_arns(
 ) -> None:
     # GIVEN the planned role policy of a function that declares every resource need
     role = statements(one(plans[stack], ROLE_POLICY, f"{FUNCTION}-policy"))
-    for n in (n for n in NEEDS if not n.on_data_bucket):
+    for n in (n for n in NEEDS if n.in_catalog and not n.on_data_bucket):
         # THEN its statement allows exactly the need's actions
         granted = role[n.sid]
         assert as_set(granted["Action"]) == set(n.actions), n.key
@@ -150,7 +152,7 @@ def test_the_boundary_allows_exactly_the_same(
 ) -> None:
     # GIVEN the shared stack's permissions boundary for the same catalog and resources
     fence = statements(one(plans[stack], POLICY, "boundary-policy"))
-    for n in (n for n in NEEDS if not n.on_data_bucket):
+    for n in (n for n in NEEDS if n.in_catalog and not n.on_data_bucket):
         # THEN each need's statement is there with the same actions and ARNs: the role's
         # grants are inside the fence, and the fence is no wider
         assert as_set(fence[n.sid]["Action"]) == set(n.actions), n.key
