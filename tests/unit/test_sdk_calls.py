@@ -202,3 +202,17 @@ def test_every_action_a_need_grants_is_one_the_check_can_report(
     # GIVEN the needs vocabulary  THEN every action it grants exists in AWS's reference,
     # so a call the check reports can always be matched to the need that grants it
     assert {a for n in NEEDS for a in n.actions} <= privileges
+
+
+def test_a_resources_meta_client_is_its_services_client(tmp_path: Path) -> None:
+    # GIVEN code reaching the client under a resource (dynamodb.meta.client)
+    code = """\
+        import boto3
+        dynamodb = boto3.resource("dynamodb")
+        def handler(event, context):
+            dynamodb.meta.client.transact_write_items(TransactItems=[])
+    """
+    folder = make_function(tmp_path, "meta", code, {}) / "meta"
+    # THEN the call is the client's, with the IAM action AWS requires for it
+    ((action, operation),) = {(c.action, c.operation) for c in python_sdk_calls(folder)}
+    assert (action, operation) == ("dynamodb:PutItem", "TransactWriteItems")

@@ -106,7 +106,12 @@ class _Helper:
     qualified: str  # "etl_common.s3.read_json"
 
 
-_Value = _Client | _Resource | _BatchWriter | _Module | _Helper
+@dataclass(frozen=True)
+class _Meta:
+    service: str  # a resource's ``.meta``: its ``.client`` is a client of the service
+
+
+_Value = _Client | _Resource | _BatchWriter | _Module | _Helper | _Meta
 
 
 @functools.cache
@@ -178,17 +183,15 @@ class _File:
             if isinstance(base, _Module):
                 return self._module_member(base.name, node.attr)
             if isinstance(base, _Resource) and node.attr == "meta":
-                return _Module(f"meta:{base.service}")
-            if isinstance(base, _Module) and base.name.startswith("meta:"):
-                return _Client(base.name.removeprefix("meta:"))
+                return _Meta(base.service)
+            if isinstance(base, _Meta) and node.attr == "client":
+                return _Client(base.service)
             return None
         if isinstance(node, ast.Call):
             return self._call_value(node)
         return None
 
-    def _module_member(self, module: str, attr: str) -> _Value | None:
-        if module.startswith("meta:"):
-            return _Client(module.removeprefix("meta:")) if attr == "client" else None
+    def _module_member(self, module: str, attr: str) -> _Value:
         qualified = f"{module}.{attr}"
         if module == LAYER_PACKAGE or module.startswith(f"{LAYER_PACKAGE}."):
             # etl_common.s3 is a module; etl_common.s3.read_json a helper
@@ -242,9 +245,7 @@ class _File:
                 if node.level:
                     module = ".".join(p for p in (self.package, module) if p)
                 for alias in node.names:
-                    self.env[alias.asname or alias.name] = self._module_member(
-                        module, alias.name
-                    ) or _Module(f"{module}.{alias.name}")
+                    self.env[alias.asname or alias.name] = self._module_member(module, alias.name)
 
     def bind_values(self, tree: ast.Module) -> None:
         """Assignments, ``with`` targets and returned values, until nothing changes."""
