@@ -97,7 +97,6 @@ __all__ = [
     "Trigger",
     "TriggerType",
     "catalog_keys_markdown",
-    "check_stack_resources",
     "load_catalog",
     "resolve_needs",
 ]
@@ -861,9 +860,3 @@ def resolve_needs(spec: FunctionSpec, settings: Settings, stack: str) -> tuple[G
             )
         grants.append(Grant(n, resource, prefix))
     return tuple(grants)
-
-
-def check_stack_resources(catalog: Catalog, settings: Settings, stack: str) -> None:
-    """Fail (:class:`CatalogError`) on the first entry naming a resource ``stack`` lacks."""
-    for spec in catalog:
-        resolve_needs(spec, settings, stack)
