@@ -42,14 +42,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from etl_platform.artifacts.node_compat import check_node_layer, check_node_tree
+from etl_platform.artifacts.node_layer import NodeLayerError, build_node_layer_zip
 from etl_platform.artifacts.problems import Problem
 from etl_platform.errors import EtlPlatformError
-from etl_platform.model.catalog import load_catalog
+from etl_platform.model.catalog import FunctionSpec, load_catalog
 from etl_platform.model.runtimes import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
     DEFAULT_RUNTIME,
+    NODEJS,
     PYTHON_RUNTIME_PROVIDED_IMPORTS,
+    language_of,
     python_version_of,
 )
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR
@@ -60,6 +64,7 @@ __all__ = [
     "SourceFile",
     "check_layer_zip",
     "check_sources",
+    "function_problems",
     "layer_import_names",
     "main",
     "node_problems",
@@ -120,6 +125,7 @@ REPLACEMENTS: dict[str, str] = {
 }
 
 _LAYER_DIR = LAYERS_DIR / "etl-common"
+_NOT_IN_LAYER = "not carried by the layer"  # the unresolvable-import message says this
 _OWN_PACKAGE = "etl_common"
 
 
@@ -158,16 +164,18 @@ def _own_names(folder: Path) -> frozenset[str]:
     return frozenset(names)
 
 
+def _function_files(spec: FunctionSpec) -> list[SourceFile]:
+    own = _own_names(spec.code_dir)
+    return [
+        SourceFile(p, own) for p in sorted(spec.code_dir.rglob("*.py")) if "__pycache__" not in p.parts
+    ]
+
+
 def source_files(catalog_dir: Path | None = None, layer_dir: Path = _LAYER_DIR) -> list[SourceFile]:
     """Every function's Python files and the layer's own package files."""
     files: list[SourceFile] = []
     for spec in load_catalog(catalog_dir):
-        own = _own_names(spec.code_dir)
-        files += [
-            SourceFile(p, own)
-            for p in sorted(spec.code_dir.rglob("*.py"))
-            if "__pycache__" not in p.parts
-        ]
+        files += _function_files(spec)
     package = layer_dir / _OWN_PACKAGE
     files += [
         SourceFile(p, frozenset({_OWN_PACKAGE}))
@@ -252,7 +260,7 @@ def check_sources(
                         module,
                         f"imports {module}, which is not in the Python {version} standard "
                         "library, not provided by the Lambda runtime (boto3, botocore, ...), "
-                        "not in the function's folder and not carried by the layer; it would "
+                        f"not in the function's folder and {_NOT_IN_LAYER}; it would "
                         "fail with ImportError on Lambda",
                         f"add the distribution that provides {module!r} (pinned, with its "
                         "dependencies) to layers/etl-common/requirements.txt, or drop the import",
@@ -331,6 +339,32 @@ def build_layer(python_version: str, architecture: str, layer_dir: Path = _LAYER
 # ------------------------------------------------------------------------------- entry
 
 
+def function_problems(
+    spec: FunctionSpec,
+    runtime: str,
+    architecture: str = DEFAULT_ARCHITECTURE,
+    *,
+    layer_zip: Path | None = None,
+) -> list[Problem]:
+    """The compat problems of one catalog function's own code on ``runtime``.
+
+    What ``nox -s compat`` reports for that function's folder (not for the layers):
+    Node.js through :func:`etl_platform.artifacts.node_compat.check_node_tree` with its
+    handler; Python through :func:`check_sources`, against the layer zip ``layer_zip``
+    or, only when an import is not otherwise resolvable, the built layer (cached).
+    """
+    if language_of(runtime) == NODEJS:
+        return check_node_tree(spec.code_dir, runtime, handler=spec.handler, function_tree=True)
+    target = _version(runtime)
+    files = _function_files(spec)
+    if layer_zip is None:
+        problems = check_sources(files, target, frozenset())
+        if not any(_NOT_IN_LAYER in p.message for p in problems):
+            return problems
+        layer_zip = build_layer(f"{target[0]}.{target[1]}", architecture)
+    return check_sources(files, target, layer_import_names(layer_zip))
+
+
 def run(
     runtime: str = DEFAULT_RUNTIME,
     architecture: str = DEFAULT_ARCHITECTURE,
@@ -356,8 +390,6 @@ def node_problems(
     node_functions = load_catalog(catalog_dir).node_functions
     if not node_functions:
         return []
-    from etl_platform.artifacts.node_compat import check_node_layer, check_node_tree
-    from etl_platform.artifacts.node_layer import NodeLayerError, build_node_layer_zip
 
     runtimes = sorted({spec.runtime for spec in node_functions if spec.runtime})
     problems = check_node_layer(runtimes)
