@@ -188,7 +188,8 @@ function extract(file) {
         if (callee.type === "Identifier" && TIMERS.has(callee.name)) asyncWork.push({ kind: `${callee.name}()`, line: node.loc.start.line });
         else if (callee.type === "MemberExpression" && !callee.computed && ["then", "catch", "finally", "on", "once", "pipe"].includes(callee.property.name)) asyncWork.push({ kind: `.${callee.property.name}()`, line: node.loc.start.line });
         else if (node.arguments.length && isFunction(node.arguments[node.arguments.length - 1]) && node.arguments[node.arguments.length - 1].params.length >= 1 && !(callee.type === "MemberExpression" && !callee.computed && ["map", "forEach", "filter", "reduce", "some", "every", "find", "findIndex", "sort", "flatMap", "replace"].includes(callee.property.name))) {
-          asyncWork.push({ kind: "a call with a callback", line: node.loc.start.line });
+          const name = callee.type === "Identifier" ? callee.name : callee.type === "MemberExpression" && !callee.computed ? `${callee.object.type === "Identifier" ? callee.object.name + "." : ""}${callee.property.name}` : "a call";
+          asyncWork.push({ kind: `${name}(..., callback)`, line: node.loc.start.line });
         }
       },
     });
@@ -298,10 +299,10 @@ function extract(file) {
         break;
       }
       case "Property":
-        if (!node.computed && (node.key.name ?? node.key.value) === "Expires") expiresKeys.push(line);
+        if (!node.computed && (node.key.name ?? node.key.value) === "Expires") expiresKeys.push({ line, owner });
         break;
       case "Literal":
-        if (typeof node.value === "string" && node.value.trim().startsWith("/*")) stringsLikeComments.push({ line, text: node.value });
+        if (typeof node.value === "string" && node.value.trim().startsWith("/*")) stringsLikeComments.push({ line, text: node.value, owner });
         break;
       case "CallExpression": {
         const callee = node.callee;
@@ -324,10 +325,10 @@ function extract(file) {
           if (object.type === "Identifier" && object.name === "JSON" && method === "parse" && node.arguments[0]) {
             const arg = node.arguments[0];
             const field = arg.type === "MemberExpression" && !arg.computed ? arg.property.name : arg.type === "Identifier" ? arg.name : null;
-            if (field) fieldCalls.push({ field, method: "JSON.parse", line });
+            if (field) fieldCalls.push({ field, method: "JSON.parse", line, owner });
           }
           const field = object.type === "MemberExpression" && !object.computed ? object.property.name : object.type === "Identifier" ? object.name : null;
-          if (field && /^[A-Z]/.test(field)) fieldCalls.push({ field, method, line });
+          if (field && /^[A-Z]/.test(field)) fieldCalls.push({ field, method, line, owner });
           // client.method(...): v3 send / aggregated client, v2 client
           let client = object.type === "Identifier" ? clients.get(object.name) : null;
           if (!client) client = clientOf(object); // new AWS.S3().getObject(...)
@@ -352,7 +353,6 @@ function extract(file) {
           if (!b.member) memberUses.push({ module: b.module, name: prop, line });
           if (!b.member && isV2(b.module)) {
             // AWS.config.update(...), AWS.DynamoDB.Converter.unmarshall(...): the longest qualified name
-            const parent = ancestors[ancestors.length - 2];
             const names = [prop];
             let up = ancestors.length - 2;
             let current = node;
@@ -362,14 +362,14 @@ function extract(file) {
               up -= 1;
             }
             const isNew = ancestors[up] && ancestors[up].type === "NewExpression" && ancestors[up].callee === current;
-            if (!isNew) v2Members.push({ name: names.join("."), line, parentType: parent ? parent.type : null });
+            if (!isNew) v2Members.push({ name: names.join("."), line, owner });
           }
         }
         break;
       }
       case "NewExpression": {
         const client = clientOf(node);
-        if (client && client.sdk === "v2") awsClients.push({ line, client: client.client });
+        if (client && client.sdk === "v2") awsClients.push({ line, client: client.client, owner });
         const q = qualified(node.callee);
         if (q && isV3(q.module) && q.names.length === 1 && q.names[0].endsWith("Command")) {
           const parent = ancestors[ancestors.length - 2];
@@ -408,9 +408,10 @@ function extract(file) {
     if (!reachedBy.has(reached)) reachedBy.set(reached, new Set());
     reachedBy.get(reached).add(name);
   }
-  for (const call of sdkCalls) {
-    call.exports = call.owner === null ? null : [...(reachedBy.get(call.owner) || [])].sort();
-    delete call.owner;
+  // Each fact written inside a function: the exports that reach it (null: module level).
+  for (const fact of [...sdkCalls, ...fieldCalls, ...stringsLikeComments, ...expiresKeys, ...v2Members, ...awsClients]) {
+    fact.exports = fact.owner === null ? null : [...(reachedBy.get(fact.owner) || [])].sort();
+    delete fact.owner;
   }
   return { path: file, sourceType, imports, handlers, memberUses, callbackWaits, awsClients, v2Members, sdkCalls, comments, stringsLikeComments, fieldCalls, strayEmpty, expiresKeys };
 }

@@ -166,9 +166,8 @@ def _own_names(folder: Path) -> frozenset[str]:
 
 def _function_files(spec: FunctionSpec) -> list[SourceFile]:
     own = _own_names(spec.code_dir)
-    return [
-        SourceFile(p, own) for p in sorted(spec.code_dir.rglob("*.py")) if "__pycache__" not in p.parts
-    ]
+    paths = sorted(spec.code_dir.rglob("*.py"))
+    return [SourceFile(p, own) for p in paths if "__pycache__" not in p.parts]
 
 
 def source_files(catalog_dir: Path | None = None, layer_dir: Path = _LAYER_DIR) -> list[SourceFile]:

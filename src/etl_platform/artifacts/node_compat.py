@@ -476,12 +476,20 @@ def _code_problems(
     return problems
 
 
+def _in_export(fact: dict[str, Any]) -> str:
+    """`` (in export 'create')`` for a fact written inside exported code, else ""."""
+    exports = fact.get("exports") or []
+    if not exports:
+        return ""
+    return f" (in export{'s' if len(exports) > 1 else ''} {', '.join(map(repr, exports))})"
+
+
 def _v2_name_problems(path: Path, facts: dict[str, Any]) -> list[Problem]:
     """``new AWS.TemporaryCredentials()``, ``AWS.config.update()``: names that are not clients."""
     problems = []
-    named = [(c["client"], c["line"]) for c in facts["awsClients"]]
-    named += [(m["name"], m["line"]) for m in facts["v2Members"]]
-    for name, line in named:
+    named = [(c["client"], c["line"], _in_export(c)) for c in facts["awsClients"]]
+    named += [(m["name"], m["line"], _in_export(m)) for m in facts["v2Members"]]
+    for name, line, where in named:
         if not name or (_non_client(name) is None and v3_package(name) is not None):
             continue  # a service client: the import's problem names its package
         known = _non_client(name)
@@ -492,7 +500,7 @@ def _v2_name_problems(path: Path, facts: dict[str, Any]) -> list[Problem]:
                 path,
                 line,
                 f"AWS.{key}",
-                f"uses AWS.{key} (aws-sdk v2), which {why}",
+                f"uses AWS.{key} (aws-sdk v2){where}, which {why}",
                 v2_name_fix(name),
             )
         )
@@ -599,19 +607,21 @@ def _v3_problems(path: Path, facts: dict[str, Any]) -> list[Problem]:
                 path,
                 literal["line"],
                 "aws-sdk-js-codemod",
-                f"a placeholder string the codemod left is passed as a value: {literal['text']!r}",
+                f"a placeholder string the codemod left is passed as a value{_in_export(literal)}: "
+                f"{literal['text']!r}",
                 "put the real value there (getSignedUrl's { expiresIn } is a number of "
                 "seconds, e.g. 900) or delete the key",
             )
         )
     if any(e["specifier"] == _PRESIGNER for e in facts["imports"]):
-        for line in facts["expiresKeys"]:
+        for key in facts["expiresKeys"]:
             problems.append(
                 Problem(
                     path,
-                    line,
+                    key["line"],
                     "Expires",
-                    "an `Expires` key next to @aws-sdk/s3-request-presigner: in v3 a presigned "
+                    f"an `Expires` key{_in_export(key)} next to @aws-sdk/s3-request-presigner: "
+                    "in v3 a presigned "
                     "URL's lifetime is getSignedUrl(client, command, { expiresIn }), and a "
                     "command's Expires is the object's HTTP Expires header (a Date)",
                     "move the number of seconds to { expiresIn: <seconds> } and delete Expires "
@@ -629,8 +639,8 @@ def _v3_problems(path: Path, facts: dict[str, Any]) -> list[Problem]:
                 path,
                 call["line"],
                 call["field"],
-                f"{use}: in AWS SDK v3 {call['field']} is {field['v3']}, so this no longer "
-                "gives what it gave in v2",
+                f"{use}{_in_export(call)}: in AWS SDK v3 {call['field']} is {field['v3']}, so "
+                "this no longer gives what it gave in v2",
                 field["fix"],
             )
         )
