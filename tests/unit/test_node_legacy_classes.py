@@ -194,96 +194,32 @@ def test_every_package_a_fix_can_name_exists_at_the_pinned_sdk_version() -> None
 # ------------------------------------------------------- 7. what a v2 -> v3 rewrite leaves
 
 
-def test_codemod_notes_placeholders_and_changed_output_types_are_problems(
-    tmp_path: Path,
-) -> None:
+def test_codemod_notes_placeholders_and_changed_output_types_are_problems() -> None:
     # GIVEN v3 code as aws-sdk-js-codemod leaves it (its note, its placeholder string,
     # a stray Expires) and v2-style reads of fields whose v3 type changed
-    root = tree(
-        tmp_path,
-        {
-            "index.js": """
-                const { KMS } = require('@aws-sdk/client-kms');
-                const { getSignedUrl } = require('@aws-sdk/s3-request-presigner');
-                const { PutObjectCommand, S3 } = require('@aws-sdk/client-s3');
-                // JS SDK v3 does not support global configuration.
-                const kms = new KMS();
-                const s3 = new S3();
-                exports.handler = async (event) => {
-                  const { Plaintext } = await kms.decrypt({ CiphertextBlob: event.blob });
-                  const params = { Bucket: 'b', Key: 'k', Expires: 60 };
-                  const url = await getSignedUrl(s3, new PutObjectCommand(params), {
-                    expiresIn: '/* add value from \\'Expires\\' from v2 call if present, else remove */'
-                  });
-                  const listed = await s3.listObjectsV2({ Bucket: 'b' });
-                  const day = listed.Contents[0].LastModified.split('T')[0];
-                  return { secret: Plaintext.toString('ascii'), url, day };
-                };
-            """,
-        },
-    )
+    root = FIXTURES / "codemod-leftovers"
     # WHEN checked
     found = {(p.module, p.line): p for p in check(root)}
     # THEN each leftover is a problem with its line, the export and the fix
     assert set(found) == {
-        ("aws-sdk-js-codemod", 4),
-        ("Expires", 9),
-        ("aws-sdk-js-codemod", 11),
-        ("LastModified", 14),
-        ("Plaintext", 15),
+        ("aws-sdk-js-codemod", 5),
+        ("Expires", 10),
+        ("aws-sdk-js-codemod", 12),
+        ("LastModified", 15),
+        ("Plaintext", 16),
     }
-    assert "Uint8Array" in found[("Plaintext", 15)].message
-    assert "Buffer.from(x.Plaintext)" in found[("Plaintext", 15)].fix
-    assert "expiresIn" in found[("Expires", 9)].fix
-    assert "export 'handler'" in found[("Plaintext", 15)].message
+    assert "Uint8Array" in found[("Plaintext", 16)].message
+    assert "Buffer.from(x.Plaintext)" in found[("Plaintext", 16)].fix
+    assert "expiresIn" in found[("Expires", 10)].fix
+    assert "export 'handler'" in found[("Plaintext", 16)].message
 
 
 # ---------------------------------------------------------------- SDK calls -> IAM actions
 
 
-def test_node_sdk_calls_names_the_iam_action_of_each_call(tmp_path: Path) -> None:
+def test_node_sdk_calls_names_the_iam_action_of_each_call() -> None:
     # GIVEN v3 commands, lib-dynamodb, a v3 aggregated client and v2 clients
-    root = tree(
-        tmp_path,
-        {
-            "index.js": """
-                const { DynamoDBClient, PutItemCommand } = require('@aws-sdk/client-dynamodb');
-                const { DynamoDBDocumentClient, QueryCommand, BatchWriteCommand, TransactWriteCommand } = require('@aws-sdk/lib-dynamodb');
-                const { SecretsManagerClient, GetSecretValueCommand } = require('@aws-sdk/client-secrets-manager');
-                const { EventBridgeClient, PutEventsCommand } = require('@aws-sdk/client-eventbridge');
-                const { CloudWatchLogs } = require('@aws-sdk/client-cloudwatch-logs');
-                const { STSClient, AssumeRoleCommand } = require('@aws-sdk/client-sts');
-                const AWS = require('aws-sdk');
-                const ddb = new DynamoDBClient({});
-                const doc = DynamoDBDocumentClient.from(ddb);
-                const logs = new CloudWatchLogs({});
-                const s3 = new AWS.S3();
-                const sns = new AWS.SNS();
-                const kms = new AWS.KMS();
-                async function save(item) {
-                  await ddb.send(new PutItemCommand({ TableName: 't', Item: item }));
-                  await doc.send(new BatchWriteCommand({}));
-                  await doc.send(new TransactWriteCommand({}));
-                }
-                exports.handler = async (event) => {
-                  await save(event);
-                  await doc.send(new QueryCommand({}));
-                  await new SecretsManagerClient({}).send(new GetSecretValueCommand({}));
-                  await new EventBridgeClient({}).send(new PutEventsCommand({}));
-                  await logs.putLogEvents({});
-                  await new STSClient({}).send(new AssumeRoleCommand({}));
-                  return s3.getSignedUrl('putObject', { Bucket: 'b', Key: 'k' });
-                };
-                exports.legacy = async (event) => {
-                  await new AWS.DynamoDB.DocumentClient().put({}).promise();
-                  await s3.getObject({}).promise();
-                  await new AWS.SQS().sendMessage({}).promise();
-                  await sns.publish({}).promise();
-                  await kms.decrypt({}).promise();
-                };
-            """,
-        },
-    )
+    root = FIXTURES / "sdk-calls"
     # WHEN the calls are listed for each handler
     by_export = {
         export: {c.action for c in node_sdk_calls(root, f"index.{export}")}
@@ -311,7 +247,7 @@ def test_node_sdk_calls_names_the_iam_action_of_each_call(tmp_path: Path) -> Non
     # AND each call says where it is written and which export reaches it
     put = next(c for c in node_sdk_calls(root) if c.operation == "PutItemCommand")
     assert (put.line, put.export, put.client, put.service) == (
-        15,
+        16,
         "handler",
         "DynamoDBClient",
         "dynamodb",
