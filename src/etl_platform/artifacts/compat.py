@@ -68,6 +68,7 @@ __all__ = [
     "layer_import_names",
     "main",
     "node_problems",
+    "python_problems",
     "run",
     "source_files",
 ]
@@ -364,6 +365,23 @@ def function_problems(
     return check_sources(files, target, layer_import_names(layer_zip))
 
 
+def python_problems(
+    runtime: str = DEFAULT_RUNTIME,
+    architecture: str = DEFAULT_ARCHITECTURE,
+    *,
+    catalog_dir: Path | None = None,
+    layer_dir: Path = _LAYER_DIR,
+    layer_zip: Path | None = None,
+) -> list[Problem]:
+    """The Python functions, ``etl_common`` and the Python layer against the target."""
+    target = _version(runtime)
+    python_version = f"{target[0]}.{target[1]}"
+    zip_path = layer_zip or build_layer(python_version, architecture, layer_dir)
+    problems = check_layer_zip(zip_path, python_version, architecture)
+    files = source_files(catalog_dir, layer_dir)
+    return problems + check_sources(files, target, layer_import_names(zip_path))
+
+
 def run(
     runtime: str = DEFAULT_RUNTIME,
     architecture: str = DEFAULT_ARCHITECTURE,
@@ -372,13 +390,10 @@ def run(
     layer_dir: Path = _LAYER_DIR,
     layer_zip: Path | None = None,
 ) -> list[Problem]:
-    """Every compatibility problem of the catalog's code and the layer for the target."""
-    target = _version(runtime)
-    python_version = f"{target[0]}.{target[1]}"
-    zip_path = layer_zip or build_layer(python_version, architecture, layer_dir)
-    problems = check_layer_zip(zip_path, python_version, architecture)
-    files = source_files(catalog_dir, layer_dir)
-    problems += check_sources(files, target, layer_import_names(zip_path))
+    """Every compatibility problem of the catalog's code and the layers for the target."""
+    problems = python_problems(
+        runtime, architecture, catalog_dir=catalog_dir, layer_dir=layer_dir, layer_zip=layer_zip
+    )
     return problems + node_problems(catalog_dir, architecture)
 
 
@@ -422,26 +437,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layer-zip", type=Path, default=None, help="a built layer zip")
     args = parser.parse_args(argv)
     try:
-        problems = run(
+        python = python_problems(
             args.runtime,
             args.architecture,
             catalog_dir=args.catalog_dir,
             layer_zip=args.layer_zip,
         )
+        node = node_problems(args.catalog_dir, args.architecture)
     except (EtlPlatformError, ValueError, OSError) as error:
         print(f"compat check could not run: {error}", file=sys.stderr)
         return 1
     target = f"{args.runtime} {args.architecture}"
-    if not problems:
-        print(
-            f"compat: the Python functions, etl_common and the layer fit {target}; "
-            "every Node.js function and the Node layer fit their runtime"
-        )
-        return 0
-    print(f"compat: {len(problems)} problem(s) for {target}:", file=sys.stderr)
-    for problem in problems:
-        print(f"  {problem}", file=sys.stderr)
-    return 1
+    node_runtimes = ", ".join(
+        sorted({s.runtime for s in load_catalog(args.catalog_dir).node_functions if s.runtime})
+    )
+    sections = [
+        (python, f"the Python functions, etl_common and the Python layer for {target}"),
+        (
+            node,
+            f"the Node.js functions and the Node layer for {node_runtimes or 'no Node.js runtime'}",
+        ),
+    ]
+    for problems, what in sections:
+        if problems:
+            print(f"compat: {len(problems)} problem(s) in {what}:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+        else:
+            print(f"compat: {what}: no problem")
+    return 1 if python or node else 0
 
 
 if __name__ == "__main__":

@@ -99,7 +99,9 @@ def check_code(resources: Sequence[Resource], context: Context) -> Iterator[tupl
 RULES: tuple[Rule, ...] = (
     Rule(
         "function-code-compatible",
-        "the function's code passes nox -s compat for its runtime (Python and Node.js)",
+        "A catalog function's code passes the checks of `nox -s compat` for the runtime it "
+        "is planned with (Python and Node.js), run once per plan; the first problems are "
+        "quoted.",
         "stack",
         check_code,
         frozenset({FUNCTION}),
