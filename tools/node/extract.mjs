@@ -301,6 +301,13 @@ function extract(file) {
       case "Property":
         if (!node.computed && (node.key.name ?? node.key.value) === "Expires") expiresKeys.push({ line, owner });
         break;
+      case "Identifier":
+        // a top-level function referenced (called, or passed as a callback) from another
+        if (owner && owner !== node.name && functions.has(node.name)) {
+          if (!callsOf.has(owner)) callsOf.set(owner, new Set());
+          callsOf.get(owner).add(node.name);
+        }
+        break;
       case "Literal":
         if (typeof node.value === "string" && node.value.trim().startsWith("/*")) stringsLikeComments.push({ line, text: node.value, owner });
         break;
