@@ -18,8 +18,11 @@ and architecture (``--architecture``, default ``arm64``):
 
 Node.js functions (``runtime = "nodejs*.x"`` in their entry) are checked against their
 own runtime by :mod:`etl_platform.artifacts.node_compat` (a real JavaScript parser: aws-sdk v2,
-callback handlers on nodejs24.x, unresolvable imports, ``engines.node``, syntax, removed
-Node.js APIs), and the Node layer (``layers/etl-node``) is checked and built.
+nodejs24.x handler and context breaks, v2 -> v3 leftovers, unresolvable imports,
+``engines.node``, syntax, removed Node.js APIs), and the Node layer (``layers/etl-node``)
+is checked and built. The output has two sections, the Python one headed with the
+Python target and the Node.js one with the Node runtimes. :func:`function_problems` is
+one function's share of this (what the plan guardrail ``function-code-compatible`` runs).
 
 The layer is built with :func:`etl_platform.artifacts.packaging.build_layer_zip` (cached; a hit
 needs no network), or given with ``--layer-zip``. Every problem names the file, the

@@ -13,10 +13,19 @@ file, the line and the fix:
 
 - **aws-sdk v2**: ``require('aws-sdk')``, ``import ... from 'aws-sdk'``, ``aws-sdk/clients/*``
   or ``aws-sdk`` in a package.json. The fix names the ``@aws-sdk/client-*`` v3 package
-  the runtime provides (from the clients the code constructs).
-- **Callback handlers** (``(event, context, callback)``) and
-  ``context.callbackWaitsForEmptyEventLoop`` on nodejs24.x, which no longer supports
-  them (AWS Lambda developer guide, "Define Lambda function handler in Node.js").
+  the runtime provides (from the clients the code constructs); every package a fix
+  names is in :data:`SDK_PACKAGES` (the vendored ``data/aws_sdk_v3.json``).
+- **nodejs24.x handler breaks**, for the configured handler's export (``handler=``) or,
+  without it, every exported function (each finding names its export): callback
+  handlers (``(event, context, callback)``), ``context.done/succeed/fail`` (not in the
+  nodejs24.x context) and ``context.callbackWaitsForEmptyEventLoop``; a handler that is
+  not async, returns nothing and starts asynchronous work (timers, ``.then``/``.on``/
+  ``.pipe``, a call given a callback), which the invocation's end leaves undone.
+- **v2 names that are not clients** (``AWS.config``, ``AWS.TemporaryCredentials``,
+  ``AWS.DynamoDB.Converter`` ...) with their real v3 home, or "no v3 mapping is known".
+- **What a v2 -> v3 rewrite leaves** in v3 code: aws-sdk-js-codemod's notes and
+  placeholder strings, ``Expires`` beside the presigner, and reads of output fields
+  whose v3 type changed (``Uint8Array`` blobs, the ``Body`` stream, ``Date`` fields).
 - **Unresolvable imports**: anything not a Node built-in, ``@aws-sdk/*`` (runtime
   provided), a package of the Node layer, or a file of the tree itself.
 - **engines.node** in a package.json that excludes the target's Node.js version.
@@ -29,6 +38,8 @@ file, the line and the fix:
 
 :func:`check_node_layer` checks ``layers/etl-node`` (lockfile, bundled SDKs, every
 installed package's ``engines``); ``nox -s compat`` runs both for every Node function.
+:func:`node_sdk_calls` lists the AWS SDK calls of a tree as IAM actions
+(:class:`etl_platform.artifacts.problems.SdkCall`).
 The built-in module list is that of the node running the parser: Node.js 24 from
 ``tools/node`` (the ``node`` npm package) when installed, else the machine's node (a
 module only a newer Node has would then be reported as unresolvable).
