@@ -174,6 +174,30 @@ def test_v2_names_that_are_not_clients_map_to_their_real_v3_home(tmp_path: Path)
     assert "client-temporarycredentials" not in str(problems["aws-sdk"])
 
 
+def test_the_v3_homes_the_fixes_name_pass_compat(tmp_path: Path) -> None:
+    # GIVEN the same code rewritten the way the fixes say
+    root = tree(
+        tmp_path,
+        {
+            "index.js": """
+                const providers = require('@aws-sdk/credential-providers');
+                const { unmarshall } = require('@aws-sdk/util-dynamodb');
+                const { Upload } = require('@aws-sdk/lib-storage');
+                const { S3Client } = require('@aws-sdk/client-s3');
+                const credentials = providers.fromTemporaryCredentials({ params: {} });
+                const s3 = new S3Client({ region: process.env.AWS_REGION, credentials });
+                exports.handler = async (event) => {
+                  const params = { Bucket: 'b', Key: 'k', Body: 'x' };
+                  await new Upload({ client: s3, params }).done();
+                  return [unmarshall(event.item), providers.fromEnv];
+                };
+            """,
+        },
+    )
+    # THEN nothing is left to fix
+    assert check(root) == []
+
+
 def test_every_package_a_fix_can_name_exists_at_the_pinned_sdk_version() -> None:
     # GIVEN the vendored list of @aws-sdk/* names (npm registry, at the tooling's SDK pin)
     pinned = json.loads((TOOLING_DIR / "package.json").read_text())["dependencies"]
