@@ -293,6 +293,7 @@ def _move_dependencies(
             f"--move-tooling/--leave-out {', '.join(unknown)}: not in the legacy "
             f"package.json's dependencies ({', '.join(sorted(wanted)) or 'none'})"
         )
+    known = {(p.module, p.message) for p in check_node_layer([DEFAULT_NODE_RUNTIME], layer)}
     layer_manifest_path = layer / MANIFEST
     layer_manifest = json.loads(layer_manifest_path.read_text(encoding="utf-8"))
     present: dict[str, str] = layer_manifest.setdefault("dependencies", {})
@@ -325,7 +326,11 @@ def _move_dependencies(
             name = item.rsplit("@", 1)[0]
             result.moved_dependencies[name] = updated[name]
     read_lockfile(layer)  # still consistent
-    problems = check_node_layer([DEFAULT_NODE_RUNTIME], layer)
+    problems = [
+        p
+        for p in check_node_layer([DEFAULT_NODE_RUNTIME], layer)
+        if (p.module, p.message) not in known  # the layer's own, older problems are compat's
+    ]
     if problems:
         raise MigrationError(
             f"the Node layer ({layer}) fails its check after adding "
