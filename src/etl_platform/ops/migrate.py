@@ -227,13 +227,14 @@ def _handler(
     if entry is None:
         present = ", ".join(p.relative_to(legacy).as_posix() for p in files if p.suffix in _JS)
         raise MigrationError(
-            f"{legacy}: no {stem}.js/.mjs/.cjs, the handler's file by {origin}; its "
+            f"no {stem}.js/.mjs/.cjs in {legacy} (the handler's file by {origin}); its "
             f"JavaScript files are: {present}. Fix: pass --handler <file>.<export> (the "
-            "handler setting of its serverless.yml or template.yaml)"
+            "function's configured handler: serverless.yml, template.yaml or the deployed "
+            "function's)"
         )
     exports = _exports(entry)
     if export:
-        if export not in exports:
+        if exports and export not in exports:  # none seen: exported in a way not followed
             raise MigrationError(
                 f"{entry} does not export {export!r} ({origin}); it exports "
                 f"{', '.join(exports) or 'no function'}. Fix: pass --handler "
