@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from etl_platform.artifacts import node_compat
 from etl_platform.artifacts.problems import SdkCall
+from etl_platform.artifacts.sdk_calls import SDK_CALLS
 from etl_platform.errors import EtlPlatformError
 from etl_platform.model.catalog import ENTRY_FILE, MEMORY_MB, TIMEOUT_SECONDS, load_catalog
 from etl_platform.model.needs import NEEDS, Need, ResourceKind
@@ -257,76 +257,12 @@ def derive_needs(
 
 # ------------------------------------------------------------ the code's calls
 
-# aws-sdk v2 client -> its IAM service prefix, where it is not the lower-cased name.
-_V2_SERVICES = {
-    "DynamoDB.DocumentClient": "dynamodb",
-    "EventBridge": "events",
-    "CloudWatchEvents": "events",
-    "StepFunctions": "states",
-    "CloudWatchLogs": "logs",
-}
-# Methods whose IAM action is not the method name in PascalCase.
-_V2_ACTIONS = {
-    ("dynamodb", "get"): "GetItem",
-    ("dynamodb", "put"): "PutItem",
-    ("dynamodb", "update"): "UpdateItem",
-    ("dynamodb", "delete"): "DeleteItem",
-    ("dynamodb", "batchGet"): "BatchGetItem",
-    ("dynamodb", "batchWrite"): "BatchWriteItem",
-    ("s3", "listObjects"): "ListBucket",
-    ("s3", "listObjectsV2"): "ListBucket",
-    ("s3", "headObject"): "GetObject",
-    ("s3", "upload"): "PutObject",
-    ("sqs", "sendMessageBatch"): "SendMessage",
-    ("sns", "publishBatch"): "Publish",
-    ("lambda", "invoke"): "InvokeFunction",
-    ("lambda", "invokeAsync"): "InvokeFunction",
-}
-_NOT_CALLS = frozenset({"promise", "on", "send", "then", "catch", "createReadStream"})
-_DECLARED = re.compile(r"(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*new\b")
 
-
-def code_sdk_calls(folder: Path, handler: str | None = None) -> list[SdkCall]:
-    """The AWS SDK calls the code in ``folder`` makes.
-
-    ``etl_platform.artifacts.node_compat.node_sdk_calls`` when this build has it (the
-    one home of that reading); until then, a narrow stand-in over its parser's
-    ``extract()`` output: the aws-sdk v2 clients it constructs (``const s3 = new
-    AWS.S3()``) and the methods called on those variables (``s3.getObject(``). Python
-    code: none known yet, so nothing is proposed from it.
-    """
-    finder = getattr(node_compat, "node_sdk_calls", None)
-    if finder is not None:
-        return list(finder(folder, handler=handler))
-    return _v2_calls(folder)
-
-
-def _v2_calls(folder: Path) -> list[SdkCall]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix in (".js", ".mjs", ".cjs"))
-    files = [p for p in files if "node_modules" not in p.relative_to(folder).parts]
-    if not files:
-        return []
-    calls: list[SdkCall] = []
-    for report in node_compat.extract(files, 24)["files"]:
-        path = Path(report["path"])
-        lines = path.read_text(encoding="utf-8").split("\n")
-        for client in report.get("awsClients", []):
-            declared = _DECLARED.search(lines[client["line"] - 1])
-            if not declared:
-                continue
-            variable = re.escape(declared.group(1))
-            service = _V2_SERVICES.get(client["client"], client["client"].lower())
-            method_call = re.compile(rf"(?<![\w$.]){variable}\.([a-zA-Z]\w*)\s*\(")
-            for number, text in enumerate(lines, 1):
-                for match in method_call.finditer(text):
-                    method = match.group(1)
-                    if method in _NOT_CALLS:
-                        continue
-                    operation = _V2_ACTIONS.get((service, method), method[0].upper() + method[1:])
-                    calls.append(
-                        SdkCall(f"{service}:{operation}", client["client"], method, path, number)
-                    )
-    return calls
+def code_sdk_calls(folder: Path, handler: str, language: str) -> list[SdkCall]:
+    """The AWS SDK calls the code in ``folder`` makes (the compat check's extractor of its
+    language, ``etl_platform.artifacts.sdk_calls.SDK_CALLS``; none for another language)."""
+    extract = SDK_CALLS.get(language)
+    return extract(folder, handler) if extract else []
 
 
 # ------------------------------------------------------------------ the import
@@ -682,7 +618,7 @@ def import_function(
     folder = legacy_folder(Path(examples_dir), record["runtime"], name)
     record["files"] = _write_code(fetch(location), folder)
     wires = [Wire(t["kind"], t["source"], t["detail"]) for t in record["triggers"]]
-    calls = code_sdk_calls(folder, record["handler"]) if record["language"] == NODEJS else []
+    calls = code_sdk_calls(folder, record["handler"], record["language"])
     record["code_calls"] = sorted({c.action for c in calls})
     entry, resources, derived, notes = _proposal(session, record, wires, calls, name)
     record["catalog_name"] = name

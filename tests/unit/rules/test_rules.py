@@ -8,9 +8,13 @@ what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,8 @@ from guardrail_platform import ACCOUNT, SUFFIX, TABLE_ARN, Platform, table_read_
 
 from etl_platform.checks.rules import RULES, Context, Resource, check, evaluate, rule
 from etl_platform.checks.rules import types as t
+from etl_platform.model.catalog import load_catalog
+from etl_platform.paths import LAMBDAS_DIR
 
 FN = "aws:lambda/function:Function"
 TRANSFORM = f"lambda-transform-{SUFFIX}"
@@ -50,7 +56,25 @@ def _role_policy(statement: dict[str, Any]) -> Callable[[Platform], Any]:
     return lambda p: p.set("transform-policy", policy=document)
 
 
+def _code_fails_compat(p: Platform) -> None:
+    """A copy of the catalog in which transform's handler imports distutils (gone in 3.12)."""
+    scratch = tempfile.TemporaryDirectory(prefix="etl-code-rule-")
+    p.keep = scratch  # removed with the platform
+    shutil.copytree(LAMBDAS_DIR, Path(scratch.name) / "lambdas")
+    catalog = load_catalog(Path(scratch.name) / "lambdas")
+    spec = catalog.get("transform")
+    handler = spec.code_dir / f"{spec.handler.rsplit('.', 1)[0]}.py"
+    handler.write_text("import distutils\n" + handler.read_text())
+    p.context = dataclasses.replace(p.context, catalog=catalog)
+
+
 CASES: dict[str, Case] = {
+    "code-fails-compat": (
+        _code_fails_compat,
+        "function-code-compatible",
+        f"{FN} '{TRANSFORM}'",
+        ("runs catalog function 'transform'", "[distutils]", "python3.13", "nox -s compat"),
+    ),
     "nodejs18": (
         lambda p: p.set("transform-function", runtime="nodejs18.x"),
         "lambda-runtime-supported",
