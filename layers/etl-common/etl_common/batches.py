@@ -23,7 +23,6 @@ that batch and go on; nothing else escapes them.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -353,9 +352,10 @@ def advance_manifest(
     A new manifest is created with If-None-Match; an existing one is read and replaced
     with If-Match on the ETag read (a compare-and-swap). A stored object that is not a
     manifest (:class:`BadManifestError`) is replaced by ``transition(None)``, logged once
-    with its key, so a corrupt manifest never makes a stage fail on every retry. Reading only ever happens once
-    the manifest exists, so this needs ``s3:GetObject`` and ``s3:PutObject`` on
-    ``manifests/`` and never ``s3:ListBucket`` (which S3 needs to answer 404).
+    with its key, so a corrupt manifest never makes a stage fail on every retry.
+    Reading only ever happens once the manifest exists, so this needs ``s3:GetObject``
+    and ``s3:PutObject`` on ``manifests/`` and never ``s3:ListBucket`` (which S3 needs
+    to answer 404).
     """
     key = manifest_key(batch_id)
     for _ in range(attempts):
