@@ -30,8 +30,10 @@ database password from Secrets Manager). So :func:`configure` (run by
   handlers (Lambda's own among them) and to ours: every secret value registered with
   :func:`add_secret` (the database password, when the secret is read) or found in the
   environment (``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``), and whatever follows a
-  ``password``, ``SecretString``, ``X-Amz-Security-Token`` or ``Authorization`` key,
-  is written as ``[REDACTED]`` in the message and in string extras.
+  ``password``, ``SecretString``, ``X-Amz-Security-Token`` or ``Authorization`` key
+  (and the value of any extra field so named), is written as ``[REDACTED]`` in the
+  message and in the extras (Lambda's JSON formatter reads the exception itself, so an
+  exception's text is redacted only in our own formatter's output).
 
 Environment variables (read by :func:`configure`):
 
@@ -180,6 +182,10 @@ _SECRET_KEYS = re.compile(
 )
 
 
+# A field or header name whose value is a secret, in structured extras.
+_SECRET_NAME = re.compile(r"(?i)password|passwd|secret|token|authorization|credential")
+
+
 def add_secret(value: str | None) -> None:
     """Never log ``value`` (for example a password just read from Secrets Manager)."""
     if value and len(value) >= _MIN_SECRET_LENGTH:
@@ -203,7 +209,10 @@ def _redact_value(value: Any) -> Any:
     if isinstance(value, bytes):
         return redact(repr(value))
     if isinstance(value, dict):
-        return {k: _redact_value(v) for k, v in value.items()}
+        return {
+            k: REDACTED if _SECRET_NAME.search(str(k)) else _redact_value(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_redact_value(v) for v in value]
     return value
@@ -213,7 +222,10 @@ class RedactingFilter(logging.Filter):
     """A handler filter: secrets leave a record before any formatter sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # bad %-args: logging reports it when formatting; drop the args
+            message = str(record.msg)
         clean = redact(message)
         if clean != message or record.args:
             record.msg, record.args = clean, None
@@ -226,6 +238,7 @@ class RedactingFilter(logging.Filter):
 
 
 _REDACTING_FILTER = RedactingFilter()
+_warned: set[str] = set()
 
 
 def _level(raw: str | None, default: str) -> tuple[str, bool]:
@@ -239,7 +252,15 @@ def _level(raw: str | None, default: str) -> tuple[str, bool]:
 def configure() -> None:
     """Hold :data:`LIBRARY_LOGGERS` at ``LIBRARY_LOG_LEVEL`` and put the redacting filter
     on every handler that may write a line (idempotent; cheap enough per invocation)."""
-    library, _ = _level(os.environ.get("LIBRARY_LOG_LEVEL"), LIBRARY_DEFAULT_LEVEL)
+    raw = os.environ.get("LIBRARY_LOG_LEVEL")
+    library, known = _level(raw, LIBRARY_DEFAULT_LEVEL)
+    if raw and raw.strip() and not known and raw not in _warned:
+        _warned.add(raw)
+        logging.getLogger("etl").warning(
+            "LIBRARY_LOG_LEVEL=%r is not a log level; the libraries log at WARNING (use "
+            "TRACE, DEBUG, INFO, WARN, ERROR or FATAL in the function's [environment])",
+            raw,
+        )
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(library)
     for name in _ENV_SECRETS:
