@@ -82,9 +82,26 @@ def _parse_int(text: str) -> int | NumberOutOfRange:
         return NumberOutOfRange(text)
 
 
-RECORD_DECODER = json.JSONDecoder(
+_LONG_INTEGER_DECODER = json.JSONDecoder(
     parse_float=_parse_float, parse_int=_parse_int, parse_constant=_reject_constant
 )
+
+
+class _RecordDecoder(json.JSONDecoder):
+    """Integers at C speed (``int``); only a text whose integer ``int()`` refuses (too
+    many digits, a ``ValueError`` that is not a ``JSONDecodeError``) is decoded again,
+    keeping such integers as :class:`NumberOutOfRange`."""
+
+    def raw_decode(self, s: str, idx: int = 0) -> tuple[Any, int]:
+        try:
+            return super().raw_decode(s, idx)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            return _LONG_INTEGER_DECODER.raw_decode(s, idx)
+
+
+RECORD_DECODER = _RecordDecoder(parse_float=_parse_float, parse_constant=_reject_constant)
 """How ingest and transform both read a record's JSON text: decimals as ``Decimal``
 (exact, never a float), ``NaN``/``Infinity`` refused, numbers out of range as
 :class:`NumberOutOfRange`. ``raw_decode`` finds where a record ends inside a request
