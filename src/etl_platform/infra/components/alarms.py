@@ -397,6 +397,31 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         ),
     ),
     AlarmRule(
+        "bad-manifests",
+        "pipeline",
+        "BadManifests",
+        "Maximum",
+        "count",
+        "a batch's manifest is not one the pipeline wrote: the watchdog counts it as received",
+        threshold=1,
+        period="pipeline",
+        meaning=(
+            "At least one recent batch's `manifests/<batch_id>.json` is not a manifest the "
+            "pipeline wrote (not UTF-8, not JSON, empty, truncated, or JSON of another "
+            "shape): someone or something edited it. The watchdog counts that batch as "
+            "waiting in `received` and reports every other batch as usual; status-api "
+            "answers it with a 500 `bad_manifest`."
+        ),
+        action=(
+            "The watchdog's log line `bad manifest` names the key and what is wrong. Find "
+            "the writer (CloudTrail data events on the bucket), then re-run the batch's "
+            "transform by copying its raw object onto itself (`aws s3 cp "
+            "s3://<bucket>/raw/YYYY/MM/DD/<id>.jsonl s3://<bucket>/raw/YYYY/MM/DD/<id>.jsonl "
+            "--metadata-directive REPLACE`): transform and load replace a bad manifest "
+            "with the one they write, and load is idempotent."
+        ),
+    ),
+    AlarmRule(
         "freshness",
         "pipeline",
         "BatchesReceived",
