@@ -15,6 +15,7 @@ Example entry::
     critical = true                 # reserved concurrency 5
     database = false                # true: MAX_CONNECTIONS=10, DB secret, VPC settings
     snap_start = false              # api only: Lambda SnapStart on published versions
+    deployment = "canary-10-5"      # optional: how CodeDeploy shifts traffic to a new version
 
     [trigger]                       # type = url | s3 (+ prefix) | schedule (+ expression) | none
     type = "s3"
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from etl_platform.errors import CatalogError
+from etl_platform.model.deployment import DEPLOYER, DEPLOYMENT_PREFERENCES
 from etl_platform.model.runtimes import (
     DEFAULT_NODE_RUNTIME,
     NODE_SOURCE_SUFFIXES,
@@ -104,6 +106,7 @@ _TOP_KEYS = {
     "needs",
     "environment",
     "snap_start",
+    "deployment",
 }
 _REQUIRED_KEYS = ("name", "handler", "description", "kind", "size")
 _NEEDS_KEYS = ("s3_read", "s3_write", "s3_create", "s3_missing_ok", "s3_list")
@@ -208,8 +211,11 @@ class FunctionSpec:
     s3_missing_ok: tuple[str, ...] = ()
     #: Prefixes whose key names it lists (``s3:ListBucket`` too; key names only).
     s3_list: tuple[str, ...] = ()
-    #: Lambda SnapStart on published versions (url functions); the URL serves an alias.
+    #: Lambda SnapStart on published versions (url functions).
     snap_start: bool = False
+    #: The entry's ``deployment`` (a key of ``DEPLOYMENT_PREFERENCES``); None: the stack's
+    #: ``etl:deploymentPreference``.
+    deployment: str | None = None
 
     @property
     def lists_bucket(self) -> bool:
@@ -310,6 +316,13 @@ def _load_entry(path: Path) -> FunctionSpec:
             f"{name!r} must be kebab-case (a-z, 0-9, single hyphens), "
             f"at most {MAX_NAME_LENGTH} characters",
         )
+    if name == DEPLOYER:
+        raise CatalogError(
+            path,
+            "name",
+            f"{name!r} is reserved: the stack's CodeDeploy service role is "
+            f"role-{DEPLOYER}-<suffix>; choose another name",
+        )
 
     runtime = _runtime(path, data)
     handler = _string(path, data, "handler")
@@ -346,6 +359,8 @@ def _load_entry(path: Path) -> FunctionSpec:
             f"Lambda SnapStart supports the Python (3.12+), Java and .NET managed runtimes, "
             f"not {runtime}; remove the key",
         )
+
+    deployment = _deployment(path, data)
 
     trigger_type = TRIGGER_TYPES[trigger.type]
     if kind not in trigger_type.kinds:
@@ -386,6 +401,7 @@ def _load_entry(path: Path) -> FunctionSpec:
         s3_missing_ok=needs["s3_missing_ok"],
         s3_list=needs["s3_list"],
         snap_start=snap_start,
+        deployment=deployment,
     )
 
 
@@ -436,6 +452,22 @@ def _runtime(path: Path, data: dict[str, Any]) -> str | None:
     if why:
         raise CatalogError(path, "runtime", f"{why}; supported: {', '.join(node_runtimes)}")
     return runtime
+
+
+def _deployment(path: Path, data: dict[str, Any]) -> str | None:
+    """The entry's deployment preference, or None for the stack's ``etl:deploymentPreference``."""
+    if "deployment" not in data:
+        return None
+    value = data["deployment"]
+    if value not in DEPLOYMENT_PREFERENCES:
+        raise CatalogError(
+            path,
+            "deployment",
+            f"{value!r} is not a deployment preference; use one of "
+            f"{', '.join(DEPLOYMENT_PREFERENCES)}, or remove the key to use the stack's "
+            "etl:deploymentPreference (all-at-once in dev, canary-10-5 in prod)",
+        )
+    return str(value)
 
 
 def _node_files(folder: Path, stem: str) -> list[Path]:
