@@ -324,6 +324,7 @@ class _RecordingMonitor(MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 parent=request.parent,
+                ignore_changes=tuple(request.ignoreChanges),
             )
         )
         return response
