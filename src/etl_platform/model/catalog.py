@@ -16,6 +16,7 @@ Example entry::
     database = false                # true: MAX_CONNECTIONS=10, DB secret, VPC settings
     snap_start = false              # api only: Lambda SnapStart on published versions
     deployment = "canary-10-5"      # optional: how CodeDeploy shifts traffic to a new version
+    smoke_event = { ping = true }   # optional: invoke each new version with it before traffic
 
     [trigger]                       # type = url | s3 (+ prefix) | schedule (+ expression) | none
     type = "s3"
@@ -41,6 +42,7 @@ the function's folder.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -107,6 +109,7 @@ _TOP_KEYS = {
     "environment",
     "snap_start",
     "deployment",
+    "smoke_event",
 }
 _REQUIRED_KEYS = ("name", "handler", "description", "kind", "size")
 _NEEDS_KEYS = ("s3_read", "s3_write", "s3_create", "s3_missing_ok", "s3_list")
@@ -120,6 +123,8 @@ _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*/$")
 _ENV_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SCHEDULE = re.compile(r"^(rate|cron)\(.+\)$")
 MAX_NAME_LENGTH = 32
+# The largest synchronous invocation payload Lambda takes (the smoke event is one).
+MAX_SMOKE_EVENT_BYTES = 6 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,9 @@ class FunctionSpec:
     #: The entry's ``deployment`` (a key of ``DEPLOYMENT_PREFERENCES``); None: the stack's
     #: ``etl:deploymentPreference``.
     deployment: str | None = None
+    #: The entry's ``smoke_event``: the payload ``nox -s deploy-all`` invokes each newly
+    #: published version with before CodeDeploy moves any traffic (None: no smoke test).
+    smoke_event: dict[str, Any] | None = None
 
     @property
     def lists_bucket(self) -> bool:
@@ -361,6 +369,7 @@ def _load_entry(path: Path) -> FunctionSpec:
         )
 
     deployment = _deployment(path, data)
+    smoke_event = _smoke_event(path, data)
 
     trigger_type = TRIGGER_TYPES[trigger.type]
     if kind not in trigger_type.kinds:
@@ -402,6 +411,7 @@ def _load_entry(path: Path) -> FunctionSpec:
         s3_list=needs["s3_list"],
         snap_start=snap_start,
         deployment=deployment,
+        smoke_event=smoke_event,
     )
 
 
@@ -468,6 +478,29 @@ def _deployment(path: Path, data: dict[str, Any]) -> str | None:
             "etl:deploymentPreference (all-at-once in dev, canary-10-5 in prod)",
         )
     return str(value)
+
+
+def _smoke_event(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The entry's smoke-test payload: a table, sent as JSON (Lambda takes up to 6 MB)."""
+    if "smoke_event" not in data:
+        return None
+    value = data["smoke_event"]
+    if not isinstance(value, dict):
+        raise CatalogError(
+            path,
+            "smoke_event",
+            f"must be a table (the JSON event each new version is invoked with before it "
+            f"gets traffic), e.g. smoke_event = {{ ping = true }}; got {value!r}",
+        )
+    try:
+        payload = json.dumps(value)
+    except (TypeError, ValueError) as exc:  # TOML dates and times have no JSON form
+        raise CatalogError(path, "smoke_event", f"must be JSON data: {exc}") from None
+    if len(payload.encode("utf-8")) > MAX_SMOKE_EVENT_BYTES:
+        raise CatalogError(
+            path, "smoke_event", f"is larger than Lambda's {MAX_SMOKE_EVENT_BYTES} bytes"
+        )
+    return value
 
 
 def _node_files(folder: Path, stem: str) -> list[Path]:

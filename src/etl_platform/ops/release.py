@@ -9,15 +9,22 @@ function of the stack's ``releases`` export
 
 1. reads the version the alias serves (``lambda:GetAlias``); when it already is the
    published one, the function is ``unchanged`` (a first deploy creates the alias on it);
-2. otherwise creates a CodeDeploy deployment in the function's deployment group with the
+2. when the function's catalog entry has a ``smoke_event``, invokes the new version with it
+   (``lambda:InvokeFunction`` on ``<function>:<version>``, synchronously) before any traffic
+   moves; a failed invocation leaves the alias where it is and the function ``smoke failed``;
+3. otherwise creates a CodeDeploy deployment in the function's deployment group with the
    AppSpec ``{Name, Alias, CurrentVersion, TargetVersion}`` (``codedeploy:CreateDeployment``);
-3. waits for every deployment it started (``codedeploy:GetDeployment`` every
+4. waits for every deployment it started (``codedeploy:GetDeployment`` every
    ``poll_seconds``, up to the preference's shifting time plus :data:`WAIT_MARGIN_MINUTES`);
-4. reports each function's outcome; a deployment that failed or was stopped (and rolled
+5. reports each function's outcome; a deployment that failed or was stopped (and rolled
    back) raises :class:`ReleaseError`, naming the function and the alarms in ALARM
    (``codedeploy:GetDeploymentGroup``, ``cloudwatch:DescribeAlarms``) or CodeDeploy's reason.
 
-The caller's credentials need exactly those five actions besides what ``pulumi up`` needs.
+The caller's credentials need exactly those six actions besides what ``pulumi up`` needs.
+
+The smoke invocation runs here rather than as a CodeDeploy ``BeforeAllowTraffic`` hook: a
+hook is a Lambda function of its own outside the catalog, which the guardrails refuse
+(every function comes from the catalog, with its role, DLQ, log group and alarms).
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ SUCCEEDED = "Succeeded"
 FAILED = frozenset({"Failed", "Stopped"})
 DONE = FAILED | {SUCCEEDED}
 UNCHANGED = "unchanged"
+SMOKE_FAILED = "smoke failed"
 NOT_STARTED = "not started"
 TIMED_OUT = "timed out"
 _MINUTES = {p.config_name: p.minutes for p in DEPLOYMENT_PREFERENCES.values()}
@@ -77,6 +85,7 @@ class Release:
     function: str  # the Lambda function's name
     alias: str
     version: str  # the version the last ``pulumi up`` published
+    smoke_event: str | None = None  # JSON payload to invoke the new version with first
 
 
 @dataclass
@@ -134,7 +143,18 @@ def releases_from_export(value: Any, where: str) -> list[Release]:
                 f"{where} entry {name!r} lacks {', '.join(missing)}: deploy etl-functions "
                 "again (nox -s deploy-all -- <stack>)"
             )
-        releases.append(Release(name, *(str(entry[k]) for k in _FIELDS)))
+        smoke = entry.get("smokeEvent")
+        releases.append(
+            Release(
+                name=name,
+                application=str(entry["application"]),
+                group=str(entry["group"]),
+                function=str(entry["function"]),
+                alias=str(entry["alias"]),
+                version=str(entry["version"]),
+                smoke_event=str(smoke) if smoke else None,
+            )
+        )
     return releases
 
 
@@ -170,6 +190,10 @@ def _start(release: Release, clients: ReleaseClients) -> Outcome:
     )
     if current == release.version:
         return Outcome(release, UNCHANGED, current=current)
+    if release.smoke_event is not None:
+        failed = _smoke_test(release, clients)
+        if failed:
+            return Outcome(release, SMOKE_FAILED, current=current, reason=failed)
     try:
         started = clients.codedeploy.create_deployment(
             applicationName=release.application,
@@ -183,6 +207,24 @@ def _start(release: Release, clients: ReleaseClients) -> Outcome:
     except Exception as exc:  # botocore's ClientError: one outcome, the others still run
         return Outcome(release, NOT_STARTED, current=current, reason=str(exc))
     return Outcome(release, "Created", current=current, deployment_id=started["deploymentId"])
+
+
+def _smoke_test(release: Release, clients: ReleaseClients) -> str:
+    """Invoke the new version with the catalog's smoke event; why it failed, or ``""``."""
+    where = f"the smoke invocation of {release.function}:{release.version}"
+    try:
+        answer = clients.lambda_.invoke(
+            FunctionName=release.function,
+            Qualifier=release.version,
+            InvocationType="RequestResponse",
+            Payload=str(release.smoke_event).encode("utf-8"),
+        )
+    except Exception as exc:  # botocore's ClientError
+        return f"{where} could not run: {exc}"
+    if answer.get("FunctionError"):
+        body = answer["Payload"].read(500).decode("utf-8", "replace")
+        return f"{where} failed ({answer['FunctionError']}): {body}"
+    return ""
 
 
 def _alarms_in_alarm(outcome: Outcome, clients: ReleaseClients) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ Function names come from the catalog.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import botocore.session
 import pytest
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from etl_platform.model.catalog import load_catalog
@@ -42,8 +44,9 @@ CATALOG = load_catalog()
 CANARY = DEPLOYMENT_PREFERENCES["canary-10-5"].config_name
 
 
-def release_of(name: str, version: str) -> Release:
+def release_of(name: str, version: str, smoke_event: str | None = None) -> Release:
     return Release(
+        smoke_event=smoke_event,
         name=name,
         application=resource_name("deploy", APPLICATION, SUFFIX),
         group=resource_name("deploy", name, SUFFIX),
@@ -88,6 +91,24 @@ class Stubs:
             "get_alias",
             {"Name": release.alias, "FunctionVersion": version},
             {"FunctionName": release.function, "Name": release.alias},
+        )
+
+    def smoke_answers(self, release: Release, function_error: str | None, body: bytes) -> None:
+        answer: dict[str, Any] = {
+            "StatusCode": 200,
+            "Payload": StreamingBody(io.BytesIO(body), len(body)),
+        }
+        if function_error:
+            answer["FunctionError"] = function_error
+        self.lambda_.add_response(
+            "invoke",
+            answer,
+            {
+                "FunctionName": release.function,
+                "Qualifier": release.version,
+                "InvocationType": "RequestResponse",
+                "Payload": str(release.smoke_event).encode("utf-8"),
+            },
         )
 
     def deployment_created(self, release: Release, current: str, deployment_id: str) -> None:
@@ -275,6 +296,36 @@ def test_a_deployment_still_running_after_its_preference_time_times_out(stubs: S
     # THEN it stops waiting and says so
     assert outcome.status == "timed out"
     assert "still InProgress" in outcome.reason
+
+
+def test_a_failing_smoke_invocation_keeps_the_alias_and_starts_no_deployment(
+    stubs: Stubs,
+) -> None:
+    # GIVEN a function with a smoke event whose new version raises on it
+    release = release_of(CATALOG.functions[0].name, "6", smoke_event='{"ping": true}')
+    stubs.alias_serves(release, "5")
+    stubs.smoke_answers(release, "Unhandled", b'{"errorMessage": "boom"}')
+    # WHEN the release runs (no create_deployment is stubbed: calling it would fail)
+    (outcome,) = release_all([release], stubs.clients, sleep=Sleeps())
+    # THEN the version never got traffic, and the reason carries the function's error
+    assert outcome.status == "smoke failed"
+    assert outcome.deployment_id is None
+    assert f"{release.function}:6 failed (Unhandled)" in outcome.reason
+    assert "boom" in outcome.reason
+    with pytest.raises(ReleaseError, match="smoke failed"):
+        check_outcomes(SUFFIX, [outcome])
+
+
+def test_a_passing_smoke_invocation_lets_codedeploy_shift_the_traffic(stubs: Stubs) -> None:
+    # GIVEN a function with a smoke event its new version answers
+    release = release_of(CATALOG.functions[0].name, "6", smoke_event='{"ping": true}')
+    stubs.alias_serves(release, "5")
+    stubs.smoke_answers(release, None, b'{"ok": true}')
+    stubs.deployment_created(release, "5", "d-SMOKEOK01")
+    stubs.deployment_is("d-SMOKEOK01", "Succeeded")
+    # WHEN the release runs THEN the deployment follows the smoke test and succeeds
+    (outcome,) = release_all([release], stubs.clients, sleep=Sleeps())
+    assert outcome.status == "Succeeded"
 
 
 @pytest.mark.parametrize(

@@ -258,8 +258,12 @@ def test_a_catalog_deployment_key_overrides_the_stack_preference(
     run_project: Callable[..., ProgramRun], tmp_path: Path
 ) -> None:
     # GIVEN a dev stack (all at once by default) and two functions, one of which asks
-    # for a linear shift in its catalog entry
-    _write_entry(tmp_path, "rollout-linear", 'deployment = "linear-10-1"')
+    # for a linear shift and a smoke test in its catalog entry
+    _write_entry(
+        tmp_path,
+        "rollout-linear",
+        'deployment = "linear-10-1"\n        smoke_event = { ping = true, source = "deploy" }',
+    )
     _write_entry(tmp_path, "rollout-default", "")
     # WHEN the program runs with that catalog
     run = run_project(PROJECT, "dev", catalog_dir=tmp_path)
@@ -272,6 +276,13 @@ def test_a_catalog_deployment_key_overrides_the_stack_preference(
         "deploy-rollout-linear-dev": "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
         "deploy-rollout-default-dev": "CodeDeployDefault.LambdaAllAtOnce",
     }
+    # AND deploy-all gets the smoke event (as JSON) of the one that has it, only
+    releases = run.exports[FunctionsExports.RELEASES]
+    assert json.loads(releases["rollout-linear"]["smokeEvent"]) == {
+        "ping": True,
+        "source": "deploy",
+    }
+    assert "smokeEvent" not in releases["rollout-default"]
 
 
 # ------------------------------------------------------------------- catalog and settings
@@ -286,6 +297,12 @@ def test_a_catalog_deployment_key_overrides_the_stack_preference(
             ("'canary' is not a deployment preference", "canary-10-5"),
         ),
         ("", "codedeploy", ("reserved", "role-codedeploy-<suffix>")),
+        (
+            'smoke_event = "ping"',
+            "rollout-smoke",
+            ("must be a table", "smoke_event = { ping = true }"),
+        ),
+        ("smoke_event = { at = 1979-05-27 }", "rollout-date", ("must be JSON data",)),
     ],
 )
 def test_the_catalog_refuses_a_bad_preference_and_the_deployers_name(

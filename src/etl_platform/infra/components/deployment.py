@@ -27,6 +27,7 @@ read through the stack contract (the deploy order puts observability first).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -80,6 +81,23 @@ ALARM_ACTIONS = ("cloudwatch:DescribeAlarms",)
 def deployment_group_name(function: str, suffix: str) -> str:
     """``deploy-<function>-<suffix>``: the function's deployment group."""
     return resource_name("deploy", function, suffix)
+
+
+def _release_entry(
+    application: aws.codedeploy.Application,
+    group: aws.codedeploy.DeploymentGroup,
+    function: EtlFunction,
+) -> Output[dict[str, str]]:
+    """What ``nox -s deploy-all`` needs to release one function (the ``releases`` export)."""
+    fixed = {"alias": LIVE_ALIAS}
+    if function.spec.smoke_event is not None:
+        fixed["smokeEvent"] = json.dumps(function.spec.smoke_event, sort_keys=True)
+    return Output.all(
+        application=application.name,
+        group=group.deployment_group_name,
+        function=function.name,
+        version=function.version,
+    ).apply(lambda values: {**values, **fixed})
 
 
 @dataclass(frozen=True)
@@ -190,12 +208,7 @@ class Deployments(ComponentResource):
                 opts=ResourceOptions(parent=self, depends_on=[self.policy]),
             )
         self.release = {
-            fn: Output.all(
-                application=self.application.name,
-                group=self.groups[fn].deployment_group_name,
-                function=function.name,
-                version=function.version,
-            ).apply(lambda v: {**v, "alias": LIVE_ALIAS})
+            fn: _release_entry(self.application, self.groups[fn], function)
             for fn, function in functions.items()
         }
         self.register_outputs({"application": self.application.name, "release": self.release})
