@@ -228,6 +228,12 @@ def test_the_releases_export_hands_deploy_all_every_function(run: ProgramRun, st
             "function": f"lambda-{spec.name}-{stack}",
             "alias": LIVE_ALIAS,
             "version": "1",
+            # AND the catalog's smoke event, when the entry has one
+            **(
+                {"smokeEvent": json.dumps(spec.smoke_event, sort_keys=True)}
+                if spec.smoke_event is not None
+                else {}
+            ),
         }
         for spec in CATALOG
     }
