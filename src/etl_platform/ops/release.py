@@ -35,6 +35,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
 from etl_platform.errors import EtlPlatformError
 from etl_platform.model.deployment import DEPLOYMENT_PREFERENCES
 from etl_platform.model.settings import REGION
@@ -116,8 +119,6 @@ class ReleaseClients:
 
 def aws_clients() -> ReleaseClients:
     """Clients from the caller's credentials, in the platform's region."""
-    import boto3  # the release needs it only when there is something to release
-
     session = boto3.Session(region_name=REGION)
     return ReleaseClients(
         session.client("lambda"), session.client("codedeploy"), session.client("cloudwatch")
@@ -204,7 +205,7 @@ def _start(release: Release, clients: ReleaseClients) -> Outcome:
             },
             description=f"{release.function}: {release.alias} {current} -> {release.version}",
         )
-    except Exception as exc:  # botocore's ClientError: one outcome, the others still run
+    except (BotoCoreError, ClientError) as exc:  # one outcome; the others still run
         return Outcome(release, NOT_STARTED, current=current, reason=str(exc))
     return Outcome(release, "Created", current=current, deployment_id=started["deploymentId"])
 
@@ -219,7 +220,7 @@ def _smoke_test(release: Release, clients: ReleaseClients) -> str:
             InvocationType="RequestResponse",
             Payload=str(release.smoke_event).encode("utf-8"),
         )
-    except Exception as exc:  # botocore's ClientError
+    except (BotoCoreError, ClientError) as exc:
         return f"{where} could not run: {exc}"
     if answer.get("FunctionError"):
         body = answer["Payload"].read(500).decode("utf-8", "replace")
