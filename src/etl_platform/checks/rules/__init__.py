@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl_platform.checks.planned import PlannedResource
-from etl_platform.checks.rules import code, functions, hygiene, identity, storage
+from etl_platform.checks.rules import code, deployment, functions, hygiene, identity, storage
 from etl_platform.checks.rules.model import Context, Resource, Rule, Violation
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.settings import settings_from_mapping
@@ -42,6 +42,7 @@ __all__ = [
 
 RULES: tuple[Rule, ...] = (
     *functions.RULES,
+    *deployment.RULES,
     *storage.RULES,
     *identity.RULES,
     *hygiene.RULES,

@@ -46,7 +46,9 @@ __all__ = [
     "PipelineAlarms",
     "PipelineAlarmsArgs",
     "alarm_threshold",
+    "function_alarm_name",
     "pipeline_rules",
+    "rollback_alarm_names",
     "rules_for",
 ]
 
@@ -451,6 +453,26 @@ def rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
     return tuple(r for r in ALARM_RULES if r.applies_to(spec))
 
 
+def function_alarm_name(spec: FunctionSpec, rule: AlarmRule, suffix: str) -> str:
+    """``alarm-<function>-<what>-<suffix>``: the name of one function's (or its DLQ's) alarm."""
+    return resource_name("alarm", f"{spec.name}-{rule.what}", suffix)
+
+
+def rollback_alarm_names(spec: FunctionSpec, settings: Settings) -> tuple[str, ...]:
+    """The alarms that stop and roll back a deployment of ``spec``: its ``function`` rows.
+
+    The function's own metrics (errors, throttles, duration, url-5xx, the trigger
+    alarms), not its DLQ's: an old event still waiting in the DLQ says nothing about the
+    new version. The names are deterministic, so the etl-functions stack derives them
+    here instead of reading them from the observability stack.
+    """
+    return tuple(
+        function_alarm_name(spec, rule, settings.suffix)
+        for rule in rules_for(spec)
+        if rule.target == "function"
+    )
+
+
 def pipeline_rules(settings: Settings) -> tuple[AlarmRule, ...]:
     """The pipeline rows this stack gets (an optional row whose setting is unset is off)."""
     return tuple(
@@ -508,7 +530,7 @@ class FunctionAlarms(ComponentResource):
         for rule in rules_for(spec):
             self.alarms[rule.what] = aws.cloudwatch.MetricAlarm(
                 f"{name}-{rule.what}",
-                name=resource_name("alarm", f"{spec.name}-{rule.what}", settings.suffix),
+                name=function_alarm_name(spec, rule, settings.suffix),
                 alarm_description=f"{spec.name}: {rule.description}",
                 namespace=NAMESPACES[rule.target],
                 metric_name=rule.metric_name,
