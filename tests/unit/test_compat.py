@@ -16,6 +16,7 @@ import pytest
 from etl_platform.artifacts import compat
 from etl_platform.artifacts.problems import Problem
 from etl_platform.errors import EtlPlatformError
+from etl_platform.ops.cli import main as etl_ops
 
 # What the real layer carries (a subset is enough for the source checks).
 LAYER_NAMES = frozenset({"aws_xray_sdk", "psycopg", "psycopg_pool", "typing_extensions", "wrapt"})
@@ -133,7 +134,7 @@ def test_the_cli_fails_on_the_bad_handler(
     # GIVEN a temporary catalog with the bad handler and the real built layer
     make_function(tmp_path, "bad-fn", BAD_HANDLER, **{"helpers.py": "X = 1\n"})
     # WHEN `nox -s compat` runs over it
-    code = compat.main(["--catalog-dir", str(tmp_path), "--layer-zip", str(built_layer)])
+    code = etl_ops(["compat", "--catalog-dir", str(tmp_path), "--layer-zip", str(built_layer)])
     # THEN it exits 1 naming the file, the line, the module and the fix
     err = capsys.readouterr().err
     assert code == 1
@@ -167,7 +168,7 @@ def test_the_layer_carries_its_packages(built_layer: Path) -> None:
 def test_the_real_repository_passes(built_layer: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN the repository's catalog, etl_common and the built layer
     # WHEN `nox -s compat` runs for the default target
-    code = compat.main(["--layer-zip", str(built_layer)])
+    code = etl_ops(["compat", "--layer-zip", str(built_layer)])
     # THEN there is nothing to fix
     captured = capsys.readouterr()
     assert code == 0, captured.err

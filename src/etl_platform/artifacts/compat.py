@@ -1,4 +1,4 @@
-"""Runtime compatibility, checked before any deploy: ``python -m etl_platform.artifacts.compat``.
+"""Runtime compatibility, checked before any deploy: ``etl-ops compat`` (``nox -s compat``).
 
 For the target Lambda runtime (``--runtime``, default the platform's ``python3.13``)
 and architecture (``--architecture``, default ``arm64``):
@@ -38,7 +38,7 @@ import csv
 import io
 import sys
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -58,10 +58,11 @@ __all__ = [
     "REMOVED_MODULES",
     "RUNTIME_PROVIDED_IMPORTS",
     "SourceFile",
+    "add_arguments",
     "check_layer_zip",
     "check_sources",
+    "command",
     "layer_import_names",
-    "main",
     "node_problems",
     "run",
     "source_files",
@@ -378,28 +379,24 @@ def node_problems(
     return problems
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Check the Lambda code and the layer against the target runtime; 1 on a problem."""
-    parser = argparse.ArgumentParser(
-        prog="python -m etl_platform.artifacts.compat", description=__doc__
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops compat [--runtime R] [--architecture A] [--catalog-dir D] [--layer-zip Z]``."""
     parser.add_argument("--runtime", default=DEFAULT_RUNTIME, help="default %(default)s")
     parser.add_argument(
         "--architecture", default=DEFAULT_ARCHITECTURE, choices=sorted(ARCHITECTURES)
     )
     parser.add_argument("--catalog-dir", type=Path, default=None, help="default lambdas/")
     parser.add_argument("--layer-zip", type=Path, default=None, help="a built layer zip")
-    args = parser.parse_args(argv)
-    try:
-        problems = run(
-            args.runtime,
-            args.architecture,
-            catalog_dir=args.catalog_dir,
-            layer_zip=args.layer_zip,
-        )
-    except (EtlPlatformError, ValueError, OSError) as error:
-        print(f"compat check could not run: {error}", file=sys.stderr)
-        return 1
+
+
+def command(args: argparse.Namespace) -> int:
+    """Check the Lambda code and the layer against the target runtime; 1 on a problem."""
+    problems = run(
+        args.runtime,
+        args.architecture,
+        catalog_dir=args.catalog_dir,
+        layer_zip=args.layer_zip,
+    )
     target = f"{args.runtime} {args.architecture}"
     if not problems:
         print(
@@ -411,7 +408,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)
     return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -40,6 +40,7 @@ on ListFunctions).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import io
 import json
@@ -66,6 +67,8 @@ from etl_platform.model.runtimes import (
     language_of,
     python_version_of,
 )
+from etl_platform.model.settings import REGION
+from etl_platform.ops.aws import error_code
 
 __all__ = [
     "CHECKS",
@@ -81,8 +84,10 @@ __all__ = [
     "CodeProblem",
     "Finding",
     "FunctionReport",
+    "add_arguments",
     "audit",
     "check_python_package",
+    "command",
     "render_table",
 ]
 
@@ -559,13 +564,6 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dic
         yield from page.get(key, [])
 
 
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
 def _policy_document(raw: object) -> dict[str, Any]:
     if isinstance(raw, str):
         raw = json.loads(urllib.parse.unquote(raw))
@@ -702,7 +700,7 @@ class _Auditor:
                         f"attached policy {label}: {a}" for a in wildcard_actions(doc_or_error)
                     ]
             except Exception as exc:
-                info.error = f"cannot read role {name} ({_error_code(exc) or exc})"
+                info.error = f"cannot read role {name} ({error_code(exc) or exc})"
                 self.errors.append(f"{info.error}; its role checks were skipped")
         return result
 
@@ -711,7 +709,7 @@ class _Auditor:
         try:
             config = self.lam.get_function_event_invoke_config(FunctionName=name)
         except Exception as exc:
-            if _error_code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return None
             self.errors.append(f"{name}: cannot read its event invoke config ({exc})")
             return "unknown"
@@ -970,3 +968,45 @@ def render_table(report: AuditReport) -> str:
     lines += [f"error: {e}" for e in report.errors]
     lines.append(report.summary_line())
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ etl-ops
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops audit [--region R] [--json] [--strict] [--code] [--max-package-mb N]
+    [--runtime-warn-days N]``."""
+    parser.add_argument("--region", default=REGION, help="default %(default)s")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--strict", action="store_true", help="exit 1 on any finding")
+    parser.add_argument(
+        "--code", action="store_true", help="download each Python/Node.js package and check it"
+    )
+    parser.add_argument(
+        "--max-package-mb",
+        type=float,
+        default=DEFAULT_MAX_PACKAGE_MB,
+        help="package size threshold in MiB (default %(default)s)",
+    )
+    parser.add_argument(
+        "--runtime-warn-days",
+        type=int,
+        default=DEFAULT_RUNTIME_WARN_DAYS,
+        help="report runtimes deprecated within this many days (default %(default)s)",
+    )
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=None, help=argparse.SUPPRESS)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Audit the account's functions; print the table or the JSON; 1 with ``--strict`` and
+    a finding. An :class:`AuditError` (no credentials, access denied) means exit 2."""
+    import boto3  # the audit's only entry into the AWS SDK; the library takes a session
+
+    options = AuditOptions(
+        max_package_bytes=int(args.max_package_mb * MIB),
+        runtime_warn_days=args.runtime_warn_days,
+        code=args.code,
+    )
+    report = audit(boto3.Session(region_name=args.region), options=options, today=args.today)
+    print(json.dumps(report.to_json(), indent=2) if args.json else render_table(report))
+    return 1 if args.strict and report.findings else 0

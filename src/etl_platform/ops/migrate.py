@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import tomllib
 from collections.abc import Sequence
@@ -49,7 +48,7 @@ from etl_platform.model.runtimes import (
 )
 from etl_platform.paths import LAMBDAS_DIR
 
-__all__ = ["Migration", "MigrationError", "main", "migrate"]
+__all__ = ["Migration", "MigrationError", "add_arguments", "command", "migrate"]
 
 _SKIPPED_DIRS = frozenset({"node_modules", "test", "tests", "__tests__", "coverage"})
 _SKIPPED_FILES = frozenset(
@@ -345,9 +344,8 @@ def migrate(
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Migrate a legacy Node.js function into lambdas/<name>/ and report what is left."""
-    parser = argparse.ArgumentParser(prog="nox -s migrate --", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops migrate <legacy-dir> <name> [--kind] [--size] [--trigger] [--read]...``."""
     parser.add_argument("legacy", type=Path, help="the legacy function's folder")
     parser.add_argument("name", help="the catalog name (kebab-case)")
     parser.add_argument("--kind", default="batch", choices=sorted(TIMEOUT_SECONDS))
@@ -364,28 +362,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace an existing function")
     parser.add_argument("--catalog-dir", type=Path, default=None, help="default lambdas/")
     parser.add_argument("--layer-dir", type=Path, default=None, help="default layers/etl-node")
-    args = parser.parse_args(argv)
-    try:
-        result = migrate(
-            args.legacy,
-            args.name,
-            kind=args.kind,
-            size=args.size,
-            trigger=args.trigger,
-            reads=args.read,
-            writes=args.write,
-            lists=args.list,
-            description=args.description,
-            force=args.force,
-            catalog_dir=args.catalog_dir,
-            layer=args.layer_dir,
-        )
-    except EtlPlatformError as error:
-        print(f"migrate: {error}", file=sys.stderr)
-        return 1
+
+
+def command(args: argparse.Namespace) -> int:
+    """Migrate a legacy Node.js function into lambdas/<name>/ and report what is left."""
+    result = migrate(
+        args.legacy,
+        args.name,
+        kind=args.kind,
+        size=args.size,
+        trigger=args.trigger,
+        reads=args.read,
+        writes=args.write,
+        lists=args.list,
+        description=args.description,
+        force=args.force,
+        catalog_dir=args.catalog_dir,
+        layer=args.layer_dir,
+    )
     print(result.report())
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

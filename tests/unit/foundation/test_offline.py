@@ -25,7 +25,7 @@ import pulumi_aws as aws
 
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.contract import DEPLOY_ORDER, stack_reference_name
-from etl_platform.model.contract import Upstream
+from etl_platform.infra.upstream import Upstream
 from etl_platform.infra.iam import deny_insecure_transport, policy_document, statement
 from etl_platform.model.settings import load_settings
 
@@ -245,7 +245,7 @@ def test_two_plans_of_a_stack_are_byte_identical(tmp_path: Path) -> None:
     for seed in ("1", "2"):
         out = tmp_path / f"plan-{seed}.json"
         subprocess.run(
-            [sys.executable, "-m", "etl_platform.checks.plan", "dev", "--out", str(out)],
+            [sys.executable, "-m", "etl_platform.ops.cli", "plan", "dev", "--out", str(out)],
             capture_output=True,
             check=True,
             env={**os.environ, "PYTHONHASHSEED": seed},

@@ -1,7 +1,7 @@
 """deploy-all / preview-all / destroy-all / new-env, driven against a recording fake pulumi.
 
 Unit tier: no network, no Pulumi CLI, no AWS. Each test runs the real command-line
-entry point (``main``) which starts the fake as a real subprocess; the fake's log is
+entry point (``etl-ops <verb>``, :func:`etl_platform.ops.cli.main`) which starts the fake as a real subprocess; the fake's log is
 the ground truth of what a user's machine would have run.
 """
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.ops.pulumi_cli import DEPLOY_ORDER, main
+from etl_platform.ops.cli import main
+from etl_platform.ops.pulumi_cli import DEPLOY_ORDER
 
 from .conftest import PreflightStub
 from .fake_pulumi import FakePulumi
@@ -27,7 +28,8 @@ def _select(stack: str, folder: str) -> list[str]:
 
 
 def _run(repo: Path, *argv: str) -> int:
-    return main(["--repo", str(repo), *argv])
+    verb, *rest = argv
+    return main([verb, "--repo", str(repo), *rest])
 
 
 def test_deploy_all_selects_then_ups_each_project_in_deploy_order(
@@ -254,7 +256,7 @@ def test_invalid_stack_names_are_refused_before_anything_runs(
 ) -> None:
     # GIVEN a stack name Pulumi would reject (or one that only fits one project)
     # WHEN the user deploys it
-    code = main(["--repo", str(repo), "deploy-all", "--", stack])
+    code = main(["deploy-all", "--repo", str(repo), "--", stack])
 
     # THEN the name is refused with the rule, and pulumi never ran
     assert code != 0

@@ -24,6 +24,7 @@ from etl_platform.checks.offline import PlannedResource, ProgramRun
 from etl_platform.checks.rules import evaluate, stack_context, to_resources
 from etl_platform.checks.rules import types as t
 from etl_platform.checks.rules.documents import PolicyDocument
+from etl_platform.ops.cli import main as etl_ops
 from etl_platform.paths import REPO_ROOT
 
 STACKS = ["dev", "prod"]
@@ -182,7 +183,7 @@ def test_plan_refuses_a_broken_function(
     broken = _broken(plans["dev"], "lambda-transform-dev", **change)
     monkeypatch.setattr(plan, "plan_stack", lambda stack: broken)
     # WHEN `nox -s plan -- dev` runs
-    code = plan.main(["dev", "--out", str(tmp_path / "plan.json")])
+    code = etl_ops(["plan", "dev", "--out", str(tmp_path / "plan.json")])
     out = capsys.readouterr().out
     # THEN it exits non-zero, shows the rule as FAIL and prints the rule's message
     assert code == 1
@@ -206,12 +207,13 @@ def test_rules_report_lists_every_rule_as_pass_for_the_real_plan(
 
 
 def test_nox_plan_exits_zero_for_the_real_programs(tmp_path: Path) -> None:
-    # GIVEN the repository as it is  WHEN `python -m etl_platform.checks.plan dev` runs for real
+    # GIVEN the repository as it is  WHEN `etl-ops plan dev` runs for real
     result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "etl_platform.checks.plan",
+            "etl_platform.ops.cli",
+            "plan",
             "dev",
             "--out",
             str(tmp_path / "p.json"),
