@@ -2,7 +2,7 @@
 
 Each size is a temporary catalog (``ETL_CATALOG_DIR``) of clones of today's Python
 functions, renamed, with each S3 trigger moved to its own sub-prefix so the catalog
-stays valid. ``etl-ops plan dev`` (``python -m etl_platform.ops.cli plan dev``) runs on it in a fresh process (this
+stays valid. ``python -m etl_platform.ops.cli plan dev`` runs on it in a fresh process (this
 environment's Python: the plan runs on the developer's machine, not on Lambda):
 three programs under Pulumi's mock runtime, every function zip built (with its pycs),
 every rule checked. Clones of one function share its zip's cache entry, as unchanged

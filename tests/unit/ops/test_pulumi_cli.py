@@ -1,8 +1,9 @@
 """deploy-all / preview-all / destroy-all / new-env, driven against a recording fake pulumi.
 
 Unit tier: no network, no Pulumi CLI, no AWS. Each test runs the real command-line
-entry point (``etl-ops <verb>``, :func:`etl_platform.ops.cli.main`) which starts the fake as a real subprocess; the fake's log is
-the ground truth of what a user's machine would have run.
+entry point (``etl-ops <verb>``, :func:`etl_platform.ops.cli.main`) which starts the
+fake as a real subprocess; the fake's log is the ground truth of what a user's machine
+would have run.
 """
 
 from __future__ import annotations
