@@ -83,6 +83,7 @@ def test_nox_lists_every_entry_point_and_runs_the_tests_by_default(
         **{
             name: "-"
             for name in (
+                "unit",
                 "integration",
                 "lint",
                 "typecheck",

@@ -357,17 +357,17 @@ def test_new_env_refuses_a_bad_suffix_before_anything_runs(
     assert cli_env.calls() == []
 
 
-def test_module_runs_as_a_script(cli_env: FakePulumi, repo: Path) -> None:
-    # GIVEN the documented `python -m` entry point
+def test_etl_ops_runs_as_a_script(cli_env: FakePulumi, repo: Path) -> None:
+    # GIVEN the `etl-ops` program as a module (what the console script and nox run)
     # WHEN the user runs it directly (not through nox)
     result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "etl_platform.ops.pulumi_cli",
+            "etl_platform.ops.cli",
+            "deploy-all",
             "--repo",
             str(repo),
-            "deploy-all",
             "dev",
             "--skip-preflight",  # a subprocess: the preflight stub does not reach it
         ],
