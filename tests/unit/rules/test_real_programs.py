@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,9 +51,9 @@ EXPECTED_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def plans() -> dict[str, list[ProgramRun]]:
+def plans(planned: Any) -> dict[str, list[ProgramRun]]:
     """The three programs' offline runs, per stack (each run takes about a second)."""
-    return {stack: plan.plan_stack(stack) for stack in STACKS}
+    return {stack: planned(stack) for stack in STACKS}
 
 
 def _resources(runs: list[ProgramRun]) -> list[PlannedResource]:
