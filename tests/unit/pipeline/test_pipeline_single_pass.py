@@ -91,7 +91,7 @@ RECORDS = (
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(deadline=None)  # budget: the hypothesis profile (tests/conftest.py)
 @given(record=RECORDS)
 def test_one_pass_gives_the_same_rows_and_reasons_as_the_old_two_passes(record):
     # GIVEN any record / WHEN validated and normalized by both implementations
@@ -107,7 +107,7 @@ def _line(record):
         return "{not json"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)  # budget: the hypothesis profile (tests/conftest.py)
 @given(
     records=st.lists(RECORDS | st.sampled_from([{"order_id": "A"}]), max_size=12),
     noise=st.lists(
