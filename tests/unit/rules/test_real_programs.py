@@ -4,8 +4,9 @@ The plan (:func:`etl_platform.checks.plan.plan_stack`) runs ``projects/shared``,
 ``projects/observability`` and ``projects/etl-functions`` under Pulumi's mock runtime
 with their real stack files, each fed its predecessors' exports. Every rule is applied
 to every registered resource of the three stacks together; every policy document goes
-through parliament; and ``nox -s plan`` (``etl_platform.checks.plan.main``) refuses a plan in
-which a function was switched to nodejs18.x or had tracing turned off.
+through parliament; and ``nox -s plan`` (``etl-ops plan``,
+:func:`etl_platform.checks.plan.command`) refuses a plan in which a function was
+switched to nodejs18.x or had tracing turned off.
 """
 
 from __future__ import annotations
