@@ -15,6 +15,8 @@ import pytest
 
 from etl_platform.paths import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # each test runs nox in a subprocess
+
 NOX = REPO_ROOT / ".venv" / "bin" / "nox"
 
 

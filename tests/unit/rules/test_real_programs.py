@@ -208,6 +208,7 @@ def test_rules_report_lists_every_rule_as_pass_for_the_real_plan(
         assert f"PASS  {r.id}" in report
 
 
+@pytest.mark.slow
 def test_nox_plan_exits_zero_for_the_real_programs(tmp_path: Path) -> None:
     # GIVEN the repository as it is  WHEN `etl-ops plan dev` runs for real
     result = subprocess.run(
