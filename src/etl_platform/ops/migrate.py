@@ -164,6 +164,17 @@ def _handler(legacy: Path, manifest: dict[str, object], files: list[Path]) -> st
     return f"{stem}.{export}"
 
 
+def _given_handler(legacy: Path, handler: str, files: list[Path]) -> str:
+    """``app.handler``: file ``app`` (.js/.mjs/.cjs), export ``handler``, as deployed."""
+    stem, _, export = handler.rpartition(".")
+    if not stem or not any(legacy / f"{stem}{ext}" in files for ext in _JS):
+        raise MigrationError(
+            f"handler {handler!r}: no {stem or handler}.js/.mjs/.cjs in {legacy}; give "
+            "<file>.<export> as in the function's configuration"
+        )
+    return f"{stem}.{export}"
+
+
 def _codemod(folder: Path) -> None:
     require_tooling("aws-sdk-js-codemod", "nox -s migrate rewrites aws-sdk v2 calls with it")
     files = [str(p) for p in sorted(folder.rglob("*")) if p.suffix in _JS]
@@ -267,6 +278,7 @@ def migrate(
     force: bool = False,
     catalog_dir: Path | None = None,
     layer: Path | None = None,
+    handler: str | None = None,
 ) -> Migration:
     """Migrate ``legacy`` into ``<catalog_dir>/<name>``; see the module docstring."""
     legacy = Path(legacy).resolve()
@@ -291,7 +303,9 @@ def migrate(
     files, skipped = _own_files(legacy)
     if not any(p.suffix in _JS for p in files):
         raise MigrationError(f"{legacy} holds no .js/.mjs/.cjs file to migrate")
-    handler = _handler(legacy, manifest, files)
+    handler = (
+        _given_handler(legacy, handler, files) if handler else _handler(legacy, manifest, files)
+    )
     result = Migration(function_dir=target, handler=handler, skipped=skipped)
     catalog_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".etl-migrate-", dir=catalog_dir) as scratch:

@@ -46,7 +46,7 @@ from etl_platform.model import contract
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.naming import resource_name
 from etl_platform.model.settings import REGION, Settings, settings_from_mapping
-from etl_platform.ops.aws import error_code
+from etl_platform.ops.account import error_code
 from etl_platform.ops.pulumi_env import INSTALL_HINT, STATE_DIR_NAME, OpsError, require_passphrase
 from etl_platform.paths import REPO_ROOT
 
@@ -101,6 +101,11 @@ def _passed(name: str, detail: str) -> CheckResult:
 
 def _failed(name: str, detail: str, fix: str) -> CheckResult:
     return CheckResult(name, False, detail, fix)
+
+
+def _reason(exc: Exception) -> str:
+    """What a FAIL line says went wrong: AWS's error code, else the exception's class."""
+    return error_code(exc) or type(exc).__name__
 
 
 def _client(session: Any, service: str) -> Any:
@@ -290,7 +295,7 @@ def check_backend(session: Any, env: Mapping[str, str], repo: Path) -> CheckResu
         except Exception as exc:
             return _failed(
                 "pulumi-backend",
-                f"backend {backend}: bucket {bucket} is not reachable ({error_code(exc)})",
+                f"backend {backend}: bucket {bucket} is not reachable ({_reason(exc)})",
                 f"create it (aws s3 mb s3://{bucket} --region {REGION}) or fix PULUMI_BACKEND_URL",
             )
     return _passed("pulumi-backend", f"passphrase set; backend {backend}")
@@ -306,7 +311,7 @@ def check_concurrency(session: Any, settings: Settings) -> CheckResult:
     except Exception as exc:
         return _failed(
             "concurrency",
-            f"cannot read the account's Lambda settings ({error_code(exc)})",
+            f"cannot read the account's Lambda settings ({_reason(exc)})",
             "allow lambda:GetAccountSettings to these credentials",
         )
     limit = int(limits.get("ConcurrentExecutions", 0))
@@ -332,7 +337,7 @@ def check_concurrency(session: Any, settings: Settings) -> CheckResult:
             if error_code(exc) != "ResourceNotFoundException":
                 return _failed(
                     "concurrency",
-                    f"cannot read {name}'s reserved concurrency ({error_code(exc)})",
+                    f"cannot read {name}'s reserved concurrency ({_reason(exc)})",
                     "allow lambda:GetFunctionConcurrency to these credentials",
                 )
     left = unreserved - (wanted - already)
@@ -448,12 +453,12 @@ def check_vpc(session: Any, settings: Settings) -> CheckResult:
         try:
             subnets += ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
         except Exception as exc:
-            missing.append(f"subnet {subnet_id} ({error_code(exc)})")
+            missing.append(f"subnet {subnet_id} ({_reason(exc)})")
     for group_id in group_ids:
         try:
             ec2.describe_security_groups(GroupIds=[group_id])
         except Exception as exc:
-            missing.append(f"security group {group_id} ({error_code(exc)})")
+            missing.append(f"security group {group_id} ({_reason(exc)})")
     if missing:
         return _failed(
             "vpc",
