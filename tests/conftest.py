@@ -17,14 +17,18 @@ loop) and ``ci`` (``nox -s tests`` and CI: more examples, derandomized so a run 
 reproducible). A test's own ``@settings`` may lower the budget, never raise it past the
 profile's.
 
-Session-wide results: :func:`planned` (one offline plan per stack and catalog).
+Session-wide results: :func:`planned` (one offline plan per stack and catalog) and
+:func:`cli_plan` (``etl-ops plan dev`` run once for real, in a child process).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +132,31 @@ def planned() -> Iterator[PlanOf]:
         return list(cache[key])
 
     yield plan_of
+
+
+@dataclass(frozen=True)
+class CliPlan:
+    """One real ``etl-ops plan dev`` in a child process (``PYTHONHASHSEED=1``)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    plan: bytes  # the JSON it wrote (``--out``)
+
+
+@pytest.fixture(scope="session")
+def cli_plan(tmp_path_factory: pytest.TempPathFactory) -> CliPlan:
+    """``python -m etl_platform.ops.cli plan dev`` as a user runs it, once per session."""
+    out = tmp_path_factory.mktemp("cli-plan") / "plan-dev.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "etl_platform.ops.cli", "plan", "dev", "--out", str(out)],
+        cwd=TESTS.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "PYTHONHASHSEED": "1"},
+    )
+    return CliPlan(
+        done.returncode, done.stdout, done.stderr, out.read_bytes() if out.is_file() else b""
+    )

@@ -242,22 +242,18 @@ def test_the_guardrails_never_load_the_offline_runner() -> None:
 
 
 @pytest.mark.slow
-def test_two_plans_of_a_stack_are_byte_identical(tmp_path: Path, planned: Any) -> None:
+def test_two_plans_of_a_stack_are_byte_identical(
+    tmp_path: Path, planned: Any, cli_plan: Any
+) -> None:
     # GIVEN two plans of dev, each in its own interpreter with its own hash seed: `etl-ops
     # plan` in a child (seed 1) and the session's plan in this one (another seed), both
     # written by the code `nox -s plan` runs
     seeds = {"1", os.environ.get("PYTHONHASHSEED", "random")}
     assert len(seeds) == 2, "this process must not run with PYTHONHASHSEED=1"
-    child = tmp_path / "plan-child.json"
-    subprocess.run(
-        [sys.executable, "-m", "etl_platform.ops.cli", "plan", "dev", "--out", str(child)],
-        capture_output=True,
-        check=True,
-        env={**os.environ, "PYTHONHASHSEED": "1"},
-    )
+    assert cli_plan.returncode == 0, cli_plan.stderr
     here = tmp_path / "plan-here.json"
     write_plan(planned("dev"), here)
-    outputs = [child.read_bytes(), here.read_bytes()]
+    outputs = [cli_plan.plan, here.read_bytes()]
     # THEN the two plan files are the same bytes
     assert outputs[0] == outputs[1]
     # AND they hold every stack, with no object addresses (an unencodable value's repr)
