@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from etl_platform.errors import EtlPlatformError
+from etl_platform.errors import CommandFailedError
 from etl_platform.model.deployment import LIVE_ALIAS
 from etl_platform.model.naming import resource_name
 from etl_platform.model.stack_config import read_stack_config
@@ -69,7 +69,7 @@ DEFAULT_SOAK_DAYS = 14
 FUNCTIONS_PROJECT = PROJECTS_DIR / "etl-functions"
 
 
-class CutoverError(EtlPlatformError):
+class CutoverError(CommandFailedError):
     """Cutover, rollback or retire refused or failed (the message says why and what to do)."""
 
 
