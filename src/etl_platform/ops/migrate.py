@@ -62,8 +62,8 @@ from etl_platform.paths import LAMBDAS_DIR
 
 __all__ = [
     "TOOLING",
-    "Migration",
     "LayerCheckError",
+    "Migration",
     "MigrationError",
     "add_arguments",
     "command",

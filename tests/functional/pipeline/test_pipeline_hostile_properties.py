@@ -33,9 +33,8 @@ MODERATE = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-PURE = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+# The pure decoders take the profile's budget (tests/conftest.py: dev 25, ci 100).
+PURE = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # ----------------------------------------------------------------------- strategies
 
