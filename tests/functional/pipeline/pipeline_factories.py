@@ -245,9 +245,7 @@ def put_staged(
                 }
             ),
         )
-    s3.put_object(
-        Bucket=BUCKET, Key=key, Body=text.encode("utf-8"), Metadata={"dataset": "orders"}
-    )
+    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode("utf-8"), Metadata={"dataset": "orders"})
     return key
 
 
