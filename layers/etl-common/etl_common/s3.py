@@ -240,38 +240,29 @@ def iter_lines(chunks: Iterable[bytes], max_line_bytes: int) -> Iterator[bytes |
     character, so splitting the bytes before decoding is exact. A line longer than
     ``max_line_bytes`` is yielded as an :class:`OversizedLine` (its first
     ``max_line_bytes`` bytes kept) and the rest of it is skipped as it streams by."""
-    pending = bytearray()
-    oversized: int | None = None  # bytes of the current oversized line so far
+    head = b""  # the start of the line the previous chunk left open (at most the limit)
+    length = 0  # that line's full length so far
     for chunk in chunks:
-        start = 0
-        while True:
-            end = chunk.find(b"\n", start)
-            piece = chunk[start:] if end < 0 else chunk[start:end]
-            if oversized is not None:
-                oversized += len(piece)
-            elif len(pending) + len(piece) > max_line_bytes:
-                room = max_line_bytes - len(pending)
-                pending += piece[:room]
-                oversized = len(pending) + len(piece) - room
-            elif end >= 0 and not pending:
-                yield piece  # the common case: a whole line inside one chunk, no copy
-                start = end + 1
-                continue
-            else:
-                pending += piece
-            if end < 0:
-                break
-            if oversized is not None:
-                yield OversizedLine(bytes(pending), oversized)
-                oversized = None
-            else:
-                yield bytes(pending)
-            pending.clear()
-            start = end + 1
-    if oversized is not None:
-        yield OversizedLine(bytes(pending), oversized)
-    elif pending:
-        yield bytes(pending)
+        pieces = chunk.split(b"\n")  # in C: the middle pieces are whole lines
+        first = pieces[0]
+        if length + len(first) <= max_line_bytes:
+            head += first
+        elif len(head) < max_line_bytes:
+            head = (head + first)[:max_line_bytes]
+        length += len(first)
+        if len(pieces) == 1:
+            continue
+        yield head if length <= max_line_bytes else OversizedLine(head, length)
+        for line in pieces[1:-1]:
+            yield (
+                line
+                if len(line) <= max_line_bytes
+                else OversizedLine(line[:max_line_bytes], len(line))
+            )
+        last = pieces[-1]
+        head, length = last[:max_line_bytes], len(last)
+    if length:
+        yield head if length <= max_line_bytes else OversizedLine(head, length)
 
 
 def read_object(bucket: str, key: str) -> StoredObject:
@@ -395,7 +386,9 @@ def put_jsonl(bucket: str, key: str, rows: Iterable[Any], **kwargs: Any) -> bool
 class StreamingUpload:
     """Write one object as it is produced, in bounded memory (``part_bytes`` at most).
 
-    Use as a context manager: :meth:`write` bytes, then :meth:`complete`; leaving the
+    Parts are at least ``part_bytes`` (a part ends with the write that fills it, so it
+    may run over by one write's size). Use as a context manager: :meth:`write` bytes,
+    then :meth:`complete`; leaving the
     block without completing (an exception) aborts, so the key never holds a partial
     object. Under one part the object is written by a single ``PutObject`` at
     :meth:`complete`; beyond, an S3 multipart upload is started with the first full
@@ -441,10 +434,9 @@ class StreamingUpload:
         """Append ``data``; a full part is uploaded as soon as there is one."""
         self._buffer += data
         self.size += len(data)
-        while len(self._buffer) >= self.part_bytes:
-            part = bytes(self._buffer[: self.part_bytes])
-            del self._buffer[: self.part_bytes]
-            self._upload_part(part)
+        if len(self._buffer) >= self.part_bytes:  # a part may run over by one write
+            part, self._buffer = self._buffer, bytearray()
+            self._upload_part(bytes(part))
 
     def complete(self) -> None:
         """Make the object exist, whole (the one moment it becomes visible)."""

@@ -169,6 +169,7 @@ def test_a_larger_object_is_uploaded_in_parts_and_completed_whole(fake_s3):
     assert fake.names()[-2:] == ["upload_part", "complete_multipart_upload"]
     parts = [kw for name, kw in fake.calls if name == "upload_part"]
     assert [len(kw["Body"]) for kw in parts] == [PART, PART, PART // 2 + 4]
+    assert b"".join(kw["Body"] for kw in parts) == b"z" * (5 * (PART // 2)) + b"tail"
     completed = fake.calls[-1][1]["MultipartUpload"]["Parts"]
     assert completed == [{"PartNumber": n, "ETag": f'"etag-{n}"'} for n in (1, 2, 3)]
 
