@@ -213,8 +213,7 @@ def _load_object(obj: s3.S3Object) -> dict[str, Any]:
     logger.bind(batch_id=batch_id)
     with tracing.subsegment("load", batch_id=batch_id) as span:
         first = s3.open_object(obj.bucket, obj.key)
-        document = s3.read_json(obj.bucket, batches.manifest_key(batch_id), missing_ok=True)
-        manifest = None if document is None else batches.Manifest.from_json(document)
+        manifest = batches.read_manifest(obj.bucket, batch_id)
         dataset = datasets.get(
             first.metadata.get("dataset")
             or (manifest.dataset if manifest else "")

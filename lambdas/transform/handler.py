@@ -31,14 +31,17 @@ measured at 1 GB, see README "Performance"):
   failure aborts the uploads not yet completed: no partial staged object exists.
 
 Nothing is lost: received = staged + rejected + duplicates, always (duplicates
-counted by the load). A bad line is a rejection, never a failure. An object that
-cannot be read at all (missing, a line not UTF-8) or an unexpected key raises, so
-Lambda retries and then dead-letters the event. An object larger than
-``MAX_RAW_BYTES`` (what one invocation transforms well within its timeout at the
-measured rate) is refused at once, before reading it: a ``rejected/`` note says
-why and what to do, and the invocation raises :class:`RawObjectTooLargeError` (its
-event reaches the DLQ and its alarm); the manifest stays ``received``. Output keys
-are deterministic: a retry overwrites.
+counted by the load). A bad line is a rejection, never a failure: whatever its
+content (a lone surrogate in a field name, a number beyond ``Decimal``'s range), it
+is a rejected line with its reasons, and should the validator itself fail on a
+line, that line is rejected (and logged at ERROR) rather than the batch retried
+into the DLQ. An object that cannot be read at all (missing, a line not UTF-8) or
+an unexpected key raises, so Lambda retries and then dead-letters the event. An
+object larger than ``MAX_RAW_BYTES`` (what one invocation transforms well within
+its timeout at the measured rate) is refused at once, before reading it: a
+``rejected/`` note says why and what to do, and the invocation raises
+:class:`RawObjectTooLargeError` (its event reaches the DLQ and its alarm); the
+manifest stays ``received``. Output keys are deterministic: a retry overwrites.
 
 Environment variables (read once at import):
 
@@ -142,7 +145,13 @@ def classify_lines(
             message = "empty line" if not line.strip() else f"not valid JSON: {exc}"
             yield _rejection(number, line, [{"field": None, "message": message}])
             continue
-        result = normalize(record, batch_id, context)
+        try:
+            result = normalize(record, batch_id, context)
+        except Exception as exc:  # a validator bug must not poison the batch: reject the line
+            _log.exception("validator failed on a line; rejected", extra={"line": number})
+            message = f"could not be validated ({type(exc).__name__}); the operators are alerted"
+            yield _rejection(number, line, [{"field": None, "message": message}])
+            continue
         if result.row is None:
             yield _rejection(number, line, [p.as_dict() for p in result.problems])
             continue

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from etl_platform.model.needs import KMS_DECRYPT_ACTIONS, KMS_KEY_USE_ACTIONS
+
 __all__ = [
     "ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS",
     "ENI_ACTIONS",
@@ -52,11 +54,8 @@ ENI_MANAGE_ACTIONS = (
 ENI_ACTIONS = (ENI_CREATE_ACTION, *ENI_MANAGE_ACTIONS)
 #: The describe actions Lambda also needs; these have no resource-level permissions.
 ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
-#: What a publisher to (or reader of) data encrypted under a KMS key needs: SNS and
-#: Secrets Manager encrypt under a data key generated for the caller.
-KMS_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
-#: What a reader of a secret encrypted with a customer managed key needs on that key.
-KMS_DECRYPT_ACTIONS = ("kms:Decrypt",)
+# KMS_KEY_USE_ACTIONS and KMS_DECRYPT_ACTIONS live with the [needs] vocabulary
+# (etl_platform.model.needs: kms_decrypt grants the same action) and are re-exported here.
 
 # Actions that support no resource-level permissions: AWS only accepts "Resource": "*"
 # for them (Service Authorization Reference: their "Resource types" column is empty).

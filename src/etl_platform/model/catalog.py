@@ -15,6 +15,8 @@ Example entry::
     critical = true                 # reserved concurrency 5
     database = false                # true: MAX_CONNECTIONS=10, DB secret, VPC settings
     snap_start = false              # api only: Lambda SnapStart on published versions
+    deployment = "canary-10-5"      # optional: how CodeDeploy shifts traffic to a new version
+    smoke_event = { ping = true }   # optional: invoke each new version with it before traffic
 
     [trigger]                       # type = url | s3 (+ prefix) | schedule (+ expression) | none
     type = "s3"
@@ -40,15 +42,32 @@ the function's folder.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from etl_platform.errors import CatalogError
+from etl_platform.model.deployment import DEPLOYER, DEPLOYMENT_PREFERENCES
+from etl_platform.model.needs import (
+    BUCKET,
+    NEEDS,
+    Need,
+    need,
+    needs_for_kind,
+    split_reference,
+)
+from etl_platform.model.resources import (
+    NAME_PATTERN,
+    Resource,
+    kind_label,
+    parse_resource,
+    with_article,
+)
 from etl_platform.model.runtimes import (
     DEFAULT_NODE_RUNTIME,
     NODE_SOURCE_SUFFIXES,
@@ -61,9 +80,14 @@ from etl_platform.model.runtimes import (
 from etl_platform.model.slo import SLO_ENV_VARS
 from etl_platform.paths import LAMBDAS_DIR
 
+if TYPE_CHECKING:
+    from etl_platform.model.settings import Settings
+
 __all__ = [
     "CATALOG_DIR_ENV",
     "CRITICAL_RESERVED_CONCURRENCY",
+    "ENTRY_CHECKS",
+    "ENTRY_KEYS",
     "MAX_CONNECTIONS",
     "MEMORY_MB",
     "NODE_HANDLER_EXTENSIONS",
@@ -71,10 +95,14 @@ __all__ = [
     "TIMEOUT_SECONDS",
     "TRIGGER_TYPES",
     "Catalog",
+    "EntryKey",
     "FunctionSpec",
+    "Grant",
     "Trigger",
     "TriggerType",
+    "catalog_keys_markdown",
     "load_catalog",
+    "resolve_needs",
 ]
 
 # The profiles: the only place these numbers live.
@@ -91,23 +119,7 @@ RESERVED_ENV_VARS = frozenset(
     | set(SLO_ENV_VARS)
 )
 
-_TOP_KEYS = {
-    "name",
-    "handler",
-    "runtime",
-    "description",
-    "kind",
-    "size",
-    "critical",
-    "database",
-    "trigger",
-    "needs",
-    "environment",
-    "snap_start",
-}
-_REQUIRED_KEYS = ("name", "handler", "description", "kind", "size")
-_NEEDS_KEYS = ("s3_read", "s3_write", "s3_create", "s3_missing_ok", "s3_list")
-_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_NAME = NAME_PATTERN  # function names and resource names: kebab-case
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 # AWS's Node.js handler: <file path without extension>.<exported name>.
 _NODE_HANDLER = re.compile(r"^(?P<file>[\w$-]+(/[\w$.-]+)*)\.(?P<export>[A-Za-z_$][\w$]*)$")
@@ -117,6 +129,8 @@ _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*/$")
 _ENV_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SCHEDULE = re.compile(r"^(rate|cron)\(.+\)$")
 MAX_NAME_LENGTH = 32
+# The largest synchronous invocation payload Lambda takes (the smoke event is one).
+MAX_SMOKE_EVENT_BYTES = 6 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -161,6 +175,10 @@ class TriggerType:
     kinds: tuple[str, ...] = ("api", "batch")
     kind_reason: str = ""
     check: Callable[[Path, dict[str, Any]], None] | None = None
+    #: The needs the trigger implies, as ``(need key, etl:resources name)`` pairs (an
+    #: ``sqs`` trigger: ``("sqs_receive", <its queue>)``): granted to the role and the
+    #: boundary like declared ones, resolved and kind-checked against the stack the same way.
+    needs: Callable[[Trigger], tuple[tuple[str, str], ...]] | None = None
 
 
 #: Every trigger type, one row each (a new one is a row here and a builder in infra).
@@ -195,21 +213,71 @@ class FunctionSpec:
     critical: bool
     database: bool
     trigger: Trigger
-    s3_read: tuple[str, ...]
-    s3_write: tuple[str, ...]
+    #: ``[needs]``: the declared (non-empty) lists by need key, in the order of
+    #: :data:`etl_platform.model.needs.NEEDS`; data-bucket prefixes or resource names.
+    needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
     source: Path = field(default=Path(), compare=False)
     #: The entry's own ``runtime``; None means the stack's ``etl:runtime`` (Python).
     runtime: str | None = None
-    #: Prefixes it only creates: every write carries ``If-None-Match: *`` (never overwrites).
-    s3_create: tuple[str, ...] = ()
-    #: Read prefixes where a missing key is an answer the code must see as 404 (NoSuchKey),
-    #: not 403: these functions get ``s3:ListBucket``.
-    s3_missing_ok: tuple[str, ...] = ()
-    #: Prefixes whose key names it lists (``s3:ListBucket`` too; key names only).
-    s3_list: tuple[str, ...] = ()
     #: Lambda SnapStart on published versions (url functions); the URL serves an alias.
     snap_start: bool = False
+    #: The entry's ``deployment`` (a key of ``DEPLOYMENT_PREFERENCES``); None: the stack's
+    #: ``etl:deploymentPreference``.
+    deployment: str | None = None
+    #: The entry's ``smoke_event``: the payload ``nox -s deploy-all`` invokes each newly
+    #: published version with before CodeDeploy moves any traffic (None: no smoke test).
+    smoke_event: dict[str, Any] | None = None
+
+    def need(self, key: str) -> tuple[str, ...]:
+        """The entries of ``needs.<key>`` (empty when not declared)."""
+        return self.needs.get(key, ())
+
+    @property
+    def s3_read(self) -> tuple[str, ...]:
+        """Data-bucket prefixes it reads."""
+        return self.need("s3_read")
+
+    @property
+    def s3_write(self) -> tuple[str, ...]:
+        """Data-bucket prefixes it writes (and may overwrite)."""
+        return self.need("s3_write")
+
+    @property
+    def s3_create(self) -> tuple[str, ...]:
+        """Prefixes it only creates: every write carries ``If-None-Match: *``."""
+        return self.need("s3_create")
+
+    @property
+    def s3_missing_ok(self) -> tuple[str, ...]:
+        """Read prefixes where a missing key is an answer (404, not 403): ``s3:ListBucket``."""
+        return self.need("s3_missing_ok")
+
+    @property
+    def s3_list(self) -> tuple[str, ...]:
+        """Prefixes whose key names it lists (``s3:ListBucket`` too; key names only)."""
+        return self.need("s3_list")
+
+    @property
+    def s3_delete(self) -> tuple[str, ...]:
+        """Data-bucket prefixes whose objects it deletes."""
+        return self.need("s3_delete")
+
+    @property
+    def resource_needs(self) -> tuple[tuple[Need, str, str | None], ...]:
+        """``(need, resource name, key prefix or None)`` for every resource it names:
+        its ``[needs]``, then what its trigger implies (``TriggerType.needs``)."""
+        declared = tuple(
+            (n, *split_reference(value))
+            for n in NEEDS
+            if not n.on_data_bucket
+            for value in self.need(n.key)
+        )
+        implied = TRIGGER_TYPES[self.trigger.type].needs
+        from_trigger = tuple(
+            (need(key), name, None) for key, name in (implied(self.trigger) if implied else ())
+        )
+        return declared + from_trigger
 
     @property
     def lists_bucket(self) -> bool:
@@ -290,103 +358,26 @@ def load_catalog(root: Path | None = None) -> Catalog:
 
 
 def _load_entry(path: Path) -> FunctionSpec:
+    """One entry: every row of :data:`ENTRY_KEYS` parsed in order, then :data:`ENTRY_CHECKS`."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(path, "(file)", f"not valid TOML: {exc}") from exc
 
-    unknown = sorted(set(data) - _TOP_KEYS)
+    allowed = [row.key for row in ENTRY_KEYS]
+    unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise CatalogError(path, unknown[0], f"unknown key; allowed keys: {sorted(_TOP_KEYS)}")
-    for key in _REQUIRED_KEYS:
+        raise CatalogError(path, unknown[0], f"unknown key; allowed keys: {sorted(allowed)}")
+    required = [row.key for row in ENTRY_KEYS if row.required]
+    for key in required:
         if key not in data:
-            raise CatalogError(path, key, "missing; every entry needs " + ", ".join(_REQUIRED_KEYS))
-
-    name = _string(path, data, "name")
-    if not _NAME.match(name) or len(name) > MAX_NAME_LENGTH:
-        raise CatalogError(
-            path,
-            "name",
-            f"{name!r} must be kebab-case (a-z, 0-9, single hyphens), "
-            f"at most {MAX_NAME_LENGTH} characters",
-        )
-
-    runtime = _runtime(path, data)
-    handler = _string(path, data, "handler")
-    if runtime is None:
-        _check_python_handler(path, handler)
-    else:
-        _check_node_handler(path, handler, runtime)
-
-    description = _string(path, data, "description")
-    if not description or len(description) > 256:
-        raise CatalogError(path, "description", "must be 1-256 characters (Lambda's limit)")
-
-    kind = _choice(path, data, "kind", TIMEOUT_SECONDS)
-    size = _choice(path, data, "size", MEMORY_MB)
-    critical = _bool(path, data, "critical")
-    database = _bool(path, data, "database")
-    trigger = _trigger(path, data.get("trigger", {"type": "none"}))
-    needs = _needs(path, data.get("needs", {}))
-    s3_read, s3_write = needs["s3_read"], needs["s3_write"]
-    environment = _environment(path, data.get("environment", {}))
-    snap_start = _bool(path, data, "snap_start")
-    if snap_start and trigger.type != "url":
-        raise CatalogError(
-            path,
-            "snap_start",
-            'SnapStart is offered for API functions (kind = "api" with a url trigger) only: '
-            "it speeds up the first request of a new environment, which only a caller waits "
-            "for; remove the key",
-        )
-    if snap_start and runtime is not None:
-        raise CatalogError(
-            path,
-            "snap_start",
-            f"Lambda SnapStart supports the Python (3.12+), Java and .NET managed runtimes, "
-            f"not {runtime}; remove the key",
-        )
-
-    trigger_type = TRIGGER_TYPES[trigger.type]
-    if kind not in trigger_type.kinds:
-        raise CatalogError(path, "trigger.type", trigger_type.kind_reason)
-    if trigger.type == "s3":
-        assert trigger.prefix is not None
-        if not any(trigger.prefix.startswith(p) for p in s3_read):
-            raise CatalogError(
-                path,
-                "needs.s3_read",
-                f"the function is triggered by {trigger.prefix!r} but cannot read it: "
-                f"add {trigger.prefix!r} to needs.s3_read",
-            )
-        for key in ("s3_write", "s3_create"):
-            if any(_overlaps(trigger.prefix, p) for p in needs[key]):
-                raise CatalogError(
-                    path,
-                    f"needs.{key}",
-                    f"the function writes under its own trigger prefix {trigger.prefix!r}: "
-                    "each write would invoke it again (a recursive loop)",
-                )
-
-    return FunctionSpec(
-        name=name,
-        handler=handler,
-        description=description,
-        kind=kind,
-        size=size,
-        critical=critical,
-        database=database,
-        trigger=trigger,
-        s3_read=s3_read,
-        s3_write=s3_write,
-        environment=environment,
-        source=path,
-        runtime=runtime,
-        s3_create=needs["s3_create"],
-        s3_missing_ok=needs["s3_missing_ok"],
-        s3_list=needs["s3_list"],
-        snap_start=snap_start,
-    )
+            raise CatalogError(path, key, "missing; every entry needs " + ", ".join(required))
+    parsed: dict[str, Any] = {}
+    for row in ENTRY_KEYS:
+        parsed[row.key] = row.parse(path, data, parsed)
+    for check in ENTRY_CHECKS:
+        check(path, parsed)
+    return FunctionSpec(**parsed, source=path)
 
 
 def _check_catalog(specs: list[FunctionSpec]) -> None:
@@ -436,6 +427,45 @@ def _runtime(path: Path, data: dict[str, Any]) -> str | None:
     if why:
         raise CatalogError(path, "runtime", f"{why}; supported: {', '.join(node_runtimes)}")
     return runtime
+
+
+def _deployment(path: Path, data: dict[str, Any]) -> str | None:
+    """The entry's deployment preference, or None for the stack's ``etl:deploymentPreference``."""
+    if "deployment" not in data:
+        return None
+    value = data["deployment"]
+    if value not in DEPLOYMENT_PREFERENCES:
+        raise CatalogError(
+            path,
+            "deployment",
+            f"{value!r} is not a deployment preference; use one of "
+            f"{', '.join(DEPLOYMENT_PREFERENCES)}, or remove the key to use the stack's "
+            "etl:deploymentPreference (all-at-once in dev, canary-10-5 in prod)",
+        )
+    return str(value)
+
+
+def _smoke_event(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The entry's smoke-test payload: a table, sent as JSON (Lambda takes up to 6 MB)."""
+    if "smoke_event" not in data:
+        return None
+    value = data["smoke_event"]
+    if not isinstance(value, dict):
+        raise CatalogError(
+            path,
+            "smoke_event",
+            f"must be a table (the JSON event each new version is invoked with before it "
+            f"gets traffic), e.g. smoke_event = {{ ping = true }}; got {value!r}",
+        )
+    try:
+        payload = json.dumps(value)
+    except (TypeError, ValueError) as exc:  # TOML dates and times have no JSON form
+        raise CatalogError(path, "smoke_event", f"must be JSON data: {exc}") from None
+    if len(payload.encode("utf-8")) > MAX_SMOKE_EVENT_BYTES:
+        raise CatalogError(
+            path, "smoke_event", f"is larger than Lambda's {MAX_SMOKE_EVENT_BYTES} bytes"
+        )
+    return value
 
 
 def _node_files(folder: Path, stem: str) -> list[Path]:
@@ -540,27 +570,63 @@ def _trigger(path: Path, raw: Any) -> Trigger:
 
 
 def _needs(path: Path, raw: Any) -> dict[str, tuple[str, ...]]:
+    """``[needs]``: for each key of :data:`NEEDS`, prefixes or resource names, no repeats."""
     if not isinstance(raw, dict):
         raise CatalogError(path, "needs", "must be a table")
-    extra = sorted(set(raw) - set(_NEEDS_KEYS))
+    keys = [n.key for n in NEEDS if n.in_catalog]
+    implied = {n.key for n in NEEDS if not n.in_catalog}
+    extra = sorted(set(raw) - set(keys))
     if extra:
-        raise CatalogError(path, f"needs.{extra[0]}", f"unknown; allowed: {list(_NEEDS_KEYS)}")
+        why = (
+            "is implied by the trigger that reads the resource, not declared"
+            if extra[0] in implied
+            else "unknown"
+        )
+        raise CatalogError(path, f"needs.{extra[0]}", f"{why}; allowed: {keys}")
     result: dict[str, tuple[str, ...]] = {}
-    for key in _NEEDS_KEYS:
-        prefixes = raw.get(key, [])
-        if not isinstance(prefixes, list):
-            raise CatalogError(path, f"needs.{key}", "must be a list of key prefixes")
-        for prefix in prefixes:
-            if not isinstance(prefix, str) or not _PREFIX.match(prefix):
-                raise CatalogError(
-                    path,
-                    f"needs.{key}",
-                    f"{prefix!r} must be a key prefix like 'staged/' (no wildcards, ends with '/')",
-                )
-        if len(set(prefixes)) != len(prefixes):
-            raise CatalogError(path, f"needs.{key}", "lists a prefix twice")
-        result[key] = tuple(sorted(prefixes))
-    both = sorted(set(result["s3_write"]) & set(result["s3_create"]))
+    for n in (n for n in NEEDS if n.in_catalog):
+        values = raw.get(n.key, [])
+        what = "key prefixes" if n.on_data_bucket else "etl:resources names"
+        if not isinstance(values, list):
+            raise CatalogError(path, f"needs.{n.key}", f"must be a list of {what}")
+        for value in values:
+            problem = _need_entry_problem(n, value)
+            if problem:
+                raise CatalogError(path, f"needs.{n.key}", problem)
+        if len(set(values)) != len(values):
+            raise CatalogError(path, f"needs.{n.key}", "lists an entry twice")
+        if values:
+            result[n.key] = tuple(sorted(values))
+    for check in _NEEDS_CHECKS:
+        check(path, result)
+    return result
+
+
+def _need_entry_problem(n: Need, value: Any) -> str | None:
+    """Why ``value`` cannot be an entry of ``needs.<n.key>``, or None."""
+    if n.on_data_bucket:
+        if isinstance(value, str) and _PREFIX.match(value):
+            return None
+        return f"{value!r} must be a key prefix like 'staged/' (no wildcards, ends with '/')"
+    name, prefix = split_reference(value) if isinstance(value, str) else ("", None)
+    if n.target == BUCKET:
+        if _NAME.match(name) and (prefix is None or _PREFIX.match(prefix)):
+            return None
+        return (
+            f"{value!r} must be the etl:resources name of a bucket, alone (the whole bucket) "
+            "or with a key prefix: 'exports' or 'exports/reports/' (no wildcards, the "
+            "prefix ends with '/')"
+        )
+    if isinstance(value, str) and _NAME.match(value):
+        return None
+    return (
+        f"{value!r} must be the kebab-case name of {with_article(kind_label(n.target))} this stack "
+        "declares in etl:resources (the ARN goes in the stack's config, not here)"
+    )
+
+
+def _write_or_create(path: Path, needs: dict[str, tuple[str, ...]]) -> None:
+    both = sorted(set(needs.get("s3_write", ())) & set(needs.get("s3_create", ())))
     if both:
         raise CatalogError(
             path,
@@ -568,7 +634,10 @@ def _needs(path: Path, raw: Any) -> dict[str, tuple[str, ...]]:
             f"{both[0]!r} is also in needs.s3_write: a prefix is either overwritten "
             "(s3_write) or only created (s3_create), not both",
         )
-    unread = sorted(set(result["s3_missing_ok"]) - set(result["s3_read"]))
+
+
+def _missing_ok_is_read(path: Path, needs: dict[str, tuple[str, ...]]) -> None:
+    unread = sorted(set(needs.get("s3_missing_ok", ())) - set(needs.get("s3_read", ())))
     if unread:
         raise CatalogError(
             path,
@@ -576,7 +645,13 @@ def _needs(path: Path, raw: Any) -> dict[str, tuple[str, ...]]:
             f"{unread[0]!r} is not in needs.s3_read: add it there too (s3_missing_ok only "
             "says that a missing key under a prefix it reads must answer 404)",
         )
-    return result
+
+
+#: Rules between ``[needs]`` keys, each naming the key to fix.
+_NEEDS_CHECKS: tuple[Callable[[Path, dict[str, tuple[str, ...]]], None], ...] = (
+    _write_or_create,
+    _missing_ok_is_read,
+)
 
 
 def _environment(path: Path, raw: Any) -> dict[str, str]:
@@ -590,3 +665,270 @@ def _environment(path: Path, raw: Any) -> dict[str, str]:
         if not isinstance(value, str):
             raise CatalogError(path, f"environment.{key}", f"must be a string, got {value!r}")
     return dict(sorted(raw.items()))
+
+
+Parsed = dict[str, Any]  # the FunctionSpec fields parsed so far, by entry key
+
+
+@dataclass(frozen=True)
+class EntryKey:
+    """One top-level key of ``function.toml``: how it is read and checked, and its docs.
+
+    ``parse(path, data, parsed)`` returns the :class:`FunctionSpec` field of the same
+    name (it may read fields of rows above it in ``parsed``) or raises
+    :class:`CatalogError` naming the file, the key and what is allowed.
+    """
+
+    key: str
+    parse: Callable[[Path, dict[str, Any], Parsed], Any]
+    default: str  # the README's "default" column ("(required)" for required keys)
+    meaning: str  # the README's "allowed / meaning" column
+    required: bool = False
+
+    def readme_row(self) -> str:
+        return f"| `{self.key}` | {self.default} | {self.meaning} |"
+
+
+def _parse_name(path: Path, data: dict[str, Any], parsed: Parsed) -> str:
+    name = _string(path, data, "name")
+    if not _NAME.match(name) or len(name) > MAX_NAME_LENGTH:
+        raise CatalogError(
+            path,
+            "name",
+            f"{name!r} must be kebab-case (a-z, 0-9, single hyphens), "
+            f"at most {MAX_NAME_LENGTH} characters",
+        )
+    if name == DEPLOYER:
+        raise CatalogError(
+            path,
+            "name",
+            f"{name!r} is reserved: the stack's CodeDeploy service role is "
+            f"role-{DEPLOYER}-<suffix>; choose another name",
+        )
+    return name
+
+
+def _parse_handler(path: Path, data: dict[str, Any], parsed: Parsed) -> str:
+    handler = _string(path, data, "handler")
+    if parsed["runtime"] is None:
+        _check_python_handler(path, handler)
+    else:
+        _check_node_handler(path, handler, parsed["runtime"])
+    return handler
+
+
+def _parse_description(path: Path, data: dict[str, Any], parsed: Parsed) -> str:
+    description = _string(path, data, "description")
+    if not description or len(description) > 256:
+        raise CatalogError(path, "description", "must be 1-256 characters (Lambda's limit)")
+    return description
+
+
+def _table(key: str, parse: Callable[[Path, Any], Any], default: Any) -> Callable[..., Any]:
+    """A row parser for the sub-table ``[key]`` (``default`` when the entry has none)."""
+    return lambda path, data, parsed: parse(path, data.get(key, default))
+
+
+#: Every top-level key of an entry, in the order they are checked (a field each).
+ENTRY_KEYS: tuple[EntryKey, ...] = (
+    EntryKey(
+        "name",
+        _parse_name,
+        "(required)",
+        f"kebab-case, unique, at most {MAX_NAME_LENGTH} characters; the function is "
+        "`lambda-<name>-<suffix>`",
+        required=True,
+    ),
+    EntryKey(
+        "runtime",
+        lambda path, data, parsed: _runtime(path, data),
+        "the stack's `etl:runtime`",
+        "a supported `nodejs*.x` for a Node.js function; Python functions run on the "
+        "stack's runtime",
+    ),
+    EntryKey(
+        "handler",
+        _parse_handler,
+        "(required)",
+        "Python: `<module>.<function>`, the module file in the folder; Node.js: "
+        "`<file>.<export>`, the file `<file>` + one of "
+        + ", ".join(f"`{ext}`" for ext in NODE_HANDLER_EXTENSIONS),
+        required=True,
+    ),
+    EntryKey("description", _parse_description, "(required)", "1-256 characters", required=True),
+    EntryKey(
+        "kind",
+        lambda path, data, parsed: _choice(path, data, "kind", TIMEOUT_SECONDS),
+        "(required)",
+        ", ".join(f"`{k}` ({v} s)" for k, v in TIMEOUT_SECONDS.items()),
+        required=True,
+    ),
+    EntryKey(
+        "size",
+        lambda path, data, parsed: _choice(path, data, "size", MEMORY_MB),
+        "(required)",
+        ", ".join(f"`{k}` ({v} MB)" for k, v in MEMORY_MB.items()),
+        required=True,
+    ),
+    EntryKey(
+        "critical",
+        lambda path, data, parsed: _bool(path, data, "critical"),
+        "`false`",
+        f"`true`: reserved concurrency {CRITICAL_RESERVED_CONCURRENCY}",
+    ),
+    EntryKey(
+        "database",
+        lambda path, data, parsed: _bool(path, data, "database"),
+        "`false`",
+        f"`true`: `MAX_CONNECTIONS={MAX_CONNECTIONS}`, the database secret, the VPC settings",
+    ),
+    EntryKey(
+        "trigger",
+        _table("trigger", _trigger, {"type": "none"}),
+        "`none`",
+        "a table with a `type`: " + ", ".join(f"`{t}`" for t in TRIGGER_TYPES),
+    ),
+    EntryKey(
+        "needs",
+        _table("needs", _needs, {}),
+        "nothing",
+        "a table of lists, one key per need (the table below); the role grants exactly these",
+    ),
+    EntryKey(
+        "environment",
+        _table("environment", _environment, {}),
+        "none",
+        '`NAME = "value"`, UPPER_SNAKE_CASE, not `AWS_*` nor a platform variable',
+    ),
+    EntryKey(
+        "snap_start",
+        lambda path, data, parsed: _bool(path, data, "snap_start"),
+        "`false`",
+        "`true` (url-triggered Python functions only): Lambda SnapStart",
+    ),
+    EntryKey(
+        "deployment",
+        lambda path, data, parsed: _deployment(path, data),
+        "the stack's `etl:deploymentPreference`",
+        "how CodeDeploy shifts traffic to a new version: "
+        + ", ".join(f"`{k}`" for k in DEPLOYMENT_PREFERENCES),
+    ),
+    EntryKey(
+        "smoke_event",
+        lambda path, data, parsed: _smoke_event(path, data),
+        "none",
+        "a table: the JSON event `nox -s deploy-all` invokes each new version with before "
+        "it gets traffic",
+    ),
+)
+
+
+def _snap_start_is_for_url_functions(path: Path, parsed: Parsed) -> None:
+    if parsed["snap_start"] and parsed["trigger"].type != "url":
+        raise CatalogError(
+            path,
+            "snap_start",
+            'SnapStart is offered for API functions (kind = "api" with a url trigger) only: '
+            "it speeds up the first request of a new environment, which only a caller waits "
+            "for; remove the key",
+        )
+    if parsed["snap_start"] and parsed["runtime"] is not None:
+        raise CatalogError(
+            path,
+            "snap_start",
+            f"Lambda SnapStart supports the Python (3.12+), Java and .NET managed runtimes, "
+            f"not {parsed['runtime']}; remove the key",
+        )
+
+
+def _trigger_fits_kind(path: Path, parsed: Parsed) -> None:
+    trigger_type = TRIGGER_TYPES[parsed["trigger"].type]
+    if parsed["kind"] not in trigger_type.kinds:
+        raise CatalogError(path, "trigger.type", trigger_type.kind_reason)
+
+
+def _s3_trigger_is_read_and_not_written(path: Path, parsed: Parsed) -> None:
+    trigger, needs = parsed["trigger"], parsed["needs"]
+    if trigger.type != "s3":
+        return
+    assert trigger.prefix is not None
+    if not any(trigger.prefix.startswith(p) for p in needs.get("s3_read", ())):
+        raise CatalogError(
+            path,
+            "needs.s3_read",
+            f"the function is triggered by {trigger.prefix!r} but cannot read it: "
+            f"add {trigger.prefix!r} to needs.s3_read",
+        )
+    for key in ("s3_write", "s3_create"):
+        if any(_overlaps(trigger.prefix, p) for p in needs.get(key, ())):
+            raise CatalogError(
+                path,
+                f"needs.{key}",
+                f"the function writes under its own trigger prefix {trigger.prefix!r}: "
+                "each write would invoke it again (a recursive loop)",
+            )
+
+
+#: Rules between keys of one entry, after every key parsed; each names the key to fix.
+ENTRY_CHECKS: tuple[Callable[[Path, Parsed], None], ...] = (
+    _snap_start_is_for_url_functions,
+    _trigger_fits_kind,
+    _s3_trigger_is_read_and_not_written,
+)
+
+
+def catalog_keys_markdown() -> str:
+    """The README's table of entry keys, rendered from :data:`ENTRY_KEYS`."""
+    header = "| key | default | allowed / meaning |\n|---|---|---|\n"
+    return header + "\n".join(row.readme_row() for row in ENTRY_KEYS) + "\n"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One resource a function's need names, resolved against its stack's ``etl:resources``."""
+
+    need: Need
+    resource: Resource
+    prefix: str | None = None  # a bucket's key prefix; None: the whole bucket
+
+    @property
+    def arns(self) -> tuple[str, ...]:
+        """The exact ARNs the need's actions are granted on."""
+        return self.need.arns(self.resource.arn, self.prefix)
+
+
+def resolve_needs(spec: FunctionSpec, settings: Settings, stack: str) -> tuple[Grant, ...]:
+    """Every resource ``spec``'s needs name, with its ARN from ``settings`` (stack ``stack``).
+
+    Raises :class:`CatalogError` (the entry's file and ``needs.<key>``) naming the
+    function, the resource and the stack when the stack does not declare the name, or
+    declares a resource of another kind than the need acts on, with the fix.
+    """
+    declared = dict(settings.resources)
+    grants: list[Grant] = []
+    for n, name, prefix in spec.resource_needs:
+        key = f"needs.{n.key}" if n.in_catalog else "trigger"
+        if name not in declared:
+            raise CatalogError(
+                spec.source,
+                key,
+                f"function {spec.name!r} names the resource {name!r}, which stack {stack!r} "
+                f"does not declare in etl:resources (declared: {', '.join(declared) or 'none'})"
+                f". Fix: pulumi config set --path 'etl:resources.{name}' <its ARN> --stack "
+                f"{stack} (in every project), or remove {name!r} from {key}",
+            )
+        resource = parse_resource(name, declared[name], settings.region)
+        if resource.resource_kind != n.target:
+            fits = [other.key for other in needs_for_kind(resource.resource_kind)]
+            instead = f"use it in {' or '.join(fits)}" if fits else "no need acts on it"
+            raise CatalogError(
+                spec.source,
+                key,
+                f"function {spec.name!r}: {name!r} is the {resource.label} {resource.arn} in "
+                f"stack {stack!r}, but {n.key} acts on {with_article(kind_label(n.target))} "
+                f"({', '.join(n.actions)}). Fix: name {with_article(kind_label(n.target))} "
+                "here, or "
+                f"{instead}",
+            )
+        grants.append(Grant(n, resource, prefix))
+    return tuple(grants)

@@ -11,10 +11,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from etl_platform.model.deployment import APPLICATION, DEPLOYER
+
 __all__ = [
     "ACCOUNT_ID_LENGTH",
     "LIMITS",
     "NAME_PROPERTIES",
+    "SCOPED_NAMES",
     "SUFFIX_PATTERN",
     "bucket_name",
     "check_suffix_fits",
@@ -38,6 +41,7 @@ LIMITS: dict[str, int] = {
     "etl": 255,  # CloudWatch dashboard name
     "data": 63,  # S3 bucket name (see bucket_name)
     "schedule": 64,  # EventBridge rule name (functions with a schedule trigger)
+    "deploy": 100,  # CodeDeploy application and deployment group names
 }
 # Where a resource type keeps its physical (AWS) name, when not in ``name``.
 NAME_PROPERTIES: dict[str, str] = {
@@ -45,6 +49,7 @@ NAME_PROPERTIES: dict[str, str] = {
     "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
     "aws:s3/bucket:Bucket": "bucket",
     "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": "deploymentGroupName",
 }
 LOG_GROUP_LIMIT = 512
 ACCOUNT_ID_LENGTH = 12
@@ -96,9 +101,12 @@ def check_suffix_fits(suffix: str, function_names: Iterable[str]) -> list[str]:
         ("boundary", "etl"),
         ("alarms", ""),
         ("etl", ""),
+        ("role", DEPLOYER),  # the CodeDeploy service role (and its policy, a longer limit)
+        ("deploy", APPLICATION),  # the CodeDeploy application
     ]
     for fn in names:
         candidates += [("lambda", fn), ("role", fn), ("policy", fn), ("dlq", fn), ("schedule", fn)]
+        candidates.append(("deploy", fn))  # its CodeDeploy deployment group
         candidates.append(("alarm", f"{fn}-async-events-dropped"))
     for resource_type, base in candidates:
         try:
@@ -128,9 +136,17 @@ def physical_name(type_token: str, props: Mapping[str, Any]) -> str | None:
 ATTACHED_TO_PROPERTIES = ("functionName", "bucket", "role")
 
 
+# Resources whose name is unique only within another resource (an alias within its
+# function): the plan shows ``<owner>:<name>``, and their names need not carry the suffix.
+SCOPED_NAMES: dict[str, str] = {"aws:lambda/alias:Alias": "functionName"}
+
+
 def display_name(type_token: str, props: Mapping[str, Any], logical: str) -> str:
     """How a plan lists a resource: its AWS name, else its parent's, else its logical name."""
     own = physical_name(type_token, props)
+    owner = props.get(SCOPED_NAMES.get(type_token, ""))
+    if own and isinstance(owner, str) and owner:
+        return f"{owner}:{own}"
     if own:
         return own
     for key in ATTACHED_TO_PROPERTIES:

@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl_platform.errors import SettingsError
+from etl_platform.model.deployment import ALL_AT_ONCE, DEFAULT_GRADUAL, DEPLOYMENT_PREFERENCES
 from etl_platform.model.naming import SUFFIX_PATTERN, check_suffix_fits
+from etl_platform.model.resources import (
+    ArnError,
+    Resource,
+    is_placeholder,
+    kms_key_problem,
+    parse_resource,
+)
+from etl_platform.model.resources import secret_arn_problem as _arn_secret_problem
 from etl_platform.model.runtimes import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
@@ -36,6 +45,7 @@ __all__ = [
     "ENVIRONMENT_DEFAULTS",
     "KNOWN_KEYS",
     "REGION",
+    "RESOURCES_KEY",
     "SETTING_KEYS",
     "EnvironmentDefaults",
     "ParseContext",
@@ -59,24 +69,27 @@ class EnvironmentDefaults:
     log_retention_days: int
     log_level: str
     dlq_age_alarm_seconds: int
+    deployment_preference: str  # a key of etl_platform.model.deployment.DEPLOYMENT_PREFERENCES
 
 
 # One table of per-environment defaults. Log retention is platform policy (the
 # guardrails enforce it): it changes here, for every stack, not per stack in config.
 ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
-    "dev": EnvironmentDefaults(log_retention_days=7, log_level="DEBUG", dlq_age_alarm_seconds=900),
-    "prod": EnvironmentDefaults(log_retention_days=30, log_level="INFO", dlq_age_alarm_seconds=300),
+    "dev": EnvironmentDefaults(
+        log_retention_days=7,
+        log_level="DEBUG",
+        dlq_age_alarm_seconds=900,
+        deployment_preference=ALL_AT_ONCE,
+    ),
+    "prod": EnvironmentDefaults(
+        log_retention_days=30,
+        log_level="INFO",
+        dlq_age_alarm_seconds=300,
+        deployment_preference=DEFAULT_GRADUAL,
+    ),
 }
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:us-east-1:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
-# Secrets Manager appends "-" and 6 random characters to a secret's name in its ARN; an
-# ARN without them names no secret, so a policy granting it never matches (AccessDenied).
-_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
-_KMS_KEY_ARN = re.compile(
-    r"^arn:aws:kms:us-east-1:\d{12}:key/"
-    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
-)
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,256}$")
@@ -120,6 +133,27 @@ class Settings:
     async_event_age_alarm_seconds: int = 600
     tracing: str = "xray-sdk"
     otel_collector_layer_arn: str | None = None
+    # etl:resources: (logical name, ARN) pairs, sorted by name; each ARN parsed at load.
+    resources: tuple[tuple[str, str], ...] = ()
+
+    def resource(self, name: str) -> Resource:
+        """The resource this stack declares as ``name`` in ``etl:resources``.
+
+        Raises :class:`SettingsError` naming the declared names when ``name`` is not one.
+        """
+        arns = dict(self.resources)
+        if name not in arns:
+            declared = ", ".join(arns) or "none"
+            raise SettingsError(
+                RESOURCES_KEY,
+                name,
+                f"this stack declares no resource {name!r} (declared: {declared})",
+                fix=f"pulumi config set --path '{RESOURCES_KEY}.{name}' <its ARN>",
+            )
+        return parse_resource(name, arns[name], self.region)
+
+    #: How CodeDeploy shifts traffic for a function whose catalog entry has no ``deployment``.
+    deployment_preference: str = ALL_AT_ONCE
 
     @property
     def python_version(self) -> str:
@@ -277,19 +311,47 @@ def _optional_matching(pattern: re.Pattern[str], allowed: str) -> Parser:
 
 def secret_arn_problem(arn: str) -> str | None:
     """Why ``arn`` is not the full ARN of a Secrets Manager secret in us-east-1, or None."""
-    if not _SECRET_ARN.match(arn):
-        return (
-            "must be the ARN of a Secrets Manager secret in us-east-1: "
-            "arn:aws:secretsmanager:us-east-1:<account>:secret:<name>-<6 characters>"
+    return _arn_secret_problem(arn, REGION)
+
+
+RESOURCES_KEY = "etl:resources"
+
+
+def _resources(key: str, raw: str | None, ctx: ParseContext) -> tuple[tuple[str, str], ...]:
+    """``{"todos": "arn:aws:dynamodb:..."}`` -> sorted (name, ARN) pairs, every ARN parsed."""
+    if raw is None or raw == "":
+        return ()
+    example = "arn:aws:dynamodb:us-east-1:123456789012:table/todos-dev"
+    try:
+        parsed: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        raise SettingsError(
+            key,
+            raw,
+            'a JSON object of ARNs by logical name, like {"todos": "' + example + '"}',
+            fix=f"pulumi config set --path '{key}.todos' {example}",
         )
-    if not _SECRET_SUFFIX.search(arn):
-        return (
-            "is a partial ARN: a secret's ARN ends with the '-' and 6 characters Secrets "
-            "Manager appends to its name (for example ...:secret:etl/database-AbCdEf), and "
-            "a policy that names the ARN without them matches no secret (AccessDenied at the "
-            "first load). Use the full ARN"
-        )
-    return None
+    for name, arn in parsed.items():
+        if is_placeholder(arn):
+            raise SettingsError(
+                f"{key}.{name}",
+                arn,
+                f"resource {name!r} is still the placeholder `nox -s new-env` wrote",
+                fix=f"pulumi config set --path '{key}.{name}' <its ARN> in each project of "
+                "this stack (shared, observability, etl-functions)",
+            )
+        try:
+            parse_resource(name, arn, ctx.parsed["region"])
+        except ArnError as error:
+            raise SettingsError(
+                f"{key}.{name}",
+                arn,
+                f"resource {name!r}: {error.problem}",
+                fix=f"{error.fix}; then pulumi config set --path '{key}.{name}' <the ARN>",
+            ) from None
+    return tuple(sorted(parsed.items()))
 
 
 def _secret_arn(key: str, raw: str | None, ctx: ParseContext) -> str | None:
@@ -310,13 +372,13 @@ def _secret_kms_key(key: str, raw: str | None, ctx: ParseContext) -> str | None:
     value = raw or None
     if value is None:
         return None
-    if not _KMS_KEY_ARN.match(value):
+    problem = kms_key_problem(value, REGION)
+    if problem:
         raise SettingsError(
             key,
             value,
-            "must be the ARN of a KMS key in us-east-1 "
-            "(arn:aws:kms:us-east-1:<account>:key/<key-id>; not an alias): the "
-            "customer managed key that encrypts etl:databaseSecretArn",
+            f"{problem} (not an alias): the customer managed key that encrypts "
+            "etl:databaseSecretArn",
             fix="aws secretsmanager describe-secret --secret-id <name> --query KmsKeyId",
         )
     if ctx.parsed["database_secret_arn"] is None:
@@ -384,6 +446,18 @@ def _stage_sla(key: str, raw: str | None, ctx: ParseContext) -> tuple[tuple[str,
             raise SettingsError(key, raw, allowed)
         sla[stage] = value
     return tuple(sla.items())
+
+
+def _deployment_preference(key: str, raw: str | None, ctx: ParseContext) -> str:
+    value = raw or ctx.environment.deployment_preference
+    if value not in DEPLOYMENT_PREFERENCES:
+        raise SettingsError(
+            key,
+            value,
+            f"allowed: {', '.join(DEPLOYMENT_PREFERENCES)} (a catalog entry's `deployment` "
+            "key overrides it for that function)",
+        )
+    return value
 
 
 def _optional_hours(key: str, raw: str | None, ctx: ParseContext) -> int | None:
@@ -610,6 +684,30 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         "the ADOT collector Lambda layer version ARN for us-east-1 and the architecture "
         "(AWS lists them at https://aws-otel.github.io/docs/getting-started/lambda); "
         "required with `otel`",
+    ),
+    SettingKey(
+        RESOURCES_KEY,
+        "resources",
+        _resources,
+        "(none)",
+        "JSON object: the resources this stack uses but does not own, ARN by kebab-case "
+        "logical name (`pulumi config set --path 'etl:resources.todos' arn:aws:dynamodb:...`)"
+        "; catalog `[needs]` and triggers name them. The kind comes from the ARN: DynamoDB "
+        "table or table stream, Kinesis stream, SQS queue, SNS topic, KMS key (not an alias), "
+        "Secrets Manager secret (the full ARN with its 6-character suffix), SSM parameter, "
+        "Lambda function, EventBridge event bus, S3 bucket, IAM role; us-east-1 only (S3 and "
+        "IAM ARNs carry no region)",
+    ),
+    SettingKey(
+        "etl:deploymentPreference",
+        "deployment_preference",
+        _deployment_preference,
+        f"`{ALL_AT_ONCE}` (dev), `{DEFAULT_GRADUAL}` (prod)",
+        "how CodeDeploy shifts the `live` alias to a function's new version, for functions "
+        "whose catalog entry has no `deployment` key: "
+        + ", ".join(f"`{k}`" for k in DEPLOYMENT_PREFERENCES)
+        + " (see Releasing a change); a gradual one rolls back when an alarm of the "
+        "function fires",
     ),
 )
 

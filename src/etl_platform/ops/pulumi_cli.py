@@ -29,6 +29,12 @@ What it does, in order:
    ``policy/PulumiPolicy.yaml`` exists, so a violating change is refused before it
    reaches AWS.
 5. Stops at the first failing command, naming the project, with a non-zero exit.
+6. ``deploy-all`` then releases (:func:`run_release`, :mod:`etl_platform.ops.release`):
+   it reads the etl-functions stack's ``releases`` export (``pulumi stack output releases
+   --json``), starts a CodeDeploy deployment for every function whose published version
+   differs from the one its alias ``live`` serves, waits for each, and prints each
+   function's outcome. A failed or rolled-back deployment fails the run (exit 1), naming
+   the function and the alarm.
 
 Environment variables (read when a command runs, not at import):
 
@@ -37,19 +43,21 @@ Environment variables (read when a command runs, not at import):
   encrypts the stacks' secrets (one of them is required).
 - ``PATH``: where ``pulumi`` is looked up.
 
-Exit codes: 0 success; 1 a Pulumi command failed; 2 the run could not start (missing
+Exit codes: 0 success; 1 a Pulumi command or a release failed; 2 the run could not start (missing
 CLI or passphrase, bad stack name or suffix, missing project, conflicting config).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +65,26 @@ from typing import Literal
 
 from etl_platform.errors import EtlPlatformError, SettingsError
 from etl_platform.model import contract
-from etl_platform.model.settings import ENVIRONMENT_DEFAULTS, REGION
+from etl_platform.model.catalog import Catalog, load_catalog
+from etl_platform.model.resources import ArnError, kind_label, parse_resource, placeholder
+from etl_platform.model.settings import (
+    ENVIRONMENT_DEFAULTS,
+    REGION,
+    RESOURCES_KEY,
+    settings_from_mapping,
+)
 from etl_platform.model.stack_config import StackConfigError, config_mapping
+from etl_platform.ops.release import (
+    Outcome,
+    Release,
+    ReleaseClients,
+    ReleaseError,
+    aws_clients,
+    check_outcomes,
+    format_outcomes,
+    release_all,
+    releases_from_export,
+)
 from etl_platform.paths import REPO_ROOT
 
 __all__ = [
@@ -69,6 +95,7 @@ __all__ = [
     "REGION",
     "STATE_DIR_NAME",
     "Action",
+    "Capture",
     "OpsError",
     "Preflight",
     "PulumiCommandError",
@@ -77,10 +104,13 @@ __all__ = [
     "main",
     "new_env",
     "policy_pack_args",
+    "read_releases",
     "require_passphrase",
     "require_pulumi",
+    "resource_placeholders",
     "run_all",
     "run_preflight",
+    "run_release",
     "validate_new_env",
     "validate_stack_name",
 ]
@@ -120,6 +150,8 @@ MAX_STACK_NAME_LENGTH = 100
 
 Action = Literal["up", "preview", "destroy"]
 Runner = Callable[[Sequence[str], Path, Mapping[str, str]], int]
+# Like Runner, also returning the command's stdout (stderr passes through).
+Capture = Callable[[Sequence[str], Path, Mapping[str, str]], tuple[int, str]]
 # (stack, repo, env) -> True when the account may take the stack (prints its report).
 Preflight = Callable[[str, Path, Mapping[str, str]], bool]
 
@@ -199,10 +231,6 @@ def validate_new_env(suffix: str, environment: str) -> dict[str, str]:
     it: lowercase letters, digits and single hyphens, starting with a letter, and short
     enough that every name derived from it fits its AWS limit.
     """
-    # Imported here: only new-env needs the catalog.
-    from etl_platform.model.catalog import load_catalog
-    from etl_platform.model.settings import settings_from_mapping
-
     wanted = {
         "aws:region": REGION,
         "etl:environmentSuffix": suffix,
@@ -257,6 +285,14 @@ def _check_projects(repo: Path) -> None:
 def _subprocess_runner(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
     """Run one command with inherited stdout/stderr; return its exit code."""
     return subprocess.run(list(command), cwd=cwd, env=dict(env), check=False).returncode
+
+
+def _capture_runner(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> tuple[int, str]:
+    """Run one command, passing stderr through; return its exit code and stdout."""
+    done = subprocess.run(
+        list(command), cwd=cwd, env=dict(env), check=False, stdout=subprocess.PIPE, text=True
+    )
+    return done.returncode, done.stdout
 
 
 def _prepare(repo: Path | None, env: Mapping[str, str] | None) -> _Context:
@@ -361,6 +397,33 @@ def run_all(
     print(f"{action}: all {len(order)} projects {verb} for stack {stack!r}.", file=sys.stderr)
 
 
+def resource_placeholders(repo: Path, stack: str, catalog: Catalog) -> dict[str, str]:
+    """``{name: placeholder}`` for the ``etl:resources`` a new ``stack`` must declare.
+
+    The names are those the repository's other stacks declare (copied, with the kind
+    their ARN says) and those the catalog's needs use; each value is a placeholder
+    naming the kind, which the programs refuse until it is replaced by the ARN.
+    """
+    labels: dict[str, str] = {}
+    for spec in catalog:
+        for n, name, _ in spec.resource_needs:
+            labels.setdefault(name, kind_label(n.target))
+    for project in DEPLOY_ORDER:
+        for path in sorted((repo / _project_cwd(project)).glob("Pulumi.*.yaml")):
+            if path.name == f"Pulumi.{stack}.yaml":
+                continue
+            try:
+                declared = config_mapping(path).get(RESOURCES_KEY)
+            except StackConfigError as exc:
+                raise OpsError(str(exc)) from exc
+            for name, arn in declared.items() if isinstance(declared, dict) else ():
+                try:
+                    labels[str(name)] = parse_resource(str(name), arn, REGION).label
+                except ArnError:
+                    labels.setdefault(str(name), "resource")
+    return {name: placeholder(labels[name], stack) for name in sorted(labels)}
+
+
 def new_env(
     suffix: str,
     environment: str = "dev",
@@ -373,12 +436,15 @@ def new_env(
     """Create ``stack`` (default: the suffix) in all three projects with consistent config.
 
     Sets ``aws:region``, ``etl:environmentSuffix`` and ``etl:environment`` in each
-    project. Refuses, before changing anything, when an existing
+    project, and every ``etl:resources`` name of the other stacks and the catalog with
+    a placeholder (:func:`resource_placeholders`; a name the stack file already declares
+    is kept). Refuses, before changing anything, when an existing
     ``Pulumi.<stack>.yaml`` already holds a different value for one of those keys.
     """
     ctx = _prepare(repo, env)
     wanted = validate_new_env(suffix, environment)
     stack_name = validate_stack_name(stack or suffix)
+    placeholders = resource_placeholders(ctx.repo, stack_name, load_catalog())
 
     conflicts: list[str] = []
     for project in DEPLOY_ORDER:
@@ -423,12 +489,93 @@ def new_env(
                 ],
                 rest,
             )
+        path = ctx.repo / _project_cwd(project) / f"Pulumi.{stack_name}.yaml"
+        existing = config_mapping(path).get(RESOURCES_KEY) if path.is_file() else None
+        for name, value in placeholders.items():
+            if isinstance(existing, dict) and name in existing:
+                continue
+            where = ["--stack", stack_name, "--cwd", _project_cwd(project)]
+            path_key = f"{RESOURCES_KEY}.{name}"
+            _run(ctx, runner, project, ["config", "set", "--path", path_key, value, *where], rest)
+    todo = (
+        f" Then replace the placeholder ARN of each of {', '.join(placeholders)} in every "
+        f"project: pulumi config set --path '{RESOURCES_KEY}.<name>' <ARN> --stack {stack_name}"
+        if placeholders
+        else ""
+    )
     print(
         f"new-env: stack {stack_name!r} ready in {', '.join(DEPLOY_ORDER)} "
-        f"(suffix {suffix!r}, environment {environment!r}). "
+        f"(suffix {suffix!r}, environment {environment!r}).{todo} "
         f"Next: nox -s preview-all -- {stack_name}",
         file=sys.stderr,
     )
+
+
+# -------------------------------------------------------------------------- release
+
+
+def read_releases(
+    stack: str,
+    *,
+    repo: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    capture: Capture = _capture_runner,
+) -> list[Release]:
+    """The etl-functions stack's ``releases`` export (``pulumi stack output --json``)."""
+    ctx = _prepare(repo, env)
+    folder = DEPLOY_ORDER[-1]
+    args = [
+        "stack",
+        "output",
+        contract.FunctionsExports.RELEASES,
+        "--json",
+        "--stack",
+        stack,
+        "--cwd",
+        _project_cwd(folder),
+    ]
+    print(f"$ {shlex.join(['pulumi', *args])}", file=sys.stderr, flush=True)
+    returncode, out = capture([ctx.pulumi, *args], ctx.repo, ctx.env)
+    where = f"export {contract.FunctionsExports.RELEASES!r} of projects/{folder} stack {stack!r}"
+    if returncode != 0:
+        raise ReleaseError(
+            f"could not read the {where}: `pulumi {shlex.join(args)}` exited with "
+            f"{returncode}. Deploy etl-functions again (nox -s deploy-all -- {stack})"
+        )
+    try:
+        value = json.loads(out)
+    except json.JSONDecodeError:
+        raise ReleaseError(f"the {where} is not JSON: {out[:200]!r}") from None
+    return releases_from_export(value, f"the {where}")
+
+
+def run_release(
+    stack: str,
+    repo: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    capture: Capture = _capture_runner,
+    clients: ReleaseClients | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> list[Outcome]:
+    """Shift every changed function's alias with CodeDeploy, wait, report; raise on a rollback.
+
+    ``clients`` default to boto3 with the caller's credentials (made only when a function
+    has a release entry); ``sleep`` defaults to :func:`time.sleep`.
+    """
+    releases = read_releases(stack, repo=repo, env=env, capture=capture)
+    if not releases:
+        print(f"release: stack {stack!r} exports no function to release.", file=sys.stderr)
+        return []
+    outcomes = release_all(
+        releases,
+        clients or aws_clients(),
+        progress=lambda line: print(f"release: {line}", file=sys.stderr, flush=True),
+        sleep=sleep or time.sleep,
+    )
+    print(format_outcomes(stack, outcomes), file=sys.stderr, flush=True)
+    check_outcomes(stack, outcomes)
+    return outcomes
 
 
 # ----------------------------------------------------------------------------- main
@@ -448,7 +595,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in (
-        ("deploy-all", "etl-ops preflight, then pulumi up in every project, in deploy order"),
+        (
+            "deploy-all",
+            "etl-ops preflight, pulumi up in every project in deploy order, then the "
+            "CodeDeploy releases of the changed functions (waited for)",
+        ),
         ("preview-all", "pulumi preview in every project, in deploy order"),
         ("destroy-all", "pulumi destroy in every project, in reverse order"),
     ):
@@ -494,7 +645,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_preflight if args.command == "deploy-all" and not args.skip_preflight else None
             )
             run_all(_ACTIONS[args.command], args.stack, repo=args.repo, preflight=checks)
-    except PulumiCommandError as exc:
+            if args.command == "deploy-all":
+                run_release(args.stack, args.repo)
+    except (PulumiCommandError, ReleaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except EtlPlatformError as exc:  # OpsError, or a catalog error met by validate_suffix

@@ -7,6 +7,7 @@ the ground truth of what a user's machine would have run.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,12 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from etl_platform.errors import SettingsError
+from etl_platform.model.resources import placeholder
+from etl_platform.model.settings import RESOURCES_KEY, settings_from_mapping
 from etl_platform.ops.pulumi_cli import DEPLOY_ORDER, main
 
 from .conftest import PreflightStub
 from .fake_pulumi import FakePulumi
 
 SELECT = ["stack", "select", "--create"]
+# deploy-all: select + up per project, then the release reads etl-functions' export
+RELEASES_OUTPUT = ["stack", "output", "releases", "--json", "--stack", "dev", "--cwd"]
+DEPLOY_CALLS = 2 * len(DEPLOY_ORDER) + 1
 
 
 def _select(stack: str, folder: str) -> list[str]:
@@ -44,6 +51,8 @@ def test_deploy_all_selects_then_ups_each_project_in_deploy_order(
     for folder in DEPLOY_ORDER:
         expected.append(_select("dev", folder))
         expected.append(["up", "--yes", "--stack", "dev", "--cwd", f"projects/{folder}"])
+    # AND then the release reads the functions' versions from the last project
+    expected.append([*RELEASES_OUTPUT, "projects/etl-functions"])
     assert cli_env.argvs() == expected
     # AND the relative --cwd works because every command runs from the repo root
     assert {call["cwd"] for call in cli_env.calls()} == {str(repo.resolve())}
@@ -245,7 +254,7 @@ def test_passphrase_file_is_accepted_and_a_missing_one_is_reported(
     # GIVEN the file exists WHEN the user deploys THEN the deploy goes ahead
     (tmp_path / "nope").write_text("secret\n")
     assert _run(repo, "deploy-all", "dev") == 0
-    assert len(cli_env.calls()) == 6
+    assert len(cli_env.calls()) == DEPLOY_CALLS
 
 
 @pytest.mark.parametrize("stack", ["org/etl-shared/dev", "my stack", "-dev", ".dev", "x" * 101])
@@ -378,7 +387,7 @@ def test_module_runs_as_a_script(cli_env: FakePulumi, repo: Path) -> None:
     # THEN it deploys the three projects and echoes each command it ran
     assert result.returncode == 0, result.stderr
     assert "$ pulumi up --yes --stack dev --cwd projects/etl-functions" in result.stderr
-    assert len(cli_env.calls()) == 6
+    assert len(cli_env.calls()) == DEPLOY_CALLS
 
 
 def test_deploy_all_runs_preflight_first_and_stops_on_failure(
@@ -405,7 +414,7 @@ def test_deploy_all_deploys_after_a_passing_preflight(
 ) -> None:
     assert _run(repo, "deploy-all", "dev") == 0
     assert preflight_stub.stacks == ["dev"]
-    assert len(cli_env.calls()) == 6
+    assert len(cli_env.calls()) == DEPLOY_CALLS
 
 
 def test_skip_preflight_deploys_without_it(
@@ -414,7 +423,7 @@ def test_skip_preflight_deploys_without_it(
     preflight_stub.passes = False
     assert _run(repo, "deploy-all", "dev", "--skip-preflight") == 0
     assert preflight_stub.stacks == []
-    assert len(cli_env.calls()) == 6
+    assert len(cli_env.calls()) == DEPLOY_CALLS
 
 
 @pytest.mark.parametrize("command", ["preview-all", "destroy-all"])
@@ -424,3 +433,51 @@ def test_preview_and_destroy_do_not_run_preflight(
     preflight_stub.passes = False
     assert _run(repo, command, "dev") == 0
     assert preflight_stub.stacks == []
+
+
+def test_new_env_copies_the_resource_names_with_placeholders(
+    cli_env: FakePulumi, repo: Path
+) -> None:
+    # GIVEN a dev stack that declares two resources the platform does not own
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/todos-dev"
+    queue = "arn:aws:sqs:us-east-1:123456789012:orders-dev"
+    for folder in DEPLOY_ORDER:
+        path = repo / "projects" / folder / "Pulumi.dev.yaml"
+        path.write_text(
+            path.read_text() + f"  {RESOURCES_KEY}:\n    todos: {table}\n    orders: {queue}\n"
+        )
+    # WHEN the user creates a new environment
+    assert _run(repo, "new-env", "alice") == 0
+    # THEN every project gets each name, with a placeholder naming the kind, never dev's ARN
+    sets = [a for a in cli_env.argvs() if a[:3] == ["config", "set", "--path"]]
+    expected = {
+        (f"{RESOURCES_KEY}.{name}", placeholder(label, "alice"), folder)
+        for name, label in (("todos", "DynamoDB table"), ("orders", "SQS queue"))
+        for folder in DEPLOY_ORDER
+    }
+    assert {(a[3], a[4], a[a.index("--cwd") + 1].removeprefix("projects/")) for a in sets} == (
+        expected
+    )
+    # AND the programs refuse the placeholder until it is replaced, saying how
+    with pytest.raises(SettingsError, match="still the placeholder") as caught:
+        settings_from_mapping(
+            {
+                "aws:region": "us-east-1",
+                "etl:environmentSuffix": "alice",
+                RESOURCES_KEY: json.dumps({"todos": placeholder("DynamoDB table", "alice")}),
+            }
+        )
+    assert "pulumi config set --path 'etl:resources.todos'" in str(caught.value)
+
+
+def test_new_env_keeps_a_resource_the_stack_already_declares(
+    cli_env: FakePulumi, repo: Path
+) -> None:
+    # GIVEN the dev stack already declares its table
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/todos-dev"
+    for folder in DEPLOY_ORDER:
+        path = repo / "projects" / folder / "Pulumi.dev.yaml"
+        path.write_text(path.read_text() + f"  {RESOURCES_KEY}:\n    todos: {table}\n")
+    # WHEN new-env runs for dev again  THEN its ARN is not replaced by a placeholder
+    assert _run(repo, "new-env", "dev") == 0
+    assert not [a for a in cli_env.argvs() if a[:3] == ["config", "set", "--path"]]

@@ -16,6 +16,7 @@ from typing import Any
 
 from etl_platform.checks.rules import Context, Resource, Violation, evaluate
 from etl_platform.checks.rules import types as t
+from etl_platform.model.needs import need
 
 ACCOUNT = "123456789012"
 SUFFIX = "dev"
@@ -29,6 +30,19 @@ TAGS = {
 }
 BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/boundary-etl-{SUFFIX}"
 BUCKET = f"etl-data-{SUFFIX}-{ACCOUNT}"
+#: A table the platform does not own, read by every function through needs.dynamodb_read.
+TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/todos-{SUFFIX}"
+TABLE_READ = need("dynamodb_read")
+
+
+def table_read_statement() -> dict[str, Any]:
+    """What grant_statements builds for ``dynamodb_read = ["todos"]``."""
+    return {
+        "Sid": TABLE_READ.sid,
+        "Effect": "Allow",
+        "Action": list(TABLE_READ.actions),
+        "Resource": list(TABLE_READ.arns(TABLE_ARN)),
+    }
 
 
 def doc(*statements: dict[str, Any]) -> str:
@@ -108,13 +122,46 @@ def function_resources(fn: str, memory: int, timeout: int, reserved: int | None)
                         "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
                         "Resource": "*",
                     },
+                    table_read_statement(),
                 ),
             },
         ),
         Resource(
             t.INVOKE_CONFIG,
             f"{fn}-async",
-            {"functionName": name, "maximumRetryAttempts": 2, "maximumEventAgeInSeconds": 21600},
+            {
+                "functionName": name,
+                "qualifier": "live",
+                "maximumRetryAttempts": 2,
+                "maximumEventAgeInSeconds": 21600,
+            },
+        ),
+        Resource(
+            t.ALIAS,
+            f"{fn}-alias",
+            {"name": "live", "functionName": name, "functionVersion": "1", "arn": f"{arn}:live"},
+        ),
+        Resource(
+            t.DEPLOYMENT_GROUP,
+            f"deployments-{fn}",
+            {
+                "appName": f"deploy-etl-{SUFFIX}",
+                "deploymentGroupName": f"deploy-{fn}-{SUFFIX}",
+                "deploymentConfigName": "CodeDeployDefault.LambdaAllAtOnce",
+                "deploymentStyle": {
+                    "deploymentType": "BLUE_GREEN",
+                    "deploymentOption": "WITH_TRAFFIC_CONTROL",
+                },
+                "alarmConfiguration": {
+                    "enabled": True,
+                    "alarms": [f"alarm-{fn}-errors-{SUFFIX}"],
+                },
+                "autoRollbackConfiguration": {
+                    "enabled": True,
+                    "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+                },
+                "tags": TAGS,
+            },
         ),
         Resource(
             t.QUEUE,
@@ -159,7 +206,8 @@ def compliant_platform() -> list[Resource]:
                         "Effect": "Allow",
                         "Action": ["s3:GetObject", "s3:PutObject"],
                         "Resource": f"arn:aws:s3:::{BUCKET}/*",
-                    }
+                    },
+                    table_read_statement(),
                 ),
                 "tags": TAGS,
             },
@@ -172,18 +220,28 @@ def compliant_platform() -> list[Resource]:
         Resource(
             t.FUNCTION_URL,
             "status-url",
-            {"functionName": f"lambda-status-api-{SUFFIX}", "authorizationType": "AWS_IAM"},
+            {
+                "functionName": f"lambda-status-api-{SUFFIX}",
+                "qualifier": "live",
+                "authorizationType": "AWS_IAM",
+            },
         ),
         Resource(
             t.PERMISSION,
             "transform-s3",
             {
                 "function": f"lambda-transform-{SUFFIX}",
+                "qualifier": "live",
                 "action": "lambda:InvokeFunction",
                 "principal": "s3.amazonaws.com",
                 "sourceArn": f"arn:aws:s3:::{BUCKET}",
                 "sourceAccount": ACCOUNT,
             },
+        ),
+        Resource(
+            t.CODEDEPLOY_APPLICATION,
+            "deployments-application",
+            {"name": f"deploy-etl-{SUFFIX}", "computePlatform": "Lambda", "tags": TAGS},
         ),
         Resource(
             t.TOPIC,

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from etl_platform.checks.rules.model import Context, Resource, Rule
 from etl_platform.checks.rules.types import BUCKET_TYPES
-from etl_platform.model.naming import name_property
+from etl_platform.model.naming import SCOPED_NAMES, name_property
 from etl_platform.model.tags import REQUIRED_TAG_KEYS, is_taggable
 
 __all__ = ["NAMED_TYPES", "RULES"]
@@ -27,6 +27,8 @@ NAMED_TYPES = frozenset(
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         "aws:cloudwatch/dashboard:Dashboard",
+        "aws:codedeploy/application:Application",
+        "aws:codedeploy/deploymentGroup:DeploymentGroup",
         *BUCKET_TYPES,
     }
 )
@@ -51,6 +53,8 @@ def check_names(resources: Sequence[Resource], context: Context) -> Iterator[tup
             )
             continue
         suffix = context.suffix_of(resource)
+        if resource.type in SCOPED_NAMES:
+            continue  # an alias's name is unique within its function, which carries the suffix
         if isinstance(name, str) and name and suffix and not _carries(name, suffix):
             yield (
                 resource,

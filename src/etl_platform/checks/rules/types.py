@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 __all__ = [
+    "ALIAS",
     "BUCKET_POLICY",
     "BUCKET_PUBLIC_ACCESS_BLOCK",
     "BUCKET_SSE",
     "BUCKET_TYPES",
+    "CODEDEPLOY_APPLICATION",
+    "DEPLOYMENT_GROUP",
     "FUNCTION",
     "FUNCTION_URL",
     "INVOKE_CONFIG",
@@ -18,6 +21,7 @@ __all__ = [
     "POLICY_ATTACHMENT",
     "QUEUE",
     "QUEUE_POLICY",
+    "RECURSION_CONFIG",
     "ROLE",
     "ROLE_POLICY",
     "ROLE_POLICY_ATTACHMENT",
@@ -31,6 +35,10 @@ LAYER_VERSION = "aws:lambda/layerVersion:LayerVersion"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 PERMISSION = "aws:lambda/permission:Permission"
+ALIAS = "aws:lambda/alias:Alias"
+RECURSION_CONFIG = "aws:lambda/functionRecursionConfig:FunctionRecursionConfig"
+CODEDEPLOY_APPLICATION = "aws:codedeploy/application:Application"
+DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
