@@ -21,6 +21,7 @@ that, its event lands in the dead-letter queue. botocore is imported lazily.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -451,11 +452,13 @@ class StreamingUpload:
         else:
             if self._buffer or not self._parts:
                 self._upload_part(bytes(self._buffer))
-            self._call(
-                "complete_multipart_upload",
-                UploadId=self._upload_id,
-                MultipartUpload={"Parts": self._parts},
-            )
+            with self._errors():
+                clients.get("s3").complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts},
+                )
         self._buffer = bytearray()
         self._done = True
 
@@ -467,27 +470,43 @@ class StreamingUpload:
         if self._upload_id is None:
             return
         try:
-            self._call("abort_multipart_upload", UploadId=self._upload_id)
+            with self._errors():
+                clients.get("s3").abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, UploadId=self._upload_id
+                )
         except TransientError as exc:
             logger.get_logger("etl.s3").warning(
                 "cannot abort a multipart upload", extra={"key": self.key, "error": str(exc)}
             )
 
     def _upload_part(self, part: bytes) -> None:
-        if self._upload_id is None:
-            created = self._call(
-                "create_multipart_upload", ContentType=self._content_type, Metadata=self._metadata
+        client = clients.get("s3")
+        with self._errors():
+            if self._upload_id is None:
+                created = client.create_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    ContentType=self._content_type,
+                    Metadata=self._metadata,
+                )
+                self._upload_id = str(created["UploadId"])
+            number = len(self._parts) + 1
+            answer = client.upload_part(
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=part,
             )
-            self._upload_id = str(created["UploadId"])
-        number = len(self._parts) + 1
-        answer = self._call("upload_part", UploadId=self._upload_id, PartNumber=number, Body=part)
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
-    def _call(self, operation: str, **kwargs: Any) -> Any:
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """S3's failures as :class:`TransientError` naming the object (retried)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return getattr(clients.get("s3"), operation)(Bucket=self.bucket, Key=self.key, **kwargs)
+            yield
         except (ClientError, BotoCoreError) as exc:
             reason = _error_code(exc) if isinstance(exc, ClientError) else str(exc)
             raise TransientError(f"cannot write s3://{self.bucket}/{self.key}: {reason}") from exc
