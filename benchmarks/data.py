@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Any
 
-__all__ = ["orders", "raw_lines"]
+__all__ = ["orders", "raw_lines", "write_raw"]
 
 _CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CAD")
 
 
-def orders(count: int, *, seed: int = 13, invalid: bool = True) -> list[dict[str, Any]]:
-    """``count`` order records; ``invalid=False`` for a batch the API accepts."""
+def orders(
+    count: int, *, seed: int = 13, invalid: bool = True, start: int = 0
+) -> list[dict[str, Any]]:
+    """``count`` order records (ids from ``start``); ``invalid=False`` for a batch the API
+    accepts."""
     rng = random.Random(seed)
     records = []
-    for index in range(count):
+    for index in range(start, start + count):
         number = index if not (invalid and rng.random() < 0.02) else max(0, index - 5)
         record: dict[str, Any] = {
             "order_id": f"ORD-{number:07d}",
@@ -49,3 +53,21 @@ def orders(count: int, *, seed: int = 13, invalid: bool = True) -> list[dict[str
 def raw_lines(count: int, *, seed: int = 13) -> list[str]:
     """The JSONL lines of a raw batch of ``count`` orders."""
     return [json.dumps(record) for record in orders(count, seed=seed)]
+
+
+def write_raw(path: Path, size: int, *, block: int = 20_000) -> int:
+    """Write a raw batch of about ``size`` bytes (whole lines, at least ``size``) to
+    ``path``, ``block`` orders at a time (never held whole); returns the line count.
+    Deterministic, so a file already there of the same name is reused."""
+    done = path.with_suffix(path.suffix + ".lines")
+    if path.exists() and done.exists():
+        return int(done.read_text())
+    lines = written = 0
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        while written < size:
+            text = "".join(json.dumps(r) + "\n" for r in orders(block, seed=lines, start=lines))
+            out.write(text)
+            written += len(text.encode("utf-8"))
+            lines += block
+    done.write_text(str(lines))
+    return lines

@@ -9,6 +9,8 @@ from typing import Any
 from benchmarks.data import orders
 from benchmarks.harness import BUCKET, REPO, SECRET_ARN, Context
 
+# The tests' factories import the layer's etl_common, as the tests' conftest provides it.
+sys.path.insert(0, str(REPO / "layers" / "etl-common"))
 sys.path.insert(0, str(REPO / "tests" / "functional" / "pipeline"))
 import pipeline_factories as factories
 

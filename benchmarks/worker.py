@@ -167,6 +167,53 @@ def load(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# -------------------------------------------------------------------------- memory
+
+
+def _status_kb(field: str) -> int:
+    """A ``/proc/self/status`` figure in KB (``VmRSS`` now, ``VmHWM`` the peak)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def memory(job: dict[str, Any]) -> dict[str, Any]:
+    """One handler on one big object: peak RSS above the warm baseline, and its time.
+
+    A first invocation on a tiny object warms the process as Lambda reuses one (boto3
+    client, pool, tables); the baseline is the RSS after it. The peak is the kernel's
+    high-water mark (``VmHWM``), reset to the current RSS just before the measured run
+    (``/proc/self/clear_refs``), so the warm-up's own peak does not count.
+    """
+    import gc
+    import resource
+
+    import handler
+
+    handler.handler(job["warm_event"], _Context())
+    if job.get("truncate"):
+        import psycopg
+
+        with psycopg.connect(job["conninfo"], autocommit=True) as admin:
+            admin.execute(job["truncate"])
+    gc.collect()
+    baseline = _status_kb("VmRSS")
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+        refs.write("5")  # reset VmHWM to the current RSS
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    elapsed, result = _ms(lambda: handler.handler(job["event"], _Context()))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    return {
+        "samples": {"ms": [elapsed], "cpu_ms": [cpu]},
+        "baseline_kb": baseline,
+        "peak_kb": _status_kb("VmHWM"),
+        "result": result,
+    }
+
+
 # ------------------------------------------------------------------------- API warm
 
 
@@ -206,6 +253,7 @@ SCENARIOS = {
     "invoke": invoke,
     "load": load,
     "api_warm": api_warm,
+    "memory": memory,
 }
 
 

@@ -7,23 +7,26 @@ For each ``staged/<batch_id>.csv`` object named by the event (URL-decoded key):
   ``DB_SECRET_ARN`` (fetched once, cached);
 - creates the dataset table (``orders`` keyed by ``order_id``) and
   ``etl_batches`` (keyed by ``batch_id``) if they do not exist;
-- in ONE transaction, streaming the staged bytes into COPY (no row is parsed in
-  Python): first COPY straight into the dataset table, which succeeds for a
-  batch whose keys are all new; if any key exists (a replay, an update, a
-  concurrent load), that attempt is rolled back to a savepoint and the rows are
-  copied into a temporary table and upserted: an existing row is replaced only
-  by an equal or newer version (``batch_received_at``, then ``batch_id``), an
-  unchanged row is not touched, and rows a newer batch already wrote are
-  counted as ``stale`` and left alone. Then the batch row in ``etl_batches``.
+- in ONE transaction, streaming the staged object from S3 into COPY in chunks
+  (never holding it; no row is parsed in Python) into a temporary table, as it
+  is; then keeping, for each key, the row of the highest raw line number (a
+  repeated key keeps its last occurrence: transform streams every valid line,
+  the earlier ones are counted here as ``duplicates``), and upserting those: an
+  existing row is replaced only by an equal or newer version
+  (``batch_received_at``, then ``batch_id``), an unchanged row is not touched,
+  and rows a newer batch already wrote are counted as ``stale`` and left alone.
+  Then the batch row in ``etl_batches``.
   A stale replay succeeds (no DLQ traffic) and reports its stale count in its
   result, log, metrics and manifest. A deadlock between concurrent loads is
   retried in-process; a failure leaves nothing (no partial batch);
 - then advances ``manifests/<batch_id>.json`` to ``loaded`` with the counts
-  (``received = loaded + rejected + duplicates + stale``).
+  (``received = staged + rejected + duplicates``, ``staged = loaded + stale``).
 
+Transform's counts come from the manifest (written before the staged object). A
+staged object dropped by hand without a manifest is loaded without the row check.
 Database unreachable, a failed transaction, an unreadable object (including a
-row count that differs from the one transform recorded) or an unexpected key
-raise: Lambda retries twice, then the event goes to the DLQ.
+row count that differs from the valid rows transform recorded) or an unexpected
+key raise: Lambda retries twice, then the event goes to the DLQ.
 
 Environment variables (read once at import; bad values are reported at invocation):
 
@@ -41,6 +44,7 @@ S3 access: reads ``staged/`` and ``manifests/``; writes ``manifests/``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from etl_common import batches, datasets, logger, metrics, runtime, s3, tracing
@@ -85,32 +89,41 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 class _Loaded(NamedTuple):
-    rows: int  # rows in the staged object
-    stale: int  # rows a newer version already held (left unchanged)
+    rows: int  # rows in the staged object (every valid line, repeated keys included)
+    staged: int  # distinct keys: the last occurrence of each
+    stale: int  # of those, rows a newer version already held (left unchanged)
     changed: int  # rows inserted or updated
-    direct: bool  # copied straight into the table (no existing key)
+
+    @property
+    def duplicates(self) -> int:
+        return self.rows - self.staged
 
 
-def _counts(metadata: Any, manifest: batches.Manifest | None) -> dict[str, int | None]:
-    """Transform's counts for the staged object: its metadata, else the manifest's."""
-    counts: dict[str, int | None] = {}
-    for name in batches.COUNTS[:4]:
-        value = metadata.get(name)
-        if value is not None and value.isascii() and value.isdigit():
-            counts[name] = int(value)
-        else:
-            counts[name] = manifest.counts.get(name) if manifest else None
-    return counts
+def _transform_counts(manifest: batches.Manifest | None) -> dict[str, int | None]:
+    """Transform's counts for the staged object, from its manifest (all None without one)."""
+    return {name: manifest.counts.get(name) if manifest else None for name in batches.COUNTS[:4]}
 
 
-def _check_header(obj: s3.S3Object, data: bytes, dataset: datasets.Dataset) -> None:
-    expected = ",".join(dataset.staged_columns).encode("ascii")
-    if data.split(b"\n", 1)[0] != expected:
+def _expected_rows(counts: dict[str, int | None]) -> int | None:
+    """The rows transform wrote: its valid rows (``staged`` before the load resolves the
+    duplicates, ``staged + duplicates`` after: a replay)."""
+    staged = counts.get("staged")
+    return None if staged is None else staged + (counts.get("duplicates") or 0)
+
+
+def _chunks(opened: s3.OpenedObject, dataset: datasets.Dataset) -> Iterator[bytes]:
+    """The staged object's bytes, checked to start with the staged header."""
+    chunks = s3.iter_chunks(opened)
+    first = next(chunks, b"")
+    expected = ",".join(dataset.staged_file_columns).encode("ascii")
+    if first.split(b"\n", 1)[0] != expected:
         raise ObjectUnreadableError(
-            obj.bucket,
-            obj.key,
+            opened.bucket,
+            opened.key,
             f"not a staged CSV: the first line must be {expected.decode()} (written by transform)",
         )
+    yield first
+    yield from chunks
 
 
 def _ensure_tables(conn: psycopg.Connection[Any], dataset: datasets.Dataset) -> None:
@@ -124,48 +137,44 @@ def _ensure_tables(conn: psycopg.Connection[Any], dataset: datasets.Dataset) -> 
     _ready_tables.add(dataset.table)
 
 
-def _copy(cur: psycopg.Cursor[Any], statement: str, data: bytes) -> int:
-    with cur.copy(statement) as copy:
-        copy.write(data)
-    return max(cur.rowcount, 0)
-
-
-def _load_rows(conn: psycopg.Connection[Any], dataset: datasets.Dataset, data: bytes) -> _Loaded:
-    """Copy (or upsert) the staged rows; the caller's transaction makes it all-or-nothing."""
-    from psycopg import errors
-
+def _load_rows(
+    conn: psycopg.Connection[Any], dataset: datasets.Dataset, chunks: Iterable[bytes]
+) -> _Loaded:
+    """Copy, de-duplicate and upsert the staged rows; the caller's transaction makes it
+    all-or-nothing."""
     with conn.cursor() as cur:
-        try:
-            with conn.transaction():  # a savepoint: undone alone if a key exists
-                rows = _copy(cur, sql.copy_into(dataset.table, dataset.staged_columns), data)
-            return _Loaded(rows=rows, stale=0, changed=rows, direct=True)
-        except (errors.UniqueViolation, errors.DeadlockDetected):
-            pass
+        cur.execute(sql.create_raw_stage(dataset))
+        statement = sql.copy_into(sql.raw_stage_table(dataset), dataset.staged_file_columns)
+        with cur.copy(statement) as copy:
+            for chunk in chunks:  # psycopg waits for the server every MiB: bounded memory
+                copy.write(chunk)
+        rows = max(cur.rowcount, 0)
         cur.execute(sql.create_stage(dataset))
-        rows = _copy(cur, sql.copy_into(sql.stage_table(dataset), dataset.staged_columns), data)
+        staged = max(cur.rowcount, 0)
         cur.execute(sql.upsert_from_stage(dataset))
         changed = max(cur.rowcount, 0)
         found = cur.execute(sql.count_stale(dataset)).fetchone()
         stale = int(found[0]) if found else 0
-    return _Loaded(rows=rows, stale=stale, changed=changed, direct=False)
+    return _Loaded(rows=rows, staged=staged, stale=stale, changed=changed)
 
 
 def _load_batch(
     obj: s3.S3Object,
     dataset: datasets.Dataset,
     batch_id: str,
-    data: bytes,
+    open_chunks: Callable[[], Iterable[bytes]],
     counts: dict[str, int | None],
 ) -> _Loaded:
+    """Load the rows ``open_chunks()`` streams (called again for a retried transaction)."""
     from psycopg import errors
 
+    expected = _expected_rows(counts)
     with DATABASE.connection() as conn:
         _ensure_tables(conn, dataset)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with conn.transaction():
-                    loaded = _load_rows(conn, dataset, data)
-                    expected = counts.get("staged")
+                    loaded = _load_rows(conn, dataset, open_chunks())
                     if expected is not None and loaded.rows != expected:
                         raise ObjectUnreadableError(
                             obj.bucket,
@@ -179,10 +188,10 @@ def _load_batch(
                                 batch_id,
                                 dataset.name,
                                 counts.get("received"),
-                                loaded.rows,
+                                loaded.staged,
                                 counts.get("rejected"),
-                                counts.get("duplicates"),
-                                loaded.rows - loaded.stale,
+                                loaded.duplicates,
+                                loaded.staged - loaded.stale,
                                 loaded.stale,
                             ),
                         )
@@ -203,22 +212,29 @@ def _load_object(obj: s3.S3Object) -> dict[str, Any]:
         raise UnexpectedObjectKeyError(obj.key, "staged/<batch_id>.csv")
     logger.bind(batch_id=batch_id)
     with tracing.subsegment("load", batch_id=batch_id) as span:
-        stored = s3.read_data(obj.bucket, obj.key)
-        manifest = None
-        if not all(stored.metadata.get(name) for name in ("dataset", *batches.COUNTS[:4])):
-            # Not written by transform (a hand-made staged object): fall back on the manifest.
-            document = s3.read_json(obj.bucket, batches.manifest_key(batch_id), missing_ok=True)
-            manifest = None if document is None else batches.Manifest.from_json(document)
+        first = s3.open_object(obj.bucket, obj.key)
+        manifest = batches.read_manifest(obj.bucket, batch_id)
         dataset = datasets.get(
-            stored.metadata.get("dataset")
+            first.metadata.get("dataset")
             or (manifest.dataset if manifest else "")
             or datasets.DEFAULT_DATASET
         )
-        counts = _counts(stored.metadata, manifest)
-        _check_header(obj, stored.data, dataset)
-        loaded = _load_batch(obj, dataset, batch_id, stored.data, counts)
-        result = {"loaded": loaded.rows - loaded.stale, "stale": loaded.stale}
-        span.annotate_many({**result, "changed": loaded.changed, "direct": loaded.direct})
+        counts = _transform_counts(manifest)
+        opened = [first]
+
+        def open_chunks() -> Iterator[bytes]:
+            if not opened:  # a retried transaction reads the object again
+                opened.append(s3.open_object(obj.bucket, obj.key))
+            stream = opened.pop()
+            try:
+                yield from _chunks(stream, dataset)
+            finally:
+                stream.close()
+
+        loaded = _load_batch(obj, dataset, batch_id, open_chunks, counts)
+        final = {**counts, "staged": loaded.staged, "duplicates": loaded.duplicates}
+        result = {"loaded": loaded.staged - loaded.stale, "stale": loaded.stale}
+        span.annotate_many({**result, "duplicates": loaded.duplicates, "changed": loaded.changed})
 
         def transition(current: batches.Manifest | None) -> batches.Manifest:
             if current is None:  # a staged object dropped by hand: no manifest yet
@@ -230,7 +246,7 @@ def _load_object(obj: s3.S3Object) -> dict[str, Any]:
                     raw_key=None,
                 )
             return current.loaded(
-                counts=counts,
+                counts=final,
                 loaded=result["loaded"],
                 stale=result["stale"],
                 at=batches.utc_now_iso(),
@@ -238,9 +254,16 @@ def _load_object(obj: s3.S3Object) -> dict[str, Any]:
             )
 
         batches.advance_manifest(obj.bucket, batch_id, transition)
-    metrics.record_counts(FUNCTION, "load", result, batch_id=batch_id)
-    extra = {**result, "changed": loaded.changed, "direct": loaded.direct}
+    metrics.record_counts(
+        FUNCTION, "load", {**result, "duplicates": loaded.duplicates}, batch_id=batch_id
+    )
+    extra = {**result, "duplicates": loaded.duplicates, "changed": loaded.changed}
     if loaded.stale:
         _log.warning("stale rows left unchanged: a newer batch already loaded them", extra=extra)
     _log.info("batch loaded", extra=extra)
-    return {"batch_id": batch_id, **result, "changed": loaded.changed}
+    return {
+        "batch_id": batch_id,
+        **result,
+        "duplicates": loaded.duplicates,
+        "changed": loaded.changed,
+    }

@@ -171,10 +171,12 @@ class Manifest:
     raises, its event is retried and then kept in the function's DLQ, and the
     manifest stays at the last stage that completed.
 
-    Counts: ``received`` (lines in the raw object), ``staged``, ``rejected`` and
-    ``duplicates`` (transform), ``loaded`` and ``stale`` (load: rows a newer
-    version already held). Once loaded, ``received = loaded + rejected +
-    duplicates + stale``.
+    Counts: ``received`` (lines in the raw object), ``staged`` and ``rejected``
+    (transform), ``duplicates`` (earlier occurrences of a repeated key: resolved and
+    counted by the load, ``None`` until then, while ``staged`` counts every valid row
+    written), ``loaded`` and ``stale`` (load: rows a newer version already held).
+    Once loaded, ``received = staged + rejected + duplicates`` and ``staged = loaded
+    + stale``.
     """
 
     batch_id: str
@@ -246,18 +248,23 @@ class Manifest:
     def transformed(
         self,
         *,
-        counts: Mapping[str, int],
+        counts: Mapping[str, int | None],
         at: str,
         raw_key: str,
         staged_key: str,
         rejected_key: str | None,
     ) -> Manifest:
         """Transform wrote ``staged/`` and ``rejected/`` with these counts
-        (``received``, ``staged``, ``rejected``, ``duplicates``)."""
+        (``received``, ``staged``, ``rejected``, ``duplicates``). ``duplicates`` is
+        ``None`` while the load has not resolved them (``staged`` then counts every
+        valid row written); a late transform never erases the load's resolution."""
+        new = {k: counts[k] for k in COUNTS[:4]}
+        if self.stage == "loaded" and new["duplicates"] is None:
+            new = {k: v for k, v in new.items() if k not in ("staged", "duplicates")}
         return replace(
             self,
             stage=STAGES[max(_rank(self.stage), _rank("transformed"))],
-            counts={**self.counts, **{k: counts[k] for k in COUNTS[:4]}},
+            counts={**self.counts, **new},
             times={**self.times, "transformed_at": at},
             raw_key=raw_key,
             staged_key=staged_key,

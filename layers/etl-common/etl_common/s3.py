@@ -1,9 +1,18 @@
 """S3 helpers: S3 event parsing, reading and writing JSON / JSON-lines objects.
 
-JSON lines are framed on ``\n`` alone, by :func:`split_lines` and
-:func:`put_jsonl` (never ``str.splitlines()``, which also splits on U+2028,
+JSON lines are framed on ``\n`` alone, by :func:`split_lines`, :func:`iter_lines`
+and :func:`put_jsonl` (never ``str.splitlines()``, which also splits on U+2028,
 U+2029, ``\r``, ``\x0b``, ``\x0c``, ``\x1c``-``\x1e`` and ``\x85``, all of
 which may appear literally inside a JSON string).
+
+Objects of any size go through in bounded memory: :func:`open_object` gives the
+streaming body, :func:`iter_chunks` and :func:`iter_lines` read it piece by piece
+(a line longer than ``max_line_bytes`` comes out as an :class:`OversizedLine`, its
+bytes skipped, never held), and :class:`StreamingUpload` writes an object as it is
+produced: one ``PutObject`` when it stays under a part, else an S3 multipart upload
+whose parts are at least :data:`MIN_PART_BYTES`, completed only by
+:meth:`StreamingUpload.complete` and aborted on any failure, so a partial object
+never exists (nor triggers anything).
 
 Failures to read or write are raised as :class:`~etl_common.errors.TransientError`
 subclasses so that an asynchronously invoked function is retried and, failing
@@ -12,26 +21,35 @@ that, its event lands in the dead-letter queue. botocore is imported lazily.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from etl_common import clients, tracing
+from etl_common import clients, logger, tracing
 from etl_common.errors import ObjectUnreadableError, TransientError
 
 if TYPE_CHECKING:
     import logging
 
 __all__ = [
+    "CHUNK_BYTES",
+    "MIN_PART_BYTES",
+    "OpenedObject",
+    "OversizedLine",
     "S3Object",
     "StoredObject",
+    "StreamingUpload",
     "created_objects",
     "dumps",
     "event_objects",
+    "iter_chunks",
+    "iter_lines",
+    "open_object",
     "put_bytes",
     "put_json",
     "put_jsonl",
@@ -76,6 +94,39 @@ class StoredData:
     metadata: Mapping[str, str]
     last_modified: datetime | None
     etag: str | None = None
+
+
+CHUNK_BYTES = 1024 * 1024
+"""How much of a streamed object is read at a time."""
+MIN_PART_BYTES = 5 * 1024 * 1024
+"""S3's smallest multipart part (every part but the last)."""
+DEFAULT_PART_BYTES = 8 * 1024 * 1024
+"""The part size :class:`StreamingUpload` uses unless told otherwise."""
+
+
+@dataclass(frozen=True)
+class OpenedObject:
+    """An object opened for streaming: its body (read it once), metadata and size."""
+
+    bucket: str
+    key: str
+    body: Any  # botocore's StreamingBody
+    metadata: Mapping[str, str]
+    last_modified: datetime | None
+    size: int | None
+    etag: str | None = None
+
+    def close(self) -> None:
+        """Release the connection (a body not read to its end is discarded)."""
+        self.body.close()
+
+
+@dataclass(frozen=True)
+class OversizedLine:
+    """A line longer than the reader's limit: its first bytes and its full length."""
+
+    head: bytes
+    length: int
 
 
 def split_lines(text: str) -> list[str]:
@@ -145,6 +196,74 @@ def read_data(bucket: str, key: str) -> StoredData:
         last_modified=response.get("LastModified"),
         etag=response.get("ETag"),
     )
+
+
+def open_object(bucket: str, key: str) -> OpenedObject:
+    """Open an object for streaming; raise :class:`ObjectUnreadableError` if impossible."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = clients.get("s3").get_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        raise ObjectUnreadableError(bucket, key, _error_code(exc)) from exc
+    except BotoCoreError as exc:
+        raise ObjectUnreadableError(bucket, key, str(exc)) from exc
+    tracing.link_from(response.get("Metadata") or {})  # the batch's first trace, if named
+    return OpenedObject(
+        bucket=bucket,
+        key=key,
+        body=response["Body"],
+        metadata=dict(response.get("Metadata") or {}),
+        last_modified=response.get("LastModified"),
+        size=response.get("ContentLength"),
+        etag=response.get("ETag"),
+    )
+
+
+def iter_chunks(opened: OpenedObject, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The object's bytes, at most ``chunk_bytes`` at a time; a broken stream raises
+    :class:`ObjectUnreadableError` (the invocation is retried)."""
+    from botocore.exceptions import BotoCoreError
+
+    while True:
+        try:
+            chunk = opened.body.read(chunk_bytes)
+        except (BotoCoreError, OSError) as exc:
+            raise ObjectUnreadableError(opened.bucket, opened.key, f"read failed: {exc}") from exc
+        if not chunk:
+            return
+        yield chunk
+
+
+def iter_lines(chunks: Iterable[bytes], max_line_bytes: int) -> Iterator[bytes | OversizedLine]:
+    """The lines of a stream of bytes, framed on ``\n`` only (as :func:`split_lines`: a
+    final ``\n`` ends the last line). ``\n`` never occurs inside a UTF-8 multi-byte
+    character, so splitting the bytes before decoding is exact. A line longer than
+    ``max_line_bytes`` is yielded as an :class:`OversizedLine` (its first
+    ``max_line_bytes`` bytes kept) and the rest of it is skipped as it streams by."""
+    head = b""  # the start of the line the previous chunk left open (at most the limit)
+    length = 0  # that line's full length so far
+    for chunk in chunks:
+        pieces = chunk.split(b"\n")  # in C: the middle pieces are whole lines
+        first = pieces[0]
+        if length + len(first) <= max_line_bytes:
+            head += first
+        elif len(head) < max_line_bytes:
+            head = (head + first)[:max_line_bytes]
+        length += len(first)
+        if len(pieces) == 1:
+            continue
+        yield head if length <= max_line_bytes else OversizedLine(head, length)
+        for line in pieces[1:-1]:
+            yield (
+                line
+                if len(line) <= max_line_bytes
+                else OversizedLine(line[:max_line_bytes], len(line))
+            )
+        last = pieces[-1]
+        head, length = last[:max_line_bytes], len(last)
+    if length:
+        yield head if length <= max_line_bytes else OversizedLine(head, length)
 
 
 def read_object(bucket: str, key: str) -> StoredObject:
@@ -263,3 +382,131 @@ def put_jsonl(bucket: str, key: str, rows: Iterable[Any], **kwargs: Any) -> bool
     line: JSON escapes it inside strings)."""
     body = "".join(dumps(row) + "\n" for row in rows).encode("utf-8")
     return put_bytes(bucket, key, body, content_type="application/x-ndjson", **kwargs)
+
+
+class StreamingUpload:
+    """Write one object as it is produced, in bounded memory (``part_bytes`` at most).
+
+    Parts are at least ``part_bytes`` (a part ends with the write that fills it, so it
+    may run over by one write's size). Use as a context manager: :meth:`write` bytes,
+    then :meth:`complete`; leaving the
+    block without completing (an exception) aborts, so the key never holds a partial
+    object. Under one part the object is written by a single ``PutObject`` at
+    :meth:`complete`; beyond, an S3 multipart upload is started with the first full
+    part and completed (made visible at once, whole) by :meth:`complete`.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        part_bytes: int = DEFAULT_PART_BYTES,
+    ) -> None:
+        if part_bytes < MIN_PART_BYTES:
+            raise ValueError(
+                f"part_bytes={part_bytes}: S3 needs parts of at least {MIN_PART_BYTES} bytes"
+            )
+        self.bucket, self.key = bucket, key
+        self.part_bytes = part_bytes
+        self.size = 0
+        self._content_type = content_type
+        self._metadata = {**tracing.link_metadata(), **(metadata or {})}
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._done = False
+
+    def __enter__(self) -> StreamingUpload:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if not self._done:
+            self.abort()
+
+    @property
+    def multipart(self) -> bool:
+        """True once the object is being written as a multipart upload."""
+        return self._upload_id is not None
+
+    def write(self, data: bytes) -> None:
+        """Append ``data``; a full part is uploaded as soon as there is one."""
+        self._buffer += data
+        self.size += len(data)
+        if len(self._buffer) >= self.part_bytes:  # a part may run over by one write
+            part, self._buffer = self._buffer, bytearray()
+            self._upload_part(bytes(part))
+
+    def complete(self) -> None:
+        """Make the object exist, whole (the one moment it becomes visible)."""
+        if self._upload_id is None:
+            put_bytes(
+                self.bucket,
+                self.key,
+                bytes(self._buffer),
+                content_type=self._content_type,
+                metadata=self._metadata,
+            )
+        else:
+            if self._buffer or not self._parts:
+                self._upload_part(bytes(self._buffer))
+            with self._errors():
+                clients.get("s3").complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts},
+                )
+        self._buffer = bytearray()
+        self._done = True
+
+    def abort(self) -> None:
+        """Discard what was written; a failure to abort is logged (the bucket's lifecycle
+        rule removes incomplete uploads), never raised over the original error."""
+        self._done = True
+        self._buffer = bytearray()
+        if self._upload_id is None:
+            return
+        try:
+            with self._errors():
+                clients.get("s3").abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, UploadId=self._upload_id
+                )
+        except TransientError as exc:
+            logger.get_logger("etl.s3").warning(
+                "cannot abort a multipart upload", extra={"key": self.key, "error": str(exc)}
+            )
+
+    def _upload_part(self, part: bytes) -> None:
+        client = clients.get("s3")
+        with self._errors():
+            if self._upload_id is None:
+                created = client.create_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    ContentType=self._content_type,
+                    Metadata=self._metadata,
+                )
+                self._upload_id = str(created["UploadId"])
+            number = len(self._parts) + 1
+            answer = client.upload_part(
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=part,
+            )
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """S3's failures as :class:`TransientError` naming the object (retried)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except (ClientError, BotoCoreError) as exc:
+            reason = _error_code(exc) if isinstance(exc, ClientError) else str(exc)
+            raise TransientError(f"cannot write s3://{self.bucket}/{self.key}: {reason}") from exc

@@ -11,7 +11,8 @@ network-interface ARNs, which name resources Lambda creates later):
 - ``Tracing``: the two X-Ray upload actions, on ``*`` (no resource-level permissions).
 - ``DeadLetterQueue``: ``sqs:SendMessage`` on the function's own DLQ.
 - ``ReadObjects``/``WriteObjects``/``DeleteObjects``: the actions of ``needs.s3_read``,
-  ``needs.s3_write`` and ``needs.s3_delete`` (``s3:GetObject``, ``s3:PutObject``,
+  ``needs.s3_write`` and ``needs.s3_delete`` (``s3:GetObject``, ``s3:PutObject`` and
+  ``s3:AbortMultipartUpload``,
   ``s3:DeleteObject``) on ``<bucket-arn>/<prefix>*`` for each of their prefixes.
 - ``CreateObjects``: ``s3:PutObject`` on each ``needs.s3_create`` prefix, only for a
   request that carries ``If-None-Match`` (create-only: S3 answers 412 instead of

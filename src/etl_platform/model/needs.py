@@ -114,9 +114,11 @@ NEEDS: tuple[Need, ...] = (
     Need("s3_read", ("s3:GetObject",), DATA_PREFIX, "read objects under these prefixes"),
     Need(
         "s3_write",
-        ("s3:PutObject",),
+        # A large object is written as a multipart upload (etl_common.s3.StreamingUpload),
+        # aborted when its writer fails so that no part outlives the invocation.
+        ("s3:PutObject", "s3:AbortMultipartUpload"),
         DATA_PREFIX,
-        "write (and overwrite) objects under these prefixes",
+        "write (and overwrite) objects under these prefixes, in parts if large",
     ),
     Need(
         "s3_create",

@@ -133,7 +133,7 @@ def read_jsonl(s3: Any, key: str) -> list[Any]:
     return [json.loads(line) for line in text.split("\n")[:-1]]
 
 
-STAGED_INTS = ("amount_cents", "item_count")
+STAGED_INTS = ("amount_cents", "item_count", "raw_line")
 
 
 def read_staged(s3: Any, key: str) -> list[dict[str, Any]]:
@@ -165,7 +165,7 @@ def read_json(s3: Any, key: str) -> Any:
     return json.loads(read_text(s3, key))
 
 
-STAGED_COLUMNS = DATASET.staged_columns
+STAGED_COLUMNS = DATASET.staged_file_columns
 RECEIVED_AT = "2026-11-29T08:49:00.000Z"
 
 
@@ -188,15 +188,16 @@ def staged_row(
 
 
 def staged_text(rows: list[Any]) -> str:
-    """The staged CSV of ``rows`` (dicts; strings are written as they are)."""
+    """The staged CSV of ``rows`` (dicts; strings are written as they are); a row without
+    ``raw_line`` gets its position (1-based) as its raw line number."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(STAGED_COLUMNS)
-    for row in rows:
+    for number, row in enumerate(rows, start=1):
         if isinstance(row, str):
             out.write(row + "\n")
         else:
-            writer.writerow([row[c] for c in STAGED_COLUMNS])
+            writer.writerow([{"raw_line": number, **row}[c] for c in STAGED_COLUMNS])
     return out.getvalue()
 
 
@@ -210,8 +211,8 @@ def put_staged(
 ) -> str:
     """Write a staged object (and, by default, its ``transformed`` manifest); return its key.
 
-    ``counts`` (transform's received/staged/rejected/duplicates) go into the object's
-    metadata as transform writes them; without them the load trusts the manifest."""
+    ``counts`` (transform's received/staged/rejected/duplicates) replace the manifest's
+    defaults (every row staged, one line rejected, duplicates not resolved yet)."""
     key = f"staged/{batch_id}.csv"
     text = staged_text(rows)
     if manifest:
@@ -228,7 +229,8 @@ def put_staged(
                         "received": len(rows) + 1,
                         "staged": len(rows),
                         "rejected": 1,
-                        "duplicates": 0,
+                        "duplicates": None,
+                        **(counts or {}),
                         "loaded": None,
                         "stale": None,
                     },
@@ -243,8 +245,7 @@ def put_staged(
                 }
             ),
         )
-    metadata = {name: str(value) for name, value in (counts or {}).items()}
-    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode("utf-8"), Metadata=metadata)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode("utf-8"), Metadata={"dataset": "orders"})
     return key
 
 

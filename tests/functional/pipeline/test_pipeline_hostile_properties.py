@@ -128,7 +128,8 @@ def test_transform_turns_any_line_into_a_staged_row_or_a_rejected_line(
     for entry in rejected:
         assert entry["reasons"] and all(isinstance(r["message"], str) for r in entry["reasons"])
         json.loads(s3.dumps(entry).encode("utf-8"))
-    transform.staged_csv(staged, DATASET, "2026-11-29T08:49:00.000Z").decode("utf-8")
+    rows = enumerate(staged, start=1)  # (raw line number, row), as transform streams them
+    b"".join(transform.staged_csv(rows, DATASET, "2026-11-29T08:49:00.000Z")).decode("utf-8")
 
 
 # ----------------------------------------------------------------------- ingest

@@ -55,7 +55,9 @@ def test_staged_batch_is_upserted_and_the_manifest_marked_loaded(
     result = invoke(load, key)
 
     # THEN the rows are in orders, typed, and the batch row records the counts
-    assert result == {"batches": [{"batch_id": BATCH, "loaded": 3, "stale": 0, "changed": 3}]}
+    assert result == {
+        "batches": [{"batch_id": BATCH, "loaded": 3, "stale": 0, "duplicates": 0, "changed": 3}]
+    }
     orders = query(postgres_server, database, ORDERS)
     assert [r[:7] for r in orders] == [
         (

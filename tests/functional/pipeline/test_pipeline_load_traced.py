@@ -44,13 +44,14 @@ handler.DATABASE.secret.get = lambda: Credentials(
     dbname=server["dbname"],
 )
 dataset = datasets.get("orders")
-data = (",".join(dataset.staged_columns) + "\n" + "".join(
-    f"T-{i},c,{i},USD,2026-01-01T00:00:00Z,0,traced,2026-01-01T00:00:00Z\n" for i in range(3)
+data = (",".join(dataset.staged_file_columns) + "\n" + "".join(
+    f"T-{i},c,{i},USD,2026-01-01T00:00:00Z,0,traced,2026-01-01T00:00:00Z,{i + 1}\n"
+    for i in range(3)
 )).encode()
 from etl_common.s3 import S3Object
 with tracing.subsegment("load", batch_id="traced"):
     obj = S3Object(bucket="b", key="staged/traced.csv", event_name="ObjectCreated:Put")
-    changed = handler._load_batch(obj, dataset, "traced", data, {"staged": 3}).changed
+    changed = handler._load_batch(obj, dataset, "traced", lambda: [data], {"staged": 3}).changed
 handler.DATABASE.close()
 print(json.dumps({
     "changed": changed,

@@ -98,7 +98,7 @@ def test_a_late_replay_of_an_older_batch_changes_no_row_and_reports_it_stale(
     assert query(postgres_server, database, AMOUNTS) == before
     assert query(postgres_server, database, "SELECT loaded_at FROM orders ORDER BY 1") == loaded_at
     # AND the replay succeeded and says one row was stale, in its result, manifest, table and log
-    assert result == {"batch_id": OLD, "loaded": 1, "stale": 1, "changed": 0}
+    assert result == {"batch_id": OLD, "loaded": 1, "stale": 1, "duplicates": 0, "changed": 0}
     counts = counts_of(aws, OLD)
     assert (counts["loaded"], counts["stale"]) == (1, 1)
     assert conserved(counts)

@@ -43,6 +43,7 @@ BOUNDARY_ACTIONS = {
     "sqs:SendMessage",
     "s3:GetObject",
     "s3:PutObject",
+    "s3:AbortMultipartUpload",  # a failed streaming write leaves no part behind
     "s3:ListBucket",
     "secretsmanager:GetSecretValue",
     "kms:Decrypt",

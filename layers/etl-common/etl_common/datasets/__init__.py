@@ -18,6 +18,7 @@ from etl_common.schema import Problem
 
 __all__ = [
     "DEFAULT_DATASET",
+    "LINE_COLUMN",
     "VERSION_COLUMN",
     "Dataset",
     "Normalized",
@@ -33,6 +34,12 @@ VERSION_COLUMN = "batch_received_at"
 A row's version is ``(batch_received_at, batch_id)``: the load replaces a row
 only with an equal or newer version, so a late replay of an older batch never
 overwrites what a newer batch loaded."""
+LINE_COLUMN = "raw_line"
+"""Added to every staged row (not to the table): the row's line number in the raw object.
+
+Transform streams every valid line to the staged object as it reads it (it cannot
+hold a large batch's keys); the load keeps, for each key, the row of the highest
+line number, so "a repeated key keeps the last occurrence" is exact at any size."""
 _MODULES = {"orders": "etl_common.datasets.orders"}
 
 
@@ -65,7 +72,8 @@ class Dataset:
     them), in table column order, and ``column_types`` their PostgreSQL types;
     ``key`` is the primary key used for in-batch de-duplication and for the
     upsert. The staged object and the table add :data:`VERSION_COLUMN`
-    (:attr:`staged_columns`); SQL for the table is in ``etl_common.datasets.sql``.
+    (:attr:`staged_columns`), the staged object also :data:`LINE_COLUMN`
+    (:attr:`staged_file_columns`); SQL for the table is in ``etl_common.datasets.sql``.
     """
 
     name: str
@@ -80,6 +88,11 @@ class Dataset:
     def staged_columns(self) -> tuple[str, ...]:
         """The staged object's columns: :attr:`columns` plus :data:`VERSION_COLUMN`."""
         return (*self.columns, VERSION_COLUMN)
+
+    @property
+    def staged_file_columns(self) -> tuple[str, ...]:
+        """The staged object's CSV columns: :attr:`staged_columns`, then :data:`LINE_COLUMN`."""
+        return (*self.staged_columns, LINE_COLUMN)
 
     @property
     def version_columns(self) -> tuple[str, str]:

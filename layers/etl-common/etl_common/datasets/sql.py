@@ -9,19 +9,27 @@ collation, so the tie-break does not depend on the database's locale). The
 upsert replaces a row only with an equal or newer version, and an equal version
 with different values (a re-transformed batch) too; a stale row is left as it is
 and counted by :func:`count_stale`.
+
+A staged object may repeat a key (transform streams every valid line): it is copied
+into a raw stage table (:func:`create_raw_stage`), and :func:`create_stage` keeps,
+for each key, the row of the highest raw line number (the last occurrence), so the
+upsert sees each key once; the difference of the two tables' row counts is the
+batch's ``duplicates``.
 """
 
 from __future__ import annotations
 
-from etl_common.datasets import VERSION_COLUMN, Dataset
+from etl_common.datasets import LINE_COLUMN, VERSION_COLUMN, Dataset
 
 __all__ = [
     "BATCHES_TABLE",
     "batches_ddl",
     "copy_into",
     "count_stale",
+    "create_raw_stage",
     "create_stage",
     "quote_ident",
+    "raw_stage_table",
     "record_batch",
     "stage_table",
     "table_ddl",
@@ -84,15 +92,33 @@ def copy_into(table: str, columns: tuple[str, ...]) -> str:
 
 
 def stage_table(dataset: Dataset) -> str:
-    """The name of the temporary table a conflicting batch is copied into."""
+    """The name of the temporary table holding one row per key (the upsert's input)."""
     return f"stage_{dataset.table}"
 
 
+def raw_stage_table(dataset: Dataset) -> str:
+    """The name of the temporary table the staged object is copied into, as it is."""
+    return f"stage_raw_{dataset.table}"
+
+
+def create_raw_stage(dataset: Dataset) -> str:
+    """A temporary table shaped like the staged object (with its line numbers), dropped
+    at commit."""
+    types = {**_staged_types(dataset), LINE_COLUMN: "bigint"}
+    defs = ", ".join(f"{quote_ident(c)} {types[c]}" for c in dataset.staged_file_columns)
+    return f"CREATE TEMP TABLE {quote_ident(raw_stage_table(dataset))} ({defs}) ON COMMIT DROP"
+
+
 def create_stage(dataset: Dataset) -> str:
-    """A temporary table shaped like the staged object, dropped at commit."""
-    types = _staged_types(dataset)
-    defs = ", ".join(f"{quote_ident(c)} {types[c]}" for c in dataset.staged_columns)
-    return f"CREATE TEMP TABLE {quote_ident(stage_table(dataset))} ({defs}) ON COMMIT DROP"
+    """A temporary table (dropped at commit) with the last occurrence of every key of the
+    raw stage: the row of the highest line number. Its row count is the distinct keys."""
+    key = quote_ident(dataset.key)
+    return (
+        f"CREATE TEMP TABLE {quote_ident(stage_table(dataset))} ON COMMIT DROP AS "
+        f"SELECT DISTINCT ON ({key}) {_list(dataset.staged_columns)} "
+        f"FROM {quote_ident(raw_stage_table(dataset))} "
+        f"ORDER BY {key}, {quote_ident(LINE_COLUMN)} DESC"
+    )
 
 
 def upsert_from_stage(dataset: Dataset) -> str:
