@@ -370,7 +370,7 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
             "Same steps with `load`: its alarms and DLQ, then the database (a broken "
             "dependency shows as `TransientError` or connection errors in load's logs). "
             "Re-trigger one batch after a fix by copying its staged object onto itself "
-            "(`aws s3 cp s3://<bucket>/staged/<id>.jsonl s3://<bucket>/staged/<id>.jsonl "
+            "(`aws s3 cp s3://<bucket>/staged/<id>.csv s3://<bucket>/staged/<id>.csv "
             "--metadata-directive REPLACE`); the load is idempotent."
         ),
     ),
