@@ -16,6 +16,7 @@ __all__ = [
     "LIMITS",
     "NAME_PROPERTIES",
     "SUFFIX_PATTERN",
+    "access_log_group_name",
     "bucket_name",
     "check_suffix_fits",
     "display_name",
@@ -38,6 +39,8 @@ LIMITS: dict[str, int] = {
     "etl": 255,  # CloudWatch dashboard name
     "data": 63,  # S3 bucket name (see bucket_name)
     "schedule": 64,  # EventBridge rule name (functions with a schedule trigger)
+    "rule": 64,  # EventBridge rule name (functions with an eventbridge trigger)
+    "api": 128,  # API Gateway HTTP API name (functions with an http-api trigger)
 }
 # Where a resource type keeps its physical (AWS) name, when not in ``name``.
 NAME_PROPERTIES: dict[str, str] = {
@@ -76,6 +79,14 @@ def log_group_name(function_name: str) -> str:
     return full
 
 
+def access_log_group_name(api_name: str) -> str:
+    """The log group an HTTP API's stage writes its access logs to (pre-created)."""
+    full = f"/aws/apigateway/{api_name}"
+    if len(full) > LOG_GROUP_LIMIT:
+        raise ValueError(f"log group name {full!r} exceeds {LOG_GROUP_LIMIT} characters")
+    return full
+
+
 def bucket_name(suffix: str, account_id: str) -> str:
     """``etl-data-<suffix>-<account-id>``: the account id keeps it globally unique."""
     full = f"etl-data-{suffix}-{account_id}"
@@ -99,6 +110,7 @@ def check_suffix_fits(suffix: str, function_names: Iterable[str]) -> list[str]:
     ]
     for fn in names:
         candidates += [("lambda", fn), ("role", fn), ("policy", fn), ("dlq", fn), ("schedule", fn)]
+        candidates += [("rule", fn), ("api", fn)]
         candidates.append(("alarm", f"{fn}-async-events-dropped"))
     for resource_type, base in candidates:
         try:
