@@ -198,6 +198,8 @@ def _fires_when(rule: AlarmRule) -> str:
         "function": "on each function",
         "dlq": "on each function's DLQ",
         "pipeline": "once per stack",
+        "source-queue": "on the SQS queue that triggers the function",
+        "http-api": "on the function's HTTP API (built by the etl-functions stack)",
     }[rule.target]
     scope = "" if rule.applies == "every" else f" (functions with a `{rule.applies}` trigger)"
     return (

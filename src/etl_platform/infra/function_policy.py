@@ -51,6 +51,7 @@ from etl_platform.infra.iam import (
     policy_document,
     statement,
 )
+from etl_platform.infra.trigger_policy import trigger_statements
 
 if TYPE_CHECKING:
     from etl_platform.model.catalog import FunctionSpec
@@ -217,6 +218,7 @@ def role_policy_statements(
     if spec.database:
         statements.extend(database_secret_statements(settings))
         statements.extend(vpc_statements(settings, account_id))
+    statements.extend(trigger_statements(spec, settings))
     return statements
 
 

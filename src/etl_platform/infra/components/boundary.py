@@ -39,6 +39,7 @@ from etl_platform.infra.function_policy import (
     vpc_statements,
 )
 from etl_platform.infra.iam import LOG_ACTIONS, Statement, policy_document, statement
+from etl_platform.infra.trigger_policy import boundary_trigger_statements
 from etl_platform.model.naming import bucket_name, log_group_name, resource_name
 from etl_platform.model.tags import cost_tags
 
@@ -142,6 +143,8 @@ def boundary_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) 
         # Only database functions get the secret and are placed in the VPC.
         statements.extend(database_secret_statements(settings))
         statements.extend(vpc_statements(settings, account_id))
+    # What event source mappings read with the roles (queues and streams of triggers).
+    statements.extend(boundary_trigger_statements(args.catalog, settings))
     statements.append(statement("DenyIamAndOrganizations", DENIED_SERVICES, ["*"], effect="Deny"))
     return statements
 
