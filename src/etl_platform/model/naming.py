@@ -15,6 +15,7 @@ __all__ = [
     "ACCOUNT_ID_LENGTH",
     "LIMITS",
     "NAME_PROPERTIES",
+    "SCOPED_NAME_TYPES",
     "SUFFIX_PATTERN",
     "access_log_group_name",
     "bucket_name",
@@ -49,6 +50,9 @@ NAME_PROPERTIES: dict[str, str] = {
     "aws:s3/bucket:Bucket": "bucket",
     "aws:s3/bucketV2:BucketV2": "bucket",
 }
+#: Types whose ``name`` is unique only inside their parent, which carries the suffix: an
+#: HTTP API's stage (``$default``, AWS's name for the auto-deployed default stage).
+SCOPED_NAME_TYPES = frozenset({"aws:apigatewayv2/stage:Stage"})
 LOG_GROUP_LIMIT = 512
 ACCOUNT_ID_LENGTH = 12
 SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")

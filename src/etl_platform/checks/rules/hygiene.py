@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from etl_platform.checks.rules.model import Context, Resource, Rule
 from etl_platform.checks.rules.types import BUCKET_TYPES
-from etl_platform.model.naming import name_property
+from etl_platform.model.naming import SCOPED_NAME_TYPES, name_property
 from etl_platform.model.tags import REQUIRED_TAG_KEYS, is_taggable
 
 __all__ = ["NAMED_TYPES", "RULES"]
@@ -39,7 +39,7 @@ def _carries(name: str, suffix: str) -> bool:
 def check_names(resources: Sequence[Resource], context: Context) -> Iterator[tuple[Resource, str]]:
     """Physical names are set and carry the environment suffix."""
     for resource in resources:
-        if not resource.type.startswith("aws:"):
+        if not resource.type.startswith("aws:") or resource.type in SCOPED_NAME_TYPES:
             continue
         key = name_property(resource.type)
         name = resource.props.get(key)

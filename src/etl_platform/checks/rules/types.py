@@ -7,8 +7,10 @@ __all__ = [
     "BUCKET_PUBLIC_ACCESS_BLOCK",
     "BUCKET_SSE",
     "BUCKET_TYPES",
+    "EVENT_SOURCE_MAPPING",
     "FUNCTION",
     "FUNCTION_URL",
+    "HTTP_API_STAGE",
     "INVOKE_CONFIG",
     "KMS_KEY",
     "LAYER_VERSION",
@@ -31,6 +33,8 @@ LAYER_VERSION = "aws:lambda/layerVersion:LayerVersion"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 PERMISSION = "aws:lambda/permission:Permission"
+EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+HTTP_API_STAGE = "aws:apigatewayv2/stage:Stage"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

@@ -617,7 +617,7 @@ def _http_api_trigger(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None
         authorizer = aws.apigatewayv2.Authorizer(
             f"{name}-authorizer",
             api_id=api.id,
-            name=f"jwt-{spec.name}",
+            name=resource_name("api", f"{spec.name}-jwt", settings.suffix),
             authorizer_type="JWT",
             identity_sources=["$request.header.Authorization"],
             jwt_configuration=aws.apigatewayv2.AuthorizerJwtConfigurationArgs(
