@@ -51,7 +51,12 @@ def _trigger_text(spec: FunctionSpec) -> str:
         return f"S3 {trigger.prefix}"
     if trigger.type == "schedule":
         return f"schedule {trigger.expression}"
-    return "no trigger (invoked directly or by redrive)"
+    if trigger.type == "none":
+        return "no trigger (invoked directly or by redrive)"
+    if trigger.type == "http-api":
+        return f"HTTP API {', '.join(trigger.option('routes'))}"
+    source = f" {trigger.source}" if trigger.source else ""
+    return f"{trigger.type}{source}"
 
 
 def _tail(arn: object) -> str:

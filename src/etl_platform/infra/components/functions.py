@@ -9,8 +9,14 @@ stacks' exports; nothing here names a particular function.
   (:mod:`etl_platform.infra.function_policy`), the function ``lambda-<fn>-<suffix>``, its
   asynchronous invoke config (retries, event age), and the trigger that belongs to
   the function alone, built by its row of :data:`TRIGGER_BUILDERS`: a function URL
-  (``AWS_IAM``) or a schedule (EventBridge rule, target and invoke permission). Every
-  trigger targets :attr:`EtlFunction.target_arn` (the alias, when there is one).
+  (``AWS_IAM``); a schedule (EventBridge rule, target and invoke permission); an event
+  source mapping for an ``sqs``, ``dynamodb-stream`` or ``kinesis`` source (partial
+  batch responses; streams bisect, bound retries and send what fails to the DLQ); an
+  SNS subscription; an ``eventbridge`` rule whose target retries, then dead-letters;
+  an ``http-api`` (routes, IAM or JWT auth, a throttled stage logging to its
+  pre-created group, its 5xx and latency alarms); or, for ``invoke``, only the
+  permission. Every trigger targets :attr:`EtlFunction.target_arn` (the alias, when
+  there is one) and is let in by :meth:`EtlFunction.allow_invoke`.
 - :class:`BucketTriggers` (``etl:functions:BucketTriggers``): for every function
   triggered by S3, an invoke permission limited to the bucket and the account, and
   the bucket's one notification configuration listing all of them.
