@@ -172,3 +172,44 @@ def test_the_real_repository_passes(built_layer: Path, capsys: pytest.CaptureFix
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "fit python3.13 arm64" in captured.out
+
+
+def test_the_cli_fails_on_a_call_no_need_grants_and_shows_unused_needs(
+    tmp_path: Path, built_layer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a function that sends to a queue it has no need for, and declares a topic
+    # it never publishes to
+    folder = make_function(
+        tmp_path,
+        "estate-fn",
+        """\
+        import boto3
+
+        def handler(event, context):
+            boto3.client("sqs").send_message(QueueUrl=event["q"], MessageBody="x")
+        """,
+    )
+    entry = folder / "function.toml"
+    entry.write_text(entry.read_text() + '\n[needs]\nsns_publish = ["alerts"]\n')
+    # WHEN `nox -s compat` runs over it
+    code = compat.main(["--catalog-dir", str(tmp_path), "--layer-zip", str(built_layer)])
+    # THEN it fails on the call, naming the need to add, and shows the unused need
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "estate-fn/handler.py:4: [sqs]" in err
+    assert "no need grants sqs:SendMessage" in err and "add sqs_send = [...]" in err
+    assert "warning: estate-fn: needs.sns_publish" in err
+
+
+def test_an_unused_need_alone_is_a_warning_not_a_failure(
+    tmp_path: Path, built_layer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a function whose code is fine but which declares a need it never uses
+    folder = make_function(tmp_path, "quiet-fn", "def handler(event, context):\n    return 1\n")
+    entry = folder / "function.toml"
+    entry.write_text(entry.read_text() + '\n[needs]\nsqs_send = ["orders"]\n')
+    # WHEN compat runs  THEN it passes, and says which need looks unused
+    code = compat.main(["--catalog-dir", str(tmp_path), "--layer-zip", str(built_layer)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "1 warning(s)" in captured.err and "needs.sqs_send" in captured.err

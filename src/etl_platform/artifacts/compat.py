@@ -14,7 +14,10 @@ and architecture (``--architecture``, default ``arm64``):
    ``RECORD``): a handler importing what the layer does not carry fails here, not in
    production;
 4. the built layer's compiled wheels match the target Python version and
-   architecture (:func:`etl_platform.artifacts.packaging.inspect_layer`).
+   architecture (:func:`etl_platform.artifacts.packaging.inspect_layer`);
+5. the AWS SDK calls each function's code makes are authorized by its ``[needs]``
+   (:mod:`etl_platform.artifacts.sdk_calls`): a call no need grants is an error naming
+   the need to add; a need the code never uses is a warning (shown, not failing).
 
 Node.js functions (``runtime = "nodejs*.x"`` in their entry) are checked against their
 own runtime by :mod:`etl_platform.artifacts.node_compat` (a real JavaScript parser: aws-sdk v2,
@@ -23,7 +26,7 @@ Node.js APIs), and the Node layer (``layers/etl-node``) is checked and built.
 
 The layer is built with :func:`etl_platform.artifacts.packaging.build_layer_zip` (cached; a hit
 needs no network), or given with ``--layer-zip``. Every problem names the file, the
-line, the module and the fix; the exit code is 1 when there is any.
+line, the module and the fix; the exit code is 1 when there is any error.
 
 Imports under ``if TYPE_CHECKING:`` never run and are not checked; relative imports
 resolve inside their own package. The check runs on the build machine's Python, so
@@ -43,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from etl_platform.artifacts.problems import Problem
+from etl_platform.artifacts.sdk_calls import catalog_needs_problems
 from etl_platform.errors import EtlPlatformError
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.runtimes import (
@@ -339,14 +343,16 @@ def run(
     layer_dir: Path = _LAYER_DIR,
     layer_zip: Path | None = None,
 ) -> list[Problem]:
-    """Every compatibility problem of the catalog's code and the layer for the target."""
+    """Every compatibility problem of the catalog's code and the layer for the target,
+    and every mismatch between a function's SDK calls and its needs (warnings included)."""
     target = _version(runtime)
     python_version = f"{target[0]}.{target[1]}"
     zip_path = layer_zip or build_layer(python_version, architecture, layer_dir)
     problems = check_layer_zip(zip_path, python_version, architecture)
     files = source_files(catalog_dir, layer_dir)
     problems += check_sources(files, target, layer_import_names(zip_path))
-    return problems + node_problems(catalog_dir, architecture)
+    problems += node_problems(catalog_dir, architecture)
+    return problems + catalog_needs_problems(load_catalog(catalog_dir))
 
 
 def node_problems(
@@ -401,14 +407,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"compat check could not run: {error}", file=sys.stderr)
         return 1
     target = f"{args.runtime} {args.architecture}"
-    if not problems:
+    errors = [p for p in problems if p.is_error]
+    warnings = [p for p in problems if not p.is_error]
+    if warnings:
+        print(f"compat: {len(warnings)} warning(s):", file=sys.stderr)
+        for problem in warnings:
+            print(f"  {problem}", file=sys.stderr)
+    if not errors:
         print(
             f"compat: the Python functions, etl_common and the layer fit {target}; "
-            "every Node.js function and the Node layer fit their runtime"
+            "every Node.js function and the Node layer fit their runtime; every SDK call "
+            "the check sees is granted by a need"
         )
         return 0
-    print(f"compat: {len(problems)} problem(s) for {target}:", file=sys.stderr)
-    for problem in problems:
+    print(f"compat: {len(errors)} problem(s) for {target}:", file=sys.stderr)
+    for problem in errors:
         print(f"  {problem}", file=sys.stderr)
     return 1
 

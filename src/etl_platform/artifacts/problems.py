@@ -21,19 +21,28 @@ __all__ = ["Problem", "SdkCall"]
 
 @dataclass(frozen=True)
 class Problem:
-    """One incompatibility: where, which module, what is wrong and the fix."""
+    """One finding: where, which module, what is wrong and the fix.
+
+    ``severity`` is ``error`` (the check fails) or ``warning`` (shown, not failing).
+    """
 
     path: Path
     line: int
     module: str
     message: str
     fix: str
+    severity: str = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
         where = display_path(self.path)
         location = f"{where}:{self.line}" if self.line else where
         module = f" [{self.module}]" if self.module else ""
-        return f"{location}:{module} {self.message}. Fix: {self.fix}"
+        warning = " warning:" if not self.is_error else ""
+        return f"{location}:{module}{warning} {self.message}. Fix: {self.fix}"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ network-interface ARNs, which name resources Lambda creates later):
   no ``logs:CreateLogGroup`` (the observability stack pre-creates the group).
 - ``Tracing``: the two X-Ray upload actions, on ``*`` (no resource-level permissions).
 - ``DeadLetterQueue``: ``sqs:SendMessage`` on the function's own DLQ.
-- ``ReadObjects``/``WriteObjects``: ``s3:GetObject``/``s3:PutObject`` on
-  ``<bucket-arn>/<prefix>*`` for each ``needs.s3_read``/``needs.s3_write`` prefix.
+- ``ReadObjects``/``WriteObjects``/``DeleteObjects``: the actions of ``needs.s3_read``,
+  ``needs.s3_write`` and ``needs.s3_delete`` (``s3:GetObject``, ``s3:PutObject``,
+  ``s3:DeleteObject``) on ``<bucket-arn>/<prefix>*`` for each of their prefixes.
 - ``CreateObjects``: ``s3:PutObject`` on each ``needs.s3_create`` prefix, only for a
   request that carries ``If-None-Match`` (create-only: S3 answers 412 instead of
   replacing an existing object, so the function can never overwrite one).
@@ -28,6 +29,12 @@ network-interface ARNs, which name resources Lambda creates later):
   Secrets Manager only (``kms:ViaService``), for database functions when configured.
 - ``VpcNetworkInterfaces``/``VpcDescribe``: what Lambda needs to place a database function
   in the configured subnets, scoped (see :func:`vpc_statements`).
+- ``Need<Key>`` (``NeedDynamodbRead``, ...): for each need on resources the platform does
+  not own, exactly that need's actions (:data:`etl_platform.model.needs.NEEDS`) on the
+  exact ARNs the stack's ``etl:resources`` gives the names it lists, plus the need's
+  sub-resources (a table's ``/index/*``) and, for buckets, ``<arn>/<prefix>*``. Never
+  ``*``: an undeclared name, or a resource of another kind, fails the plan
+  (:func:`etl_platform.model.catalog.resolve_needs`).
 
 The boundary (:mod:`etl_platform.infra.components.boundary`) builds its tracing, secret and
 VPC statements with the same functions, so the two documents cannot drift apart.
@@ -51,18 +58,21 @@ from etl_platform.infra.iam import (
     policy_document,
     statement,
 )
-from etl_platform.infra.trigger_policy import trigger_statements
+from etl_platform.model.catalog import FunctionSpec, Grant, resolve_needs
+from etl_platform.model.needs import NEEDS, need
 
 if TYPE_CHECKING:
-    from etl_platform.model.catalog import FunctionSpec
     from etl_platform.model.settings import Settings
 
 __all__ = [
     "CREATE_ONLY_CONDITION",
+    "DATA_OBJECT_STATEMENTS",
     "assume_role_document",
     "assume_role_statements",
     "create_objects_statement",
     "database_secret_statements",
+    "grant_statements",
+    "list_bucket_statement",
     "role_policy_document",
     "role_policy_statements",
     "tracing_statement",
@@ -112,10 +122,33 @@ def create_objects_statement(
     """``s3:PutObject`` on ``prefixes`` only with ``If-None-Match`` (never an overwrite)."""
     return statement(
         sid,
-        ["s3:PutObject"],
+        need("s3_create").actions,
         _objects(bucket_arn, prefixes),
         conditions=[CREATE_ONLY_CONDITION],
     )
+
+
+#: The data-bucket needs granted on objects without a condition, and the verb of their
+#: statement ids: ``<Verb>Objects`` in a role, ``<Verb>CatalogPrefixes`` in the boundary.
+DATA_OBJECT_STATEMENTS = (("s3_read", "Read"), ("s3_write", "Write"), ("s3_delete", "Delete"))
+
+
+def list_bucket_statement(bucket_arn: pulumi.Input[str]) -> Statement:
+    """``s3:ListBucket`` on the data bucket (``needs.s3_missing_ok`` / ``needs.s3_list``)."""
+    actions = sorted({a for n in NEEDS if n.on_data_bucket and n.whole_bucket for a in n.actions})
+    return statement("ListDataBucket", actions, [bucket_arn])
+
+
+def grant_statements(grants: tuple[Grant, ...] | list[Grant]) -> list[Statement]:
+    """One ``Need<Key>`` statement per need, on the exact ARNs of its resources.
+
+    The role passes one function's grants; the boundary passes every function's, so the
+    two documents are the same statements over different sets of resources.
+    """
+    arns: dict[str, set[str]] = {}
+    for grant in grants:
+        arns.setdefault(grant.need.key, set()).update(grant.arns)
+    return [statement(n.sid, n.actions, sorted(arns[n.key])) for n in NEEDS if n.key in arns]
 
 
 def tracing_statement(sid: str = "Tracing") -> Statement:
@@ -131,10 +164,9 @@ def database_secret_statements(settings: Settings) -> list[Statement]:
     """
     if not settings.database_secret_arn:
         return []
+    # the same read a secrets_read need grants (etl_platform.model.needs)
     statements = [
-        statement(
-            "DatabaseSecret", ["secretsmanager:GetSecretValue"], [settings.database_secret_arn]
-        )
+        statement("DatabaseSecret", need("secrets_read").actions, [settings.database_secret_arn])
     ]
     if settings.database_secret_kms_key_arn:
         statements.append(
@@ -203,22 +235,19 @@ def role_policy_statements(
         tracing_statement(),
         statement("DeadLetterQueue", ["sqs:SendMessage"], [dlq_arn]),
     ]
-    if spec.s3_read:
-        statements.append(
-            statement("ReadObjects", ["s3:GetObject"], _objects(bucket_arn, spec.s3_read))
-        )
-    if spec.lists_bucket:
-        statements.append(statement("ListDataBucket", ["s3:ListBucket"], [bucket_arn]))
-    if spec.s3_write:
-        statements.append(
-            statement("WriteObjects", ["s3:PutObject"], _objects(bucket_arn, spec.s3_write))
-        )
+    for key, verb in DATA_OBJECT_STATEMENTS:
+        if spec.need(key):
+            statements.append(
+                statement(f"{verb}Objects", need(key).actions, _objects(bucket_arn, spec.need(key)))
+            )
+        if key == "s3_read" and spec.lists_bucket:
+            statements.append(list_bucket_statement(bucket_arn))
     if spec.s3_create:
         statements.append(create_objects_statement("CreateObjects", bucket_arn, spec.s3_create))
     if spec.database:
         statements.extend(database_secret_statements(settings))
         statements.extend(vpc_statements(settings, account_id))
-    statements.extend(trigger_statements(spec, settings))
+    statements.extend(grant_statements(resolve_needs(spec, settings, pulumi.get_stack())))
     return statements
 
 

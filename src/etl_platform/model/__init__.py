@@ -3,6 +3,7 @@
 - ``settings``          the ``etl:`` Pulumi config as a table of key specs (``SETTING_KEYS``)
 - ``catalog``           the declarative function catalog (``lambdas/*/function.toml``)
 - ``needs``             the ``[needs]`` vocabulary: each key, its exact IAM actions, its target
+- ``resources``         ``etl:resources``: resources the platform does not own, parsed from ARNs
 - ``naming``            ``{resource-type}-{name}-{suffix}`` names checked against AWS limits
 - ``tags``              the cost tags every taggable resource carries
 - ``contract``          project names and the exports that link the three stacks

@@ -50,8 +50,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl_platform.errors import CatalogError
-from etl_platform.model.needs import BUCKET, NEEDS, Need, needs_for_kind, split_reference
-from etl_platform.model.resources import NAME_PATTERN, Resource, kind_label, parse_resource
+from etl_platform.model.needs import (
+    BUCKET,
+    NEEDS,
+    Need,
+    need,
+    needs_for_kind,
+    split_reference,
+)
+from etl_platform.model.resources import (
+    NAME_PATTERN,
+    Resource,
+    kind_label,
+    parse_resource,
+    with_article,
+)
 from etl_platform.model.runtimes import (
     DEFAULT_NODE_RUNTIME,
     NODE_SOURCE_SUFFIXES,
@@ -90,7 +103,6 @@ __all__ = [
     "Trigger",
     "TriggerType",
     "catalog_keys_markdown",
-    "check_stack_resources",
     "load_catalog",
     "resolve_needs",
 ]
@@ -359,8 +371,9 @@ def _check_http_api(path: Path, raw: dict[str, Any]) -> None:
 class EventSourceMapping:
     """How Lambda polls a trigger's source (an SQS queue or a stream)."""
 
-    #: What the role needs on the source (on its ARN only).
-    actions: tuple[str, ...]
+    #: The need (a row of :data:`etl_platform.model.needs.NEEDS`, not a ``[needs]`` key)
+    #: whose actions Lambda uses with the role on the source: granted on its ARN only.
+    need: str
     #: Streams: a failed batch is bisected and, after its retries, its records' metadata is
     #: sent to the function's DLQ (the on-failure destination), so the shard moves on.
     stream: bool = False
@@ -391,24 +404,18 @@ class TriggerType:
     source_kinds: tuple[tuple[str, str], ...] = ()
     mapping: EventSourceMapping | None = None
     summary: str = ""  # one line for the docs
+    #: The needs the trigger implies, as ``(need key, etl:resources name)`` pairs (an
+    #: ``sqs`` trigger: ``("sqs_receive", <its queue>)``): granted to the role and the
+    #: boundary like declared ones, resolved and kind-checked against the stack the same way.
+    needs: Callable[[Trigger], tuple[tuple[str, str], ...]] | None = None
 
 
-_SQS_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
-# The stream read actions of AWS's execution-role docs that take the stream's ARN.
-# ListStreams is left out: it has no resource-level permissions (only "*"), and a mapping
-# given the stream's own ARN reads it with these (not verified against AWS here).
-_DYNAMODB_STREAM_ACTIONS = (
-    "dynamodb:DescribeStream",
-    "dynamodb:GetRecords",
-    "dynamodb:GetShardIterator",
-)
-_KINESIS_ACTIONS = (
-    "kinesis:DescribeStream",
-    "kinesis:DescribeStreamSummary",
-    "kinesis:GetRecords",
-    "kinesis:GetShardIterator",
-    "kinesis:ListShards",
-)
+def _polls(trigger: Trigger) -> tuple[tuple[str, str], ...]:
+    """A polled trigger implies its mapping's need on its source (``TriggerType.needs``)."""
+    mapping, source = trigger.mapping, trigger.source
+    return ((mapping.need, source),) if mapping is not None and source is not None else ()
+
+
 #: The defaults of a stream trigger: AWS's batch size, and a bounded retry budget so a
 #: poison record never blocks its shard for more than an hour.
 _STREAM_OPTIONS: Mapping[str, Any] = {
@@ -450,7 +457,8 @@ TRIGGER_TYPES: dict[str, TriggerType] = {
         check=_check_sqs,
         source_key="queue",
         source_kinds=(("sqs", "queue"),),
-        mapping=EventSourceMapping(_SQS_ACTIONS),
+        mapping=EventSourceMapping("sqs_receive"),
+        needs=_polls,
         summary="an SQS queue: event source mapping with partial batch responses",
     ),
     "dynamodb-stream": TriggerType(
@@ -459,7 +467,8 @@ TRIGGER_TYPES: dict[str, TriggerType] = {
         optional=_STREAM_OPTIONS,
         source_key="stream",
         source_kinds=(("dynamodb", "stream"),),
-        mapping=EventSourceMapping(_DYNAMODB_STREAM_ACTIONS, stream=True),
+        mapping=EventSourceMapping("dynamodb_stream_read", stream=True),
+        needs=_polls,
         summary="a DynamoDB table's stream: bisect, bounded retries, on-failure DLQ",
     ),
     "kinesis": TriggerType(
@@ -468,7 +477,8 @@ TRIGGER_TYPES: dict[str, TriggerType] = {
         optional=_STREAM_OPTIONS,
         source_key="stream",
         source_kinds=(("kinesis", "stream"),),
-        mapping=EventSourceMapping(_KINESIS_ACTIONS, stream=True),
+        mapping=EventSourceMapping("kinesis_read", stream=True),
+        needs=_polls,
         summary="a Kinesis data stream: bisect, bounded retries, on-failure DLQ",
     ),
     "sns": TriggerType(
@@ -564,13 +574,19 @@ class FunctionSpec:
 
     @property
     def resource_needs(self) -> tuple[tuple[Need, str, str | None], ...]:
-        """``(need, resource name, key prefix or None)`` for every resource it names."""
-        return tuple(
+        """``(need, resource name, key prefix or None)`` for every resource it names:
+        its ``[needs]``, then what its trigger implies (``TriggerType.needs``)."""
+        declared = tuple(
             (n, *split_reference(value))
             for n in NEEDS
             if not n.on_data_bucket
             for value in self.need(n.key)
         )
+        implied = TRIGGER_TYPES[self.trigger.type].needs
+        from_trigger = tuple(
+            (need(key), name, None) for key, name in (implied(self.trigger) if implied else ())
+        )
+        return declared + from_trigger
 
     @property
     def lists_bucket(self) -> bool:
@@ -837,12 +853,18 @@ def _needs(path: Path, raw: Any) -> dict[str, tuple[str, ...]]:
     """``[needs]``: for each key of :data:`NEEDS`, prefixes or resource names, no repeats."""
     if not isinstance(raw, dict):
         raise CatalogError(path, "needs", "must be a table")
-    keys = [n.key for n in NEEDS]
+    keys = [n.key for n in NEEDS if n.in_catalog]
+    implied = {n.key for n in NEEDS if not n.in_catalog}
     extra = sorted(set(raw) - set(keys))
     if extra:
-        raise CatalogError(path, f"needs.{extra[0]}", f"unknown; allowed: {keys}")
+        why = (
+            "is implied by the trigger that reads the resource, not declared"
+            if extra[0] in implied
+            else "unknown"
+        )
+        raise CatalogError(path, f"needs.{extra[0]}", f"{why}; allowed: {keys}")
     result: dict[str, tuple[str, ...]] = {}
-    for n in NEEDS:
+    for n in (n for n in NEEDS if n.in_catalog):
         values = raw.get(n.key, [])
         what = "key prefixes" if n.on_data_bucket else "etl:resources names"
         if not isinstance(values, list):
@@ -878,7 +900,7 @@ def _need_entry_problem(n: Need, value: Any) -> str | None:
     if isinstance(value, str) and _NAME.match(value):
         return None
     return (
-        f"{value!r} must be the kebab-case name of a {kind_label(n.target)} this stack "
+        f"{value!r} must be the kebab-case name of {with_article(kind_label(n.target))} this stack "
         "declares in etl:resources (the ARN goes in the stack's config, not here)"
     )
 
@@ -1144,7 +1166,11 @@ def resolve_needs(spec: FunctionSpec, settings: Settings, stack: str) -> tuple[G
     declared = dict(settings.resources)
     grants: list[Grant] = []
     for n, name, prefix in spec.resource_needs:
-        key = f"needs.{n.key}"
+        key = (
+            f"needs.{n.key}"
+            if n.in_catalog
+            else f"trigger.{TRIGGER_TYPES[spec.trigger.type].source_key}"
+        )
         if name not in declared:
             raise CatalogError(
                 spec.source,
@@ -1162,15 +1188,10 @@ def resolve_needs(spec: FunctionSpec, settings: Settings, stack: str) -> tuple[G
                 spec.source,
                 key,
                 f"function {spec.name!r}: {name!r} is the {resource.label} {resource.arn} in "
-                f"stack {stack!r}, but {n.key} acts on a {kind_label(n.target)} "
-                f"({', '.join(n.actions)}). Fix: name a {kind_label(n.target)} here, or "
+                f"stack {stack!r}, but {n.key} acts on {with_article(kind_label(n.target))} "
+                f"({', '.join(n.actions)}). Fix: name {with_article(kind_label(n.target))} "
+                "here, or "
                 f"{instead}",
             )
         grants.append(Grant(n, resource, prefix))
     return tuple(grants)
-
-
-def check_stack_resources(catalog: Catalog, settings: Settings, stack: str) -> None:
-    """Fail (:class:`CatalogError`) on the first entry naming a resource ``stack`` lacks."""
-    for spec in catalog:
-        resolve_needs(spec, settings, stack)

@@ -65,6 +65,16 @@ class Need:
     sub_resources: tuple[str, ...] = ()
     #: Data-bucket needs granted on the bucket itself (ListBucket), not on its objects.
     whole_bucket: bool = False
+    #: The actions whose calls show the code uses it (default: its own actions).
+    used_by_calls: tuple[str, ...] = ()
+    #: False: not a ``[needs]`` key but implied by a trigger (Lambda itself reads the
+    #: source: an SQS queue, a stream), granted the same way on the trigger's resource.
+    in_catalog: bool = True
+
+    @property
+    def used_by(self) -> tuple[str, ...]:
+        """The SDK actions that use this need: a call of one of them confirms it."""
+        return self.used_by_calls or self.actions
 
     @property
     def on_data_bucket(self) -> bool:
@@ -121,6 +131,8 @@ NEEDS: tuple[Need, ...] = (
         "read prefixes (also in `s3_read`) where a missing key is an answer (S3 says 404 "
         "NoSuchKey, not 403)",
         whole_bucket=True,
+        # it makes a GetObject of a missing key answer 404: the code calls GetObject
+        used_by_calls=("s3:GetObject",),
     ),
     Need(
         "s3_list",
@@ -196,6 +208,37 @@ NEEDS: tuple[Need, ...] = (
         "write objects to these buckets (all of it, or a `name/prefix/`)",
     ),
     Need("role_assume", ("sts:AssumeRole",), ("iam", "role"), "assume these roles"),
+    # Implied by a [trigger] (its TriggerType's ``needs``): what Lambda's event source
+    # mapping does with the function's role (Lambda developer guide, "execution role
+    # permissions" of each event source; dynamodb:ListStreams and kinesis:ListStreams
+    # support no resource-level permission and are not granted).
+    Need(
+        "sqs_receive",
+        ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
+        ("sqs", "queue"),
+        "(from an `sqs` trigger) receive and delete the messages of its queue",
+        in_catalog=False,
+    ),
+    Need(
+        "dynamodb_stream_read",
+        ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"),
+        ("dynamodb", "stream"),
+        "(from a `dynamodb-stream` trigger) read the records of its table stream",
+        in_catalog=False,
+    ),
+    Need(
+        "kinesis_read",
+        (
+            "kinesis:DescribeStream",
+            "kinesis:DescribeStreamSummary",
+            "kinesis:GetRecords",
+            "kinesis:GetShardIterator",
+            "kinesis:ListShards",
+        ),
+        ("kinesis", "stream"),
+        "(from a `kinesis` trigger) read the records of its stream",
+        in_catalog=False,
+    ),
 )
 
 _BY_KEY = {n.key: n for n in NEEDS}
@@ -210,13 +253,13 @@ def need(key: str) -> Need:
 
 
 def needs_granting(action: str) -> tuple[Need, ...]:
-    """The needs that grant ``action`` (``dynamodb:PutItem``), data-bucket ones first."""
-    return tuple(n for n in NEEDS if action in n.actions)
+    """The ``[needs]`` keys that grant ``action`` (``dynamodb:PutItem``), data-bucket first."""
+    return tuple(n for n in NEEDS if n.in_catalog and action in n.actions)
 
 
 def needs_for_kind(kind: ResourceKind) -> tuple[Need, ...]:
-    """The needs whose target is ``kind`` (what a resource of that kind can be used for)."""
-    return tuple(n for n in NEEDS if n.target == kind)
+    """The ``[needs]`` keys whose target is ``kind`` (what a resource of it can be used for)."""
+    return tuple(n for n in NEEDS if n.in_catalog and n.target == kind)
 
 
 def split_reference(value: str) -> tuple[str, str | None]:
@@ -234,6 +277,8 @@ def _entry_text(n: Need) -> str:
         on = "the bucket (key names only)" if n.whole_bucket else "`<bucket>/<prefix>*`"
         return f'key prefixes of this stack\'s data bucket (`"staged/"`); on {on}'
     label = kind_label(n.target)
+    if not n.in_catalog:
+        return f"not a `[needs]` key: implied by the trigger, on its {label}'s ARN"
     text = f"`etl:resources` names of {label}{'es' if label.endswith('s') else 's'}"
     if n.target == BUCKET:
         return text + ' (`"name"` or `"name/prefix/"`); on `<ARN>/<prefix>*`'

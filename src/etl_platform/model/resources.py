@@ -24,10 +24,13 @@ __all__ = [
     "ArnError",
     "ArnShape",
     "Resource",
+    "is_placeholder",
     "kind_label",
     "kms_key_problem",
     "parse_resource",
+    "placeholder",
     "secret_arn_problem",
+    "with_article",
 ]
 
 #: A logical name in etl:resources: kebab-case, like function names.
@@ -246,6 +249,27 @@ def kind_label(kind: tuple[str, str]) -> str:
     return _LABELS.get(kind, f"{kind[0]} {kind[1]}")
 
 
+# Labels read with "an": the acronyms said letter by letter from a vowel sound, and vowels.
+_AN = ("SQS ", "SNS ", "SSM ", "S3 ", "IAM ", "EventBridge ")
+
+
+def with_article(label: str) -> str:
+    """``"SQS queue"`` -> ``"an SQS queue"``; ``"DynamoDB table"`` -> ``"a DynamoDB table"``."""
+    return f"{'an' if label.startswith(_AN) else 'a'} {label}"
+
+
+_PLACEHOLDER = "<set me: "
+
+
+def placeholder(label: str, stack: str) -> str:
+    """What ``nox -s new-env`` writes for a resource of a new stack until its ARN is set."""
+    return f"{_PLACEHOLDER}the ARN of {with_article(label)} for stack {stack}>"
+
+
+def is_placeholder(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(_PLACEHOLDER)
+
+
 def secret_arn_problem(arn: str, region: str) -> str | None:
     """Why ``arn`` is not the full ARN of a Secrets Manager secret in ``region``, or None."""
     match = _ARN.match(arn)
@@ -355,7 +379,8 @@ def parse_resource(name: str, arn: str, region: str) -> Resource:
         )
     if not regional and match["region"]:
         raise ArnError(
-            f"a {rows[0].label}'s ARN has no region, but this one has {match['region']!r}",
+            f"{with_article(rows[0].label)}'s ARN has no region, but this one has "
+            f"{match['region']!r}",
             f"use {rows[0].arn_example(region)}",
         )
     wants_account = rows[0].has_account
@@ -366,12 +391,13 @@ def parse_resource(name: str, arn: str, region: str) -> Resource:
         )
     if not wants_account and match["account"]:
         raise ArnError(
-            f"a {rows[0].label}'s ARN has no account, but this one has {match['account']!r}",
+            f"{with_article(rows[0].label)}'s ARN has no account, but this one has "
+            f"{match['account']!r}",
             f"use {rows[0].arn_example(region)}",
         )
     found = _shape_of(service, match["resource"])
     if found is None:
-        kinds = " or ".join(f"{s.label} ({s.arn_example(region)})" for s in rows)
-        raise ArnError(f"the resource part {match['resource']!r} is not a {kinds}", rows[0].fix)
+        kinds = " or ".join(f"{with_article(s.label)} ({s.arn_example(region)})" for s in rows)
+        raise ArnError(f"the resource part {match['resource']!r} is not {kinds}", rows[0].fix)
     shape, parts = found
     return Resource(name, arn, shape.service, shape.kind, parts["id"])

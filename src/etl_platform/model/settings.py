@@ -24,6 +24,7 @@ from etl_platform.model.naming import SUFFIX_PATTERN, check_suffix_fits
 from etl_platform.model.resources import (
     ArnError,
     Resource,
+    is_placeholder,
     kms_key_problem,
     parse_resource,
 )
@@ -318,6 +319,14 @@ def _resources(key: str, raw: str | None, ctx: ParseContext) -> tuple[tuple[str,
             fix=f"pulumi config set --path '{key}.todos' {example}",
         )
     for name, arn in parsed.items():
+        if is_placeholder(arn):
+            raise SettingsError(
+                f"{key}.{name}",
+                arn,
+                f"resource {name!r} is still the placeholder `nox -s new-env` wrote",
+                fix=f"pulumi config set --path '{key}.{name}' <its ARN> in each project of "
+                "this stack (shared, observability, etl-functions)",
+            )
         try:
             parse_resource(name, arn, ctx.parsed["region"])
         except ArnError as error:

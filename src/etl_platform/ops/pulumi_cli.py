@@ -57,7 +57,14 @@ from typing import Literal
 
 from etl_platform.errors import EtlPlatformError, SettingsError
 from etl_platform.model import contract
-from etl_platform.model.settings import ENVIRONMENT_DEFAULTS, REGION
+from etl_platform.model.catalog import Catalog, load_catalog
+from etl_platform.model.resources import ArnError, kind_label, parse_resource, placeholder
+from etl_platform.model.settings import (
+    ENVIRONMENT_DEFAULTS,
+    REGION,
+    RESOURCES_KEY,
+    settings_from_mapping,
+)
 from etl_platform.model.stack_config import StackConfigError, config_mapping
 from etl_platform.paths import REPO_ROOT
 
@@ -79,6 +86,7 @@ __all__ = [
     "policy_pack_args",
     "require_passphrase",
     "require_pulumi",
+    "resource_placeholders",
     "run_all",
     "run_preflight",
     "validate_new_env",
@@ -199,10 +207,6 @@ def validate_new_env(suffix: str, environment: str) -> dict[str, str]:
     it: lowercase letters, digits and single hyphens, starting with a letter, and short
     enough that every name derived from it fits its AWS limit.
     """
-    # Imported here: only new-env needs the catalog.
-    from etl_platform.model.catalog import load_catalog
-    from etl_platform.model.settings import settings_from_mapping
-
     wanted = {
         "aws:region": REGION,
         "etl:environmentSuffix": suffix,
@@ -361,6 +365,33 @@ def run_all(
     print(f"{action}: all {len(order)} projects {verb} for stack {stack!r}.", file=sys.stderr)
 
 
+def resource_placeholders(repo: Path, stack: str, catalog: Catalog) -> dict[str, str]:
+    """``{name: placeholder}`` for the ``etl:resources`` a new ``stack`` must declare.
+
+    The names are those the repository's other stacks declare (copied, with the kind
+    their ARN says) and those the catalog's needs use; each value is a placeholder
+    naming the kind, which the programs refuse until it is replaced by the ARN.
+    """
+    labels: dict[str, str] = {}
+    for spec in catalog:
+        for n, name, _ in spec.resource_needs:
+            labels.setdefault(name, kind_label(n.target))
+    for project in DEPLOY_ORDER:
+        for path in sorted((repo / _project_cwd(project)).glob("Pulumi.*.yaml")):
+            if path.name == f"Pulumi.{stack}.yaml":
+                continue
+            try:
+                declared = config_mapping(path).get(RESOURCES_KEY)
+            except StackConfigError as exc:
+                raise OpsError(str(exc)) from exc
+            for name, arn in declared.items() if isinstance(declared, dict) else ():
+                try:
+                    labels[str(name)] = parse_resource(str(name), arn, REGION).label
+                except ArnError:
+                    labels.setdefault(str(name), "resource")
+    return {name: placeholder(labels[name], stack) for name in sorted(labels)}
+
+
 def new_env(
     suffix: str,
     environment: str = "dev",
@@ -373,12 +404,15 @@ def new_env(
     """Create ``stack`` (default: the suffix) in all three projects with consistent config.
 
     Sets ``aws:region``, ``etl:environmentSuffix`` and ``etl:environment`` in each
-    project. Refuses, before changing anything, when an existing
+    project, and every ``etl:resources`` name of the other stacks and the catalog with
+    a placeholder (:func:`resource_placeholders`; a name the stack file already declares
+    is kept). Refuses, before changing anything, when an existing
     ``Pulumi.<stack>.yaml`` already holds a different value for one of those keys.
     """
     ctx = _prepare(repo, env)
     wanted = validate_new_env(suffix, environment)
     stack_name = validate_stack_name(stack or suffix)
+    placeholders = resource_placeholders(ctx.repo, stack_name, load_catalog())
 
     conflicts: list[str] = []
     for project in DEPLOY_ORDER:
@@ -423,9 +457,23 @@ def new_env(
                 ],
                 rest,
             )
+        path = ctx.repo / _project_cwd(project) / f"Pulumi.{stack_name}.yaml"
+        existing = config_mapping(path).get(RESOURCES_KEY) if path.is_file() else None
+        for name, value in placeholders.items():
+            if isinstance(existing, dict) and name in existing:
+                continue
+            where = ["--stack", stack_name, "--cwd", _project_cwd(project)]
+            path_key = f"{RESOURCES_KEY}.{name}"
+            _run(ctx, runner, project, ["config", "set", "--path", path_key, value, *where], rest)
+    todo = (
+        f" Then replace the placeholder ARN of each of {', '.join(placeholders)} in every "
+        f"project: pulumi config set --path '{RESOURCES_KEY}.<name>' <ARN> --stack {stack_name}"
+        if placeholders
+        else ""
+    )
     print(
         f"new-env: stack {stack_name!r} ready in {', '.join(DEPLOY_ORDER)} "
-        f"(suffix {suffix!r}, environment {environment!r}). "
+        f"(suffix {suffix!r}, environment {environment!r}).{todo} "
         f"Next: nox -s preview-all -- {stack_name}",
         file=sys.stderr,
     )

@@ -10,7 +10,7 @@ from etl_platform.errors import SettingsError
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.needs import NEEDS
 from etl_platform.model.resources import ARN_SHAPES, parse_resource
-from etl_platform.model.settings import RESOURCES_KEY, settings_from_mapping
+from etl_platform.model.settings import RESOURCES_KEY, Settings, settings_from_mapping
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -78,7 +78,7 @@ VALID = [
 ]
 
 
-def settings(resources: object) -> object:
+def settings(resources: object) -> Settings:
     raw = resources if isinstance(resources, str) else json.dumps(resources)
     values = {"aws:region": REGION, "etl:environmentSuffix": "dev", RESOURCES_KEY: raw}
     return settings_from_mapping(values, load_catalog().names)
@@ -91,7 +91,7 @@ def test_every_arn_kind_parses_into_service_kind_and_id(
     # GIVEN a stack declaring one resource of this kind  WHEN its settings load
     loaded = settings({"the-thing": arn})
     # THEN the resource carries the service, the kind and the id its ARN says
-    resource = loaded.resource("the-thing")  # type: ignore[attr-defined]
+    resource = loaded.resource("the-thing")
     assert (resource.arn, resource.service, resource.kind, resource.resource_id) == (
         arn,
         service,
@@ -112,9 +112,9 @@ def test_the_table_covers_every_kind_a_need_targets() -> None:
 def test_resources_are_kept_as_sorted_pairs() -> None:
     # GIVEN names declared in any order  WHEN loaded  THEN they are sorted (name, ARN) pairs
     loaded = settings({"zeta": VALID[3][0], "alpha": VALID[0][0]})
-    assert loaded.resources == (("alpha", VALID[0][0]), ("zeta", VALID[3][0]))  # type: ignore[attr-defined]
+    assert loaded.resources == (("alpha", VALID[0][0]), ("zeta", VALID[3][0]))
     # AND an empty or absent key declares none
-    assert settings({}).resources == ()  # type: ignore[attr-defined]
+    assert settings({}).resources == ()
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ def test_resources_are_kept_as_sorted_pairs() -> None:
         # not an ARN at all
         ("orders", "orders-dev", ("not an ARN",)),
         # a bucket ARN with an object key: the prefix belongs in the catalog entry
-        ("exports", "arn:aws:s3:::exports-dev/reports/", ("not a S3 bucket", "name/prefix/")),
+        ("exports", "arn:aws:s3:::exports-dev/reports/", ("not an S3 bucket", "name/prefix/")),
         # a bucket ARN with a region
         ("exports", f"arn:aws:s3:{REGION}::exports-dev", ("has no region",)),
         # an account that is not 12 digits
@@ -177,7 +177,7 @@ def test_an_undeclared_name_names_the_declared_ones_and_the_fix() -> None:
     # GIVEN a stack with one resource  WHEN asked for another
     loaded = settings({"todos": VALID[0][0]})
     with pytest.raises(SettingsError) as caught:
-        loaded.resource("orders")  # type: ignore[attr-defined]
+        loaded.resource("orders")
     # THEN the message says which names exist and how to declare the missing one
     assert "declared: todos" in str(caught.value)
     assert "--path 'etl:resources.orders'" in str(caught.value)

@@ -7,6 +7,7 @@ the ground truth of what a user's machine would have run.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from etl_platform.errors import SettingsError
+from etl_platform.model.resources import placeholder
+from etl_platform.model.settings import RESOURCES_KEY, settings_from_mapping
 from etl_platform.ops.pulumi_cli import DEPLOY_ORDER, main
 
 from .conftest import PreflightStub
@@ -424,3 +428,51 @@ def test_preview_and_destroy_do_not_run_preflight(
     preflight_stub.passes = False
     assert _run(repo, command, "dev") == 0
     assert preflight_stub.stacks == []
+
+
+def test_new_env_copies_the_resource_names_with_placeholders(
+    cli_env: FakePulumi, repo: Path
+) -> None:
+    # GIVEN a dev stack that declares two resources the platform does not own
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/todos-dev"
+    queue = "arn:aws:sqs:us-east-1:123456789012:orders-dev"
+    for folder in DEPLOY_ORDER:
+        path = repo / "projects" / folder / "Pulumi.dev.yaml"
+        path.write_text(
+            path.read_text() + f"  {RESOURCES_KEY}:\n    todos: {table}\n    orders: {queue}\n"
+        )
+    # WHEN the user creates a new environment
+    assert _run(repo, "new-env", "alice") == 0
+    # THEN every project gets each name, with a placeholder naming the kind, never dev's ARN
+    sets = [a for a in cli_env.argvs() if a[:3] == ["config", "set", "--path"]]
+    expected = {
+        (f"{RESOURCES_KEY}.{name}", placeholder(label, "alice"), folder)
+        for name, label in (("todos", "DynamoDB table"), ("orders", "SQS queue"))
+        for folder in DEPLOY_ORDER
+    }
+    assert {(a[3], a[4], a[a.index("--cwd") + 1].removeprefix("projects/")) for a in sets} == (
+        expected
+    )
+    # AND the programs refuse the placeholder until it is replaced, saying how
+    with pytest.raises(SettingsError, match="still the placeholder") as caught:
+        settings_from_mapping(
+            {
+                "aws:region": "us-east-1",
+                "etl:environmentSuffix": "alice",
+                RESOURCES_KEY: json.dumps({"todos": placeholder("DynamoDB table", "alice")}),
+            }
+        )
+    assert "pulumi config set --path 'etl:resources.todos'" in str(caught.value)
+
+
+def test_new_env_keeps_a_resource_the_stack_already_declares(
+    cli_env: FakePulumi, repo: Path
+) -> None:
+    # GIVEN the dev stack already declares its table
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/todos-dev"
+    for folder in DEPLOY_ORDER:
+        path = repo / "projects" / folder / "Pulumi.dev.yaml"
+        path.write_text(path.read_text() + f"  {RESOURCES_KEY}:\n    todos: {table}\n")
+    # WHEN new-env runs for dev again  THEN its ARN is not replaced by a placeholder
+    assert _run(repo, "new-env", "dev") == 0
+    assert not [a for a in cli_env.argvs() if a[:3] == ["config", "set", "--path"]]

@@ -26,10 +26,10 @@ from etl_platform.infra.components.functions import (
     HTTP_API_AUTHORIZATION,
     HTTP_API_PAYLOAD_VERSION,
 )
-from etl_platform.infra.trigger_policy import trigger_sid
 from etl_platform.model.catalog import TRIGGER_TYPES, Catalog, FunctionSpec, load_catalog
 from etl_platform.model.contract import ObservabilityExports
 from etl_platform.model.naming import access_log_group_name, resource_name
+from etl_platform.model.needs import need
 from etl_platform.model.settings import Settings, settings_from_mapping
 from etl_platform.model.stack_config import read_stack_config
 from etl_platform.paths import PROJECTS_DIR
@@ -144,21 +144,24 @@ def test_polled_triggers_read_their_source_only_in_role_and_boundary(
     for spec in of_trigger(catalog, "sqs", "dynamodb-stream", "kinesis"):
         mapping = TRIGGER_TYPES[spec.trigger.type].mapping
         assert mapping is not None
+        implied = need(mapping.need)
         source = RESOURCES[spec.trigger.source]
-        # THEN the role may use exactly the mapping's actions, on that one ARN
+        # THEN the role may use exactly the actions of the need the mapping implies, on
+        # that one ARN
         policy = runs["etl-functions"].one(ROLE_POLICY, f"{spec.name}-policy").inputs["policy"]
-        granted = statements(policy)[trigger_sid(spec.trigger.type)]
-        assert sorted(as_list(granted["Action"])) == sorted(mapping.actions)
+        granted = statements(policy)[implied.sid]
+        assert sorted(as_list(granted["Action"])) == sorted(implied.actions)
         assert as_list(granted["Resource"]) == [source]
-        # AND the boundary allows the same, on the sources of that type only
-        fence = boundary[trigger_sid(spec.trigger.type)]
-        assert sorted(as_list(fence["Action"])) == sorted(mapping.actions)
+        # AND the boundary allows the same, on the sources of that kind only
+        fence = boundary[implied.sid]
+        assert sorted(as_list(fence["Action"])) == sorted(implied.actions)
         assert source in as_list(fence["Resource"])
     # AND functions without a polled trigger get no such statement
+    polled = {need(row.mapping.need).sid for row in TRIGGER_TYPES.values() if row.mapping}
     for spec in catalog:
         if spec.trigger.mapping is None:
             policy = runs["etl-functions"].one(ROLE_POLICY, f"{spec.name}-policy").inputs["policy"]
-            assert not [sid for sid in statements(policy) if sid.startswith("Trigger")]
+            assert not polled & set(statements(policy)), spec.name
 
 
 def test_sns_subscribes_the_function_and_lets_only_that_topic_invoke_it(

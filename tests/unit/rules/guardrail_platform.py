@@ -16,6 +16,7 @@ from typing import Any
 
 from etl_platform.checks.rules import Context, Resource, Violation, evaluate
 from etl_platform.checks.rules import types as t
+from etl_platform.model.needs import need
 
 ACCOUNT = "123456789012"
 SUFFIX = "dev"
@@ -29,6 +30,19 @@ TAGS = {
 }
 BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/boundary-etl-{SUFFIX}"
 BUCKET = f"etl-data-{SUFFIX}-{ACCOUNT}"
+#: A table the platform does not own, read by every function through needs.dynamodb_read.
+TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/todos-{SUFFIX}"
+TABLE_READ = need("dynamodb_read")
+
+
+def table_read_statement() -> dict[str, Any]:
+    """What grant_statements builds for ``dynamodb_read = ["todos"]``."""
+    return {
+        "Sid": TABLE_READ.sid,
+        "Effect": "Allow",
+        "Action": list(TABLE_READ.actions),
+        "Resource": list(TABLE_READ.arns(TABLE_ARN)),
+    }
 
 
 def doc(*statements: dict[str, Any]) -> str:
@@ -108,6 +122,7 @@ def function_resources(fn: str, memory: int, timeout: int, reserved: int | None)
                         "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
                         "Resource": "*",
                     },
+                    table_read_statement(),
                 ),
             },
         ),
@@ -159,7 +174,8 @@ def compliant_platform() -> list[Resource]:
                         "Effect": "Allow",
                         "Action": ["s3:GetObject", "s3:PutObject"],
                         "Resource": f"arn:aws:s3:::{BUCKET}/*",
-                    }
+                    },
+                    table_read_statement(),
                 ),
                 "tags": TAGS,
             },

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from guardrail_platform import ACCOUNT, SUFFIX, Platform
+from guardrail_platform import ACCOUNT, SUFFIX, TABLE_ARN, Platform, table_read_statement
 
 from etl_platform.checks.rules import RULES, Context, Resource, check, evaluate, rule
 from etl_platform.checks.rules import types as t
@@ -270,6 +270,74 @@ CASES: dict[str, Case] = {
         "iam-secret-arn-complete",
         f"{FN} '{TRANSFORM}'",
         ("environment variable DB_SECRET_ARN", "partial ARN", "--query ARN"),
+    ),
+    "need-grant-on-a-kms-alias": (
+        _role_policy(
+            {
+                "Sid": "NeedKmsDecrypt",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/webhook",
+            }
+        ),
+        "iam-need-grants-exact",
+        f"{t.ROLE_POLICY} 'policy-transform-{SUFFIX}'",
+        ("statement NeedKmsDecrypt", "kms_decrypt", "KMS alias", "describe-key", "etl:resources"),
+        # the boundary does not allow the alias either
+        frozenset({"iam-needs-under-boundary"}),
+    ),
+    "need-grant-in-another-region": (
+        _role_policy(
+            {
+                **table_read_statement(),
+                "Resource": TABLE_ARN.replace("us-east-1", "eu-west-1"),
+            }
+        ),
+        "iam-need-grants-exact",
+        f"{t.ROLE_POLICY} 'policy-transform-{SUFFIX}'",
+        ("statement NeedDynamodbRead", "'eu-west-1'", "us-east-1"),
+        frozenset({"iam-needs-under-boundary"}),
+    ),
+    "need-grant-of-the-wrong-kind": (
+        _role_policy(
+            {
+                **table_read_statement(),
+                "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders-{SUFFIX}",
+            }
+        ),
+        "iam-need-grants-exact",
+        f"{t.ROLE_POLICY} 'policy-transform-{SUFFIX}'",
+        ("is an SQS queue", "dynamodb_read acts on a DynamoDB table"),
+        frozenset({"iam-needs-under-boundary"}),
+    ),
+    "need-grant-with-more-actions": (
+        _role_policy(
+            {**table_read_statement(), "Action": ["dynamodb:GetItem", "dynamodb:PutItem"]}
+        ),
+        "iam-need-grants-exact",
+        f"{t.ROLE_POLICY} 'policy-transform-{SUFFIX}'",
+        ("allows ['dynamodb:GetItem', 'dynamodb:PutItem']", "grant_statements"),
+    ),
+    "need-grant-outside-the-boundary": (
+        lambda p: p.set(
+            "boundary",
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "Data",
+                            "Effect": "Allow",
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::x/*",
+                        }
+                    ],
+                }
+            ),
+        ),
+        "iam-needs-under-boundary",
+        f"{t.ROLE_POLICY} 'policy-transform-{SUFFIX}'",
+        ("statement NeedDynamodbRead", TABLE_ARN, "boundary does not allow", "etl:resources"),
     ),
     "function-url-auth-none": (
         lambda p: p.set("status-url", authorizationType="NONE"),

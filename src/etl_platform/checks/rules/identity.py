@@ -1,4 +1,5 @@
-"""IAM rules: one role per function, boundaries, no wildcards, no AWS managed policies."""
+"""IAM rules: one role per function, boundaries, no wildcards, no AWS managed policies,
+and every ``[needs]`` grant on a resource the platform does not own exact and fenced."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from etl_platform.checks.rules.documents import policy_documents
 from etl_platform.checks.rules.model import Context, Resource, Rule, statements
 from etl_platform.checks.rules.types import (
     FUNCTION,
+    MANAGED_POLICY,
     POLICY_ATTACHMENT,
     ROLE,
+    ROLE_POLICY,
     ROLE_POLICY_ATTACHMENT,
     ROLE_POLICY_ATTACHMENTS_EXCLUSIVE,
 )
 from etl_platform.infra.iam import ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, LAMBDA_SERVICE
-from etl_platform.model.settings import secret_arn_problem
+from etl_platform.model.needs import NEEDS, Need
+from etl_platform.model.resources import ArnError, kind_label, parse_resource, with_article
+from etl_platform.model.settings import REGION, RESOURCES_KEY, secret_arn_problem
 
 __all__ = ["AWS_MANAGED_POLICY_PREFIX", "RULES"]
 
@@ -154,8 +159,8 @@ def check_secret_arns(resource: Resource, context: Context) -> Iterator[str]:
         if problem:
             yield (
                 f"{where} names the secret {arn!r}, which {problem}. Fix: set "
-                "etl:databaseSecretArn to the output of `aws secretsmanager describe-secret "
-                "--secret-id <name> --query ARN --output text`"
+                f"etl:databaseSecretArn (or its {RESOURCES_KEY} entry) to the output of `aws "
+                "secretsmanager describe-secret --secret-id <name> --query ARN --output text`"
             )
 
 
@@ -177,6 +182,108 @@ def check_no_aws_managed_policies(resource: Resource, context: Context) -> Itera
             "and changes without notice. Fix: an inline policy built from the catalog's needs "
             "(etl_platform.infra.iam.statement)"
         )
+
+
+_NEEDS_BY_SID = {n.sid: n for n in NEEDS}
+_BOUNDARY_PREFIX = "boundary-"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _need_arn_problem(n: Need, arn: str) -> tuple[str, str] | None:
+    """(what is wrong, the fix) when ``arn`` is not a grant ``n`` makes, else None."""
+    base = arn
+    if n.on_objects:
+        base, slash, keys = arn.partition("/")
+        if not slash or not keys.endswith("*") or "*" in keys[:-1]:
+            return (
+                "is not <bucket-arn>/<prefix>* (objects under one key prefix)",
+                f'name the bucket in {RESOURCES_KEY} and the prefix in the entry: "name/prefix/"',
+            )
+    else:
+        base = next((arn[: -len(sub)] for sub in n.sub_resources if arn.endswith(sub)), arn)
+    if "*" in base:
+        return (
+            "has a wildcard: the need grants exact ARNs only",
+            f"declare each resource by its full ARN in {RESOURCES_KEY}",
+        )
+    try:
+        resource = parse_resource("resource", base, REGION)
+    except ArnError as error:
+        return error.problem, f"{error.fix}, and put that ARN in {RESOURCES_KEY}"
+    if resource.resource_kind != n.target:
+        return (
+            f"is {with_article(resource.label)}, but {n.key} acts on "
+            f"{with_article(kind_label(n.target))}",
+            f"name {with_article(kind_label(n.target))} in needs.{n.key}",
+        )
+    return None
+
+
+def _need_statements(resource: Resource) -> Iterator[tuple[str, dict[str, Any], Need]]:
+    for where, statement in _allow_statements(resource):
+        n = _NEEDS_BY_SID.get(statement.get("Sid") or "")
+        if n is not None:
+            yield where, statement, n
+
+
+def check_need_grants(resource: Resource, context: Context) -> Iterator[str]:
+    """A ``Need<Key>`` statement grants exactly its need's actions on ARNs of its kind."""
+    for where, statement, n in _need_statements(resource):
+        sid = statement["Sid"]
+        actions = sorted(a for a in _as_list(statement.get("Action")) if isinstance(a, str))
+        if actions != sorted(n.actions):
+            yield (
+                f"{where} statement {sid} allows {actions}, but {n.key} grants exactly "
+                f"{sorted(n.actions)}. Fix: build it from the catalog's needs "
+                "(etl_platform.infra.function_policy.grant_statements), not by hand"
+            )
+        for arn in _as_list(statement.get("Resource")):
+            if not isinstance(arn, str):
+                continue
+            problem = _need_arn_problem(n, arn)
+            if problem:
+                yield (
+                    f"{where} statement {sid} grants {n.key} on {arn!r}, which {problem[0]}. "
+                    f"Fix: {problem[1]}"
+                )
+
+
+def _granted(resource: Resource) -> dict[str, set[str]]:
+    """``{Need sid: resource ARNs}`` that ``resource``'s documents allow."""
+    arns: dict[str, set[str]] = defaultdict(set)
+    for _, statement, n in _need_statements(resource):
+        arns[n.sid].update(a for a in _as_list(statement.get("Resource")) if isinstance(a, str))
+    return arns
+
+
+def check_needs_under_boundary(
+    resources: Sequence[Resource], context: Context
+) -> Iterator[tuple[Resource, str]]:
+    """Every ``Need<Key>`` grant of a role is also allowed by the permissions boundary."""
+    boundaries = [
+        r
+        for r in resources
+        if r.type == MANAGED_POLICY and r.physical_name.startswith(_BOUNDARY_PREFIX)
+    ]
+    fence: dict[str, set[str]] = defaultdict(set)
+    for boundary in boundaries:
+        for sid, arns in _granted(boundary).items():
+            fence[sid] |= arns
+    for policy in (r for r in resources if r.type in (ROLE_POLICY, ROLE)):
+        for sid, arns in sorted(_granted(policy).items()):
+            outside = sorted(arns - fence[sid])
+            if outside:
+                yield (
+                    policy,
+                    f"statement {sid} grants {outside}, which the permissions boundary does "
+                    "not allow (the grant is void: AccessDenied at run time). Fix: set the "
+                    f"same {RESOURCES_KEY} in the shared and etl-functions projects' "
+                    "Pulumi.<stack>.yaml (the boundary is built from it) and deploy shared "
+                    "first",
+                )
 
 
 RULES: tuple[Rule, ...] = (
@@ -226,5 +333,23 @@ RULES: tuple[Rule, ...] = (
         frozenset(
             {ROLE, ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT, ROLE_POLICY_ATTACHMENTS_EXCLUSIVE}
         ),
+    ),
+    Rule(
+        "iam-need-grants-exact",
+        "Every grant from a [needs] key on a resource the platform does not own "
+        "(statement Need<Key>) allows exactly that need's actions "
+        "(etl_platform.model.needs.NEEDS), on full ARNs of the kind it acts on, in "
+        f"{REGION}: no '*', no alias, no partial secret ARN, no other region.",
+        "resource",
+        check_need_grants,
+        frozenset({ROLE, ROLE_POLICY, MANAGED_POLICY}),
+    ),
+    Rule(
+        "iam-needs-under-boundary",
+        "Every Need<Key> grant of a function role is also allowed by the permissions "
+        "boundary (both built from the catalog and etl:resources; a drift voids the grant).",
+        "stack",
+        check_needs_under_boundary,
+        whole_platform=True,
     ),
 )

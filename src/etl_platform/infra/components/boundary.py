@@ -8,10 +8,15 @@ resources of this environment only, derived from the catalog:
 - ``logs:CreateLogStream``/``logs:PutLogEvents`` on this suffix's functions' log groups;
 - ``sqs:SendMessage`` on this suffix's dead-letter queues (the queues' ARN outputs);
 - ``s3:GetObject`` on the data bucket's prefixes some function reads, ``s3:PutObject``
-  on the prefixes some function writes, create-only ``s3:PutObject`` (``If-None-Match``
-  present) on the prefixes that functions only create, and ``s3:ListBucket`` on the
-  bucket when some function has ``needs.s3_missing_ok`` (a missing key must answer
-  ``NoSuchKey``, not ``AccessDenied``) or ``needs.s3_list``;
+  on the prefixes some function writes, ``s3:DeleteObject`` on the prefixes some function
+  deletes under, create-only ``s3:PutObject`` (``If-None-Match`` present) on the prefixes
+  that functions only create, and ``s3:ListBucket`` on the bucket when some function has
+  ``needs.s3_missing_ok`` (a missing key must answer ``NoSuchKey``, not ``AccessDenied``)
+  or ``needs.s3_list``;
+- for each need on resources the platform does not own (``dynamodb_read``, ``sqs_send``,
+  ...), its exact actions on the exact ARNs that some function's need names, from the
+  stack's ``etl:resources``: the same ``Need<Key>`` statements as the roles', over every
+  function's grants (:func:`etl_platform.infra.function_policy.grant_statements`);
 - the database secret (and ``kms:Decrypt`` through Secrets Manager on its customer key)
   when one is configured and a catalog function uses the database;
 - X-Ray trace upload, and the network-interface actions of VPC functions when a VPC is
@@ -33,14 +38,18 @@ import pulumi_aws as aws
 from pulumi import Output, ResourceOptions
 
 from etl_platform.infra.function_policy import (
+    DATA_OBJECT_STATEMENTS,
     create_objects_statement,
     database_secret_statements,
+    grant_statements,
+    list_bucket_statement,
     tracing_statement,
     vpc_statements,
 )
 from etl_platform.infra.iam import LOG_ACTIONS, Statement, policy_document, statement
-from etl_platform.infra.trigger_policy import boundary_trigger_statements
+from etl_platform.model.catalog import resolve_needs
 from etl_platform.model.naming import bucket_name, log_group_name, resource_name
+from etl_platform.model.needs import need
 from etl_platform.model.tags import cost_tags
 
 if TYPE_CHECKING:
@@ -92,33 +101,26 @@ def _data_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) -> 
         lambda acct: f"arn:aws:s3:::{bucket_name(args.settings.suffix, acct)}"
     )
     catalog = list(args.catalog)
-    reads = sorted({p for spec in catalog for p in spec.s3_read})
-    writes = sorted({p for spec in catalog for p in spec.s3_write})
     # A prefix some function overwrites is granted unconditionally; one that functions
     # only create keeps the create-only condition in the fence too.
-    creates = sorted({p for spec in catalog for p in spec.s3_create} - set(writes))
+    writes = {p for spec in catalog for p in spec.s3_write}
+    creates = sorted({p for spec in catalog for p in spec.s3_create} - writes)
     statements: list[Statement] = []
-    if reads:
-        statements.append(
-            statement(
-                "ReadCatalogPrefixes",
-                ["s3:GetObject"],
-                [Output.concat(bucket_arn, f"/{prefix}*") for prefix in reads],
+    for key, verb in DATA_OBJECT_STATEMENTS:
+        prefixes = sorted({p for spec in catalog for p in spec.need(key)})
+        if prefixes:
+            statements.append(
+                statement(
+                    f"{verb}CatalogPrefixes",
+                    need(key).actions,
+                    [Output.concat(bucket_arn, f"/{prefix}*") for prefix in prefixes],
+                )
             )
-        )
-    if any(spec.lists_bucket for spec in catalog):
-        # Without ListBucket, a GET of a missing key answers AccessDenied instead of
-        # NoSuchKey; role policies grant it only to functions with needs.s3_missing_ok
-        # or needs.s3_list.
-        statements.append(statement("ListDataBucket", ["s3:ListBucket"], [bucket_arn]))
-    if writes:
-        statements.append(
-            statement(
-                "WriteCatalogPrefixes",
-                ["s3:PutObject"],
-                [Output.concat(bucket_arn, f"/{prefix}*") for prefix in writes],
-            )
-        )
+        if key == "s3_read" and any(spec.lists_bucket for spec in catalog):
+            # Without ListBucket, a GET of a missing key answers AccessDenied instead of
+            # NoSuchKey; role policies grant it only to functions with needs.s3_missing_ok
+            # or needs.s3_list.
+            statements.append(list_bucket_statement(bucket_arn))
     if creates:
         statements.append(
             create_objects_statement("CreateCatalogPrefixes", bucket_arn, tuple(creates))
@@ -138,13 +140,20 @@ def boundary_statements(args: PermissionsBoundaryArgs, account_id: Output[str]) 
         ),
         *_data_statements(args, account_id),
     ]
+    statements.extend(
+        grant_statements(
+            [
+                grant
+                for spec in args.catalog
+                for grant in resolve_needs(spec, settings, pulumi.get_stack())
+            ]
+        )
+    )
     statements.append(tracing_statement("UploadTraces"))
     if any(spec.database for spec in args.catalog):
         # Only database functions get the secret and are placed in the VPC.
         statements.extend(database_secret_statements(settings))
         statements.extend(vpc_statements(settings, account_id))
-    # What event source mappings read with the roles (queues and streams of triggers).
-    statements.extend(boundary_trigger_statements(args.catalog, settings))
     statements.append(statement("DenyIamAndOrganizations", DENIED_SERVICES, ["*"], effect="Deny"))
     return statements
 
