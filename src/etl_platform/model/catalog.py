@@ -358,13 +358,6 @@ def _check_http_api(path: Path, raw: dict[str, Any]) -> None:
         raise CatalogError(
             path, "trigger.issuer", f"{raw['issuer']!r} must be the issuer's https:// URL"
         )
-    if raw["throttle_burst"] < raw["throttle_rate"] // 10:
-        raise CatalogError(
-            path,
-            "trigger.throttle_burst",
-            f"{raw['throttle_burst']} is too small for throttle_rate {raw['throttle_rate']}: "
-            "a burst below a tenth of the rate throttles steady traffic; raise it",
-        )
 
 
 @dataclass(frozen=True)
