@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import trigger_handlers as handlers
-from conftest import LAYER_DIR
 
 from etl_platform.model.catalog import TRIGGER_TYPES
+from etl_platform.paths import LAYERS_DIR
 
 Event = Callable[[str], dict[str, Any]]
 
@@ -132,7 +132,7 @@ def test_the_batch_module_imports_only_the_standard_library_and_the_logger() -> 
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
-        cwd=LAYER_DIR,
+        cwd=LAYERS_DIR / "etl-common",
         capture_output=True,
         text=True,
         check=True,
