@@ -33,9 +33,9 @@ __all__ = [
 #: The bus an ``eventbridge`` trigger without ``bus`` listens on.
 DEFAULT_BUS = "default"
 
-#: Needs whose writes reach a trigger source of this kind: (need key, how the written
-#: resource relates to the source). A function triggered by what it writes invokes
-#: itself with every write.
+#: Source kind -> the need whose writes reach a source of that kind (a table's writes
+#: reach its stream). A function triggered by what it writes invokes itself with every
+#: write.
 _LOOPING_NEEDS: dict[tuple[str, str], str] = {
     ("sqs", "queue"): "sqs_send",
     ("sns", "topic"): "sns_publish",
