@@ -1159,10 +1159,13 @@ def resolve_needs(spec: FunctionSpec, settings: Settings, stack: str) -> tuple[G
     declared = dict(settings.resources)
     grants: list[Grant] = []
     for n, name, prefix in spec.resource_needs:
+        source_key = TRIGGER_TYPES[spec.trigger.type].source_key
         key = (
             f"needs.{n.key}"
             if n.in_catalog
-            else f"trigger.{TRIGGER_TYPES[spec.trigger.type].source_key}"
+            else f"trigger.{source_key}"
+            if source_key
+            else "trigger"
         )
         if name not in declared:
             raise CatalogError(
