@@ -176,6 +176,12 @@ def test_needs_problems_take_calls_from_any_extractor(tmp_path: Path) -> None:
     # THEN the comparison is language-free: the declared topic need is confirmed
     assert needs_problems(spec, calls) == []
     assert PYTHON in SDK_CALLS
+    # AND a v3 command no need grants reads as the example does
+    put = SdkCall("dynamodb:PutItem", "DynamoDBDocumentClient", "PutCommand", calls[0].path, 7)
+    (problem,) = needs_problems(spec, [*calls, put])
+    assert "constructs a DynamoDB client and sends PutCommand" in problem.message
+    assert "no need grants dynamodb:PutItem" in problem.message
+    assert "add dynamodb_write = [...]" in problem.fix
 
 
 @pytest.fixture(scope="module")

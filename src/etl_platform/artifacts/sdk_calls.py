@@ -53,6 +53,7 @@ from etl_platform.artifacts.sdk_actions import (
 )
 from etl_platform.model.catalog import Catalog, FunctionSpec
 from etl_platform.model.needs import NEEDS, need, needs_granting
+from etl_platform.model.resources import with_article
 from etl_platform.model.runtimes import PYTHON
 from etl_platform.model.settings import REGION
 from etl_platform.paths import LAYERS_DIR
@@ -435,16 +436,8 @@ def _call_text(call: SdkCall) -> str:
     service, operation = call.action.split(":", 1)
     if call.client.startswith(LAYER_PACKAGE):
         return f"calls {call.client}.{call.operation}, which sends {operation}"
-    label = (
-        service_label(call.client.split(".")[0])
-        if is_service(call.client.split(".")[0])
-        else service
-    )
-    return f"constructs {_a(label)} {label} client and sends {call.operation}"
-
-
-def _a(label: str) -> str:
-    return "an" if label[:1] in "AEIOS" and not label.startswith("Secrets") else "a"
+    label = service_label(service) if is_service(service) else service
+    return f"constructs {with_article(label)} client and sends {call.operation}"
 
 
 def needs_problems(spec: FunctionSpec, calls: Iterable[SdkCall]) -> list[Problem]:

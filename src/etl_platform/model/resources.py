@@ -250,7 +250,7 @@ def kind_label(kind: tuple[str, str]) -> str:
 
 
 # Labels read with "an": the acronyms said letter by letter from a vowel sound, and vowels.
-_AN = ("SQS ", "SNS ", "SSM ", "S3 ", "IAM ", "EventBridge ")
+_AN = ("SQS", "SNS", "SSM", "S3", "IAM", "EventBridge", "EC2", "ECS", "EKS", "EMR", "Elastic")
 
 
 def with_article(label: str) -> str:
