@@ -355,3 +355,25 @@ def test_a_source_the_stack_does_not_declare_fails_the_plan(
     worker = next(of_trigger(catalog, "sqs"))
     assert "trigger.queue" in message and str(worker.source) in message
     assert f"'{worker.name}'" in message and "'orders'" in message and f"stack '{STACK}'" in message
+
+
+def test_the_dashboard_shows_each_polled_triggers_backlog(
+    catalog: Catalog, runs: dict[str, ProgramRun], settings: Settings
+) -> None:
+    # GIVEN the observability plan's dashboard
+    [dashboard] = runs["observability"].of_type("aws:cloudwatch/dashboard:Dashboard")
+    widgets = json.loads(dashboard.inputs["dashboardBody"])["widgets"]
+    plotted = [m for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"]]
+    for spec in catalog:
+        mapping = spec.trigger.mapping
+        if mapping is None:
+            continue
+        # THEN a stream function's iterator age, or an SQS function's source queue, is drawn
+        if mapping.stream:
+            wanted = ["AWS/Lambda", "IteratorAge", "FunctionName"]
+            subject = resource_name("lambda", spec.name, STACK)
+        else:
+            wanted = ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName"]
+            subject = settings.resource(spec.trigger.source).resource_id
+        assert [*wanted, subject] in plotted, spec.name
+    assert all(w["x"] + w["width"] <= 24 for w in widgets)
