@@ -165,9 +165,11 @@ def migrate(session: nox.Session) -> None:
     """Bring a legacy Node.js function into lambdas/: `nox -s migrate -- <dir> <name> [...]`."""
     if len(session.posargs) < 2:
         session.error(
-            "usage: nox -s migrate -- <legacy-dir> <name> [--kind api|batch] "
-            "[--size small|large] [--trigger url|none|s3:<prefix>|schedule:<expr>] "
-            "[--read <prefix>]... [--write <prefix>]... [--list <prefix>]... [--force]"
+            "usage: nox -s migrate -- <legacy-dir> <name> [--handler <file>.<export>] "
+            "[--kind api|batch] [--size small|large] "
+            "[--trigger url|none|s3:<prefix>|schedule:<expr>] [--read <prefix>]... "
+            "[--write <prefix>]... [--list <prefix>]... [--move-tooling <package>]... "
+            "[--leave-out <package>]... [--force]"
         )
     python = _sync(session)
     session.run(python, "-m", "etl_platform.ops.migrate", *session.posargs, external=True)

@@ -13,6 +13,9 @@ set. The stack's environment and suffix come from the stack's own settings
 (``PULUMI_PROJECT``/``PULUMI_STACK``, set by the CLI, and ``Pulumi.<stack>.yaml``),
 falling back to the resources' cost tags.
 
+``function-code-compatible`` is a stack policy: the code checks of ``nox -s compat`` run
+once per stack, for the catalog functions the stack deploys (``etl_platform.checks.rules.code``).
+
 Limits (the pack sees one stack at a time, and only what pulumi-policy exposes):
 ``lambda-log-group-precreated`` needs all three stacks and runs in ``nox -s plan``
 only; ``retainOnDelete`` is not exposed to policies (``protect`` is), so retention is

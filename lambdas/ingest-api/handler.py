@@ -4,7 +4,9 @@
 ``idempotency-key`` header:
 
 - every record is validated against the dataset schema; if any fails the answer
-  is 400 ``validation_failed`` with the first 100 problems and nothing is stored;
+  is 400 ``validation_failed`` with the first 100 problems and nothing is stored
+  (a number beyond ``Decimal``'s range, in any field, or a lone surrogate in a field
+  name is such a problem, naming the field: never a 500);
 - a body that is not JSON, not an object, or without a ``records`` list is 400
   ``invalid_json`` / ``invalid_request``; more than 10,000 records or a body
   over 5 MiB is 413; base64 bodies (``isBase64Encoded``) are decoded;

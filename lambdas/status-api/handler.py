@@ -6,7 +6,8 @@
   (``received``, ``transformed``, ``loaded``; never moves back), ``counts``
   (received, staged, rejected, duplicates, loaded, stale), ``times`` and the
   object keys (``raw_key``, ``staged_key``, ``rejected_key``);
-- 404 JSON for an unknown batch, 400 for a malformed id (percent-encoded ids
+- 404 JSON for an unknown batch, 500 ``bad_manifest`` (it pages) when the stored
+  manifest is not one the pipeline wrote, 400 for a malformed id (percent-encoded ids
   such as ``backfill%3A1`` are decoded first), 405 for another method, 404 for
   another path.
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from etl_common import api, batches, http, logger, s3
+from etl_common import api, batches, http, logger
 from etl_common.config import env_str
 from etl_common.errors import ApiError
 
@@ -55,10 +56,18 @@ def _route(request: http.Request) -> dict[str, Any]:
         )
     api.require_setting("DATA_BUCKET", DATA_BUCKET)
     logger.bind(batch_id=batch_id)
-    manifest = s3.read_json(DATA_BUCKET, batches.manifest_key(batch_id), missing_ok=True)
+    try:
+        manifest = batches.read_manifest(DATA_BUCKET, batch_id)
+    except batches.BadManifestError as exc:
+        # Our own data is corrupt: a 5xx, so it pages (ServerErrors, url-5xx).
+        raise ApiError(
+            500,
+            "bad_manifest",
+            f"the manifest of batch {batch_id} is unreadable; the operators are alerted",
+        ) from exc
     if manifest is None:
         raise ApiError(404, "batch_not_found", f"no batch {batch_id}; check the id")
-    return http.json_response(200, manifest)
+    return http.json_response(200, manifest.to_json())
 
 
 handler = api.handler(FUNCTION, _route)

@@ -21,7 +21,10 @@ S3 events are URL-decoded first):
   always finds the manifest of the data it loads.
 
 Nothing is lost: received = staged + rejected + duplicates, always. A bad line
-is a rejection, never a failure. An object that cannot be read at all
+is a rejection, never a failure: whatever its content (a lone surrogate in a field
+name, a number beyond ``Decimal``'s range), it is a rejected line with its reasons,
+and should the validator itself fail on a line, that line is rejected (and logged
+at ERROR) rather than the batch retried into the DLQ. An object that cannot be read at all
 (missing, not UTF-8) or an unexpected key raises, so Lambda retries and then
 dead-letters the event. Output keys are deterministic: a retry overwrites.
 
@@ -91,7 +94,15 @@ def transform_lines(
                 {"line": number, "raw": line, "reasons": [{"field": None, "message": message}]}
             )
             continue
-        result = normalize(record, batch_id, context)
+        try:
+            result = normalize(record, batch_id, context)
+        except Exception as exc:  # a validator bug must not poison the batch: reject the line
+            _log.exception("validator failed on a line; rejected", extra={"line": number})
+            message = f"could not be validated ({type(exc).__name__}); the operators are alerted"
+            rejected.append(
+                {"line": number, "raw": line, "reasons": [{"field": None, "message": message}]}
+            )
+            continue
         row = result.row
         if row is None:
             rejected.append(

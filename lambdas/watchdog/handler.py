@@ -13,7 +13,12 @@ lines (namespace ``METRICS_NAMESPACE``) that the pipeline alarms watch:
 - per interval (no dimension), for the last complete interval of
   ``SCHEDULE_RATE_SECONDS`` aligned to the clock: ``BatchesReceived``,
   ``BatchesTransformed``, ``BatchesLoaded``, ``BatchesRejected`` (batches
-  transformed with at least one rejected line) and ``RecordsRejected``.
+  transformed with at least one rejected line) and ``RecordsRejected``;
+- ``BadManifests`` (no dimension): batches whose manifest is not one the pipeline
+  wrote (not UTF-8, not JSON, empty, truncated, or JSON of another shape). Such a
+  batch is logged once per run with its manifest key and the reason, counted as
+  waiting in ``received`` since its raw object's time (so the stuck alarm sees it
+  too), and every other batch is reported as usual: one bad object never blinds the run.
 
 Cost does not grow with history: batches are found by listing only the day
 prefixes ``raw/YYYY/MM/DD/`` (ingest's date layout, UTC) that overlap the
@@ -51,11 +56,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from etl_common import batches, clients, logger, metrics, runtime, s3
+from etl_common import batches, clients, logger, metrics, runtime
 from etl_common.config import env_int, env_str
 from etl_common.errors import ConfigurationError, TransientError
 
 __all__ = [
+    "BAD_MANIFESTS_METRIC",
     "DEFAULT_SLA_MINUTES",
     "WAITING_STAGES",
     "BatchState",
@@ -71,6 +77,7 @@ FUNCTION = "watchdog"
 # The stages a batch waits in, and where the time it entered each is recorded.
 WAITING_STAGES = {"received": "received_at", "transformed": "transformed_at"}
 DEFAULT_SLA_MINUTES = 15
+BAD_MANIFESTS_METRIC = "BadManifests"
 
 
 def parse_sla(raw: str) -> dict[str, int]:
@@ -108,6 +115,7 @@ class BatchState:
     stage: str
     times: Mapping[str, datetime | None]
     rejected: int = 0
+    bad_manifest: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,7 @@ class Report:
     interval_start: datetime
     interval_end: datetime
     flow: dict[str, int]
+    bad_manifests: list[str]
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -146,12 +155,20 @@ def run(bucket: str, now: datetime) -> dict[str, Any]:
                     "batch_ids": ids[:20],
                 },
             )
-    _log.info("watchdog run", extra={"batches": len(states), "flow": report.flow})
+    _log.info(
+        "watchdog run",
+        extra={
+            "batches": len(states),
+            "flow": report.flow,
+            "bad_manifests": len(report.bad_manifests),
+        },
+    )
     return {
         "batches": len(states),
         "stuck": report.stuck,
         "waiting": report.waiting,
         "flow": report.flow,
+        "bad_manifests": report.bad_manifests,
     }
 
 
@@ -183,7 +200,10 @@ def assess(
     def within(moment: datetime | None) -> bool:
         return moment is not None and start <= moment < end
 
+    bad: list[str] = []
     for state in sorted(states, key=lambda s: s.batch_id):
+        if state.bad_manifest:
+            bad.append(state.batch_id)
         if state.stage in WAITING_STAGES:
             since = state.times.get(WAITING_STAGES[state.stage])
             age = max(0.0, (now - since).total_seconds()) if since else 0.0
@@ -200,7 +220,7 @@ def assess(
                 flow["RecordsRejected"] += state.rejected
         if within(state.times.get("loaded_at")):
             flow["BatchesLoaded"] += 1
-    return Report(stuck, waiting, oldest, start, end, flow)
+    return Report(stuck, waiting, oldest, start, end, flow, bad)
 
 
 def _emit(report: Report, now: datetime) -> None:
@@ -215,6 +235,12 @@ def _emit(report: Report, now: datetime) -> None:
             units={"OldestWaitingSeconds": "Seconds"},
             timestamp=now,
         )
+    metrics.emit(
+        {BAD_MANIFESTS_METRIC: len(report.bad_manifests)},
+        dimensions={},
+        properties={"bad_manifest_batch_ids": report.bad_manifests[:20]},
+        timestamp=now,
+    )
     metrics.emit(
         dict(report.flow),
         dimensions={},
@@ -244,8 +270,7 @@ def _recent_batches(bucket: str, now: datetime) -> Iterator[BatchState]:
             batch_id = batches.parse_raw_key(key)
             if batch_id is None or modified < horizon:
                 continue
-            manifest = s3.read_json(bucket, batches.manifest_key(batch_id), missing_ok=True)
-            yield _state(batch_id, manifest, modified)
+            yield _state(bucket, batch_id, modified)
 
 
 def _list(bucket: str, prefix: str) -> Iterator[tuple[str, datetime]]:
@@ -274,20 +299,22 @@ def _time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _state(batch_id: str, document: Any, raw_modified: datetime) -> BatchState:
-    """A stored manifest (read through the one manifest type) as a :class:`BatchState`;
-    no manifest yet, or an unreadable one, means ``received`` since the raw upload."""
+def _state(bucket: str, batch_id: str, raw_modified: datetime) -> BatchState:
+    """A batch's stored manifest (read through the one manifest type) as a
+    :class:`BatchState`; no manifest yet means ``received`` since the raw upload, and so
+    does a bad one, which is also flagged (``BadManifests``) and logged with its key."""
     try:
-        manifest = batches.Manifest.from_json(document) if document is not None else None
-    except (ValueError, KeyError, TypeError):
-        _log.warning("unreadable manifest; counted as received", extra={"batch_id": batch_id})
-        manifest = None
+        manifest = batches.read_manifest(bucket, batch_id)
+    except batches.BadManifestError as exc:
+        _log.warning(
+            "bad manifest; counted as received and in BadManifests",
+            extra={"batch_id": batch_id, "key": exc.key, "reason": exc.reason},
+        )
+        return BatchState(batch_id, "received", {"received_at": raw_modified}, bad_manifest=True)
     if manifest is None:
         return BatchState(batch_id, "received", {"received_at": raw_modified})
     times = {name: _time(value) for name, value in manifest.times.items()}
     if times.get("received_at") is None:
         times["received_at"] = raw_modified
     rejected = manifest.counts.get("rejected")
-    return BatchState(
-        batch_id, manifest.stage, times, int(rejected) if isinstance(rejected, int) else 0
-    )
+    return BatchState(batch_id, manifest.stage, times, rejected or 0)

@@ -1,4 +1,5 @@
-"""etl-functions: one role per function, the functions, their triggers and the data bucket.
+"""etl-functions: one role per function, the functions, their triggers and the data bucket,
+and the CodeDeploy deployment groups that move each function's ``live`` alias.
 
 Deployed last: it reads the layer, DLQs and boundary from ``shared`` and the log
 groups from ``observability``. Everything is derived from the catalog; the resources
@@ -11,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from etl_platform.infra.components.bucket import DataBucket, DataBucketArgs
+from etl_platform.infra.components.deployment import Deployments, DeploymentsArgs
 from etl_platform.infra.components.functions import (
     BucketTriggers,
     BucketTriggersArgs,
@@ -56,6 +58,9 @@ BucketTriggers(
         functions=functions,
     ),
 )
+deployments = Deployments(
+    "deployments", DeploymentsArgs(settings=settings, account_id=account_id, functions=functions)
+)
 
 urls = {name: fn.url.function_url for name, fn in functions.items() if fn.url is not None}
 pulumi.export(FunctionsExports.FUNCTION_NAMES, {n: fn.name for n, fn in functions.items()})
@@ -69,3 +74,4 @@ for export, function in URL_EXPORTS.items():
     if function in urls:
         pulumi.export(export, urls[function])
 pulumi.export(FunctionsExports.BUCKET_NAME, bucket.name)
+pulumi.export(FunctionsExports.RELEASES, deployments.release)

@@ -133,3 +133,27 @@ def test_without_credentials_it_says_in_one_line_what_to_set(tmp_path: Any) -> N
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error: no AWS credentials found")
     assert "AWS_PROFILE" in line and "AWS_ACCESS_KEY_ID" in line
+
+
+def test_a_body_that_can_never_be_an_event_is_reported_not_sent_and_kept(sqs: Any) -> None:
+    # GIVEN a DLQ holding a real event and bodies no function could be invoked with
+    # (sent by hand): not JSON, a JSON array, a JSON number. (SQS itself refuses a lone
+    # surrogate; event_payload's property test covers that text.)
+    url = dlq_with(sqs, [{"id": "ok"}])
+    for body in ("not json", "[1, 2]", "42"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    fake = FakeLambda()
+    # WHEN redriven
+    result = redrive(sqs, fake, url, LAMBDA)
+    # THEN the real event went back, the others were not sent, each with its reason
+    assert result.sent == 1 and [e["id"] for _, _, e in fake.invoked] == ["ok"]
+    assert result.failed == []
+    reasons = sorted(result.undeliverable.values())
+    assert len(reasons) == 3
+    assert [("not JSON" in r, "not an event" in r) for r in reasons] == [
+        (False, True),
+        (False, True),
+        (True, False),
+    ]
+    # AND they stay in the queue for the operator to read (nothing is lost)
+    assert remaining(sqs, url) == 3

@@ -171,7 +171,7 @@ def test_the_real_repository_passes(built_layer: Path, capsys: pytest.CaptureFix
     # THEN there is nothing to fix
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "fit python3.13 arm64" in captured.out
+    assert "etl_common and the Python layer for python3.13 arm64: no problem" in captured.out
 
 
 def test_the_cli_fails_on_a_call_no_need_grants_and_shows_unused_needs(
@@ -213,3 +213,29 @@ def test_an_unused_need_alone_is_a_warning_not_a_failure(
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "1 warning(s)" in captured.err and "needs.sqs_send" in captured.err
+
+
+def test_node_problems_are_headed_with_the_node_runtime(
+    tmp_path: Path, built_layer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a catalog with a sound Python function and a Node.js one calling context.done
+    make_function(tmp_path, "py-fn", "def handler(event, context):\n    return 1\n")
+    node = tmp_path / "node-fn"
+    node.mkdir()
+    (node / "function.toml").write_text(
+        'name = "node-fn"\nruntime = "nodejs24.x"\nhandler = "index.handler"\n'
+        'description = "x"\nkind = "batch"\nsize = "small"\n'
+    )
+    (node / "index.js").write_text("exports.handler = (e, context) => context.done();\n")
+    # WHEN `nox -s compat` runs over it
+    code = compat.main(["--catalog-dir", str(tmp_path), "--layer-zip", str(built_layer)])
+    # THEN the Node problem is listed under the Node runtime, not the Python target
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Python layer for python3.13 arm64: no problem" in captured.out
+    heading, problem = captured.err.splitlines()[:2]
+    assert (
+        heading
+        == "compat: 1 problem(s) in the Node.js functions and the Node layer for nodejs24.x:"
+    )
+    assert "node-fn/index.js:1: [context.done]" in problem

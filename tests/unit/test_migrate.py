@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from etl_platform.artifacts.layers import layer_dir
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.runtimes import DEFAULT_NODE_RUNTIME, NODEJS
+from etl_platform.ops import migrate as migrate_module
 from etl_platform.ops.migrate import MigrationError, main, migrate
 from etl_platform.paths import REPO_ROOT
 
@@ -87,12 +89,15 @@ def test_migrate_rewrites_the_sdk_moves_dependencies_and_writes_the_entry(
     assert third_party <= set(layer_deps)
     assert "aws-sdk" in result.dropped_dependencies
     # AND what is left by hand is exactly what no tool can decide: the callback handler
+    # and the v2 Body.toString() that v3's stream Body no longer supports
     assert {p.module for p in result.problems} == {
         "handler",
         "context.callbackWaitsForEmptyEventLoop",
+        "Body",
     }
     report = result.report()
-    assert "left to do by hand (2 compat problem(s))" in report and "[needs]" in report
+    assert f"left to do by hand ({len(result.problems)} compat problem(s))" in report
+    assert "[needs]" in report
 
 
 def test_migrate_refuses_to_overwrite_and_is_safe_to_rerun_with_force(
@@ -140,3 +145,184 @@ def test_the_cli_prints_what_is_left(
     assert "left to do by hand" in capsys.readouterr().out
     assert main(argv) == 1
     assert "--force" in capsys.readouterr().err
+
+
+# ------------------------------------------------- legacy shapes (fixtures written here)
+
+
+def legacy_folder(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "legacy"
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
+APP_JS = "exports.handler = async (event) => ({ ok: true, n: (event.items || []).length });\n"
+
+
+def test_the_handler_is_given_for_a_folder_without_package_json(
+    places: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a legacy function with no package.json whose handler is app.handler (SAM-style)
+    legacy = legacy_folder(tmp_path, {"app.js": APP_JS, "lib/util.js": "module.exports = 1;\n"})
+    catalog, layer = places
+    before = digest(legacy)
+    # WHEN migrated as `nox -s migrate -- <dir> <name> --handler app.handler` runs it
+    argv = [str(legacy), "sam-app", "--handler", "app.handler"]
+    assert main([*argv, "--catalog-dir", str(catalog), "--layer-dir", str(layer)]) == 0
+    # THEN the entry names that handler, the function passes compat, the legacy is untouched
+    out = capsys.readouterr().out
+    assert "handler app.handler" in out and "passes the Node.js checks" in out
+    assert load_catalog(catalog).get("sam-app").handler == "app.handler"
+    assert digest(legacy) == before
+
+
+def test_without_main_or_package_json_the_message_says_so_and_names_the_flag(
+    places: tuple[Path, Path], tmp_path: Path
+) -> None:
+    legacy = legacy_folder(tmp_path, {"app.js": APP_JS})
+    # WHEN migrated without --handler  THEN it says why index.js was looked for, and the fix
+    with pytest.raises(MigrationError) as caught:
+        run(legacy, places)
+    message = str(caught.value)
+    assert "there is no package.json" in message and "--handler <file>.<export>" in message
+    assert "'main' is" not in message and "app.js" in message
+    # AND with a package.json that has no main, it says that
+    (legacy / "package.json").write_text('{"name": "x"}')
+    with pytest.raises(MigrationError, match=r"package\.json has no 'main'"):
+        run(legacy, places)
+
+
+def test_a_file_exporting_several_handlers_is_refused_listing_them(
+    places: tuple[Path, Path], tmp_path: Path
+) -> None:
+    legacy = legacy_folder(
+        tmp_path,
+        {
+            "index.js": "exports.create = async () => 1;\nexports.list = async () => [];\n",
+        },
+    )
+    with pytest.raises(MigrationError, match=r"several functions \(create, list\).*--handler"):
+        run(legacy, places)
+    # AND naming one migrates it; naming one that is not exported is refused
+    assert run(legacy, places, handler="index.list").handler == "index.list"
+    with pytest.raises(MigrationError, match=r"does not export 'remove'.*create, list"):
+        run(legacy, places, handler="index.remove", force=True)
+
+
+def test_tooling_dependencies_stay_out_of_the_layer(
+    places: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # GIVEN a legacy package.json listing deploy tooling, the v2 SDK and a layer package
+    deps = {"serverless-offline": "13.3.0", "aws-sdk": "^2.1.0", "dayjs": "^1.11.0"}
+    legacy = legacy_folder(
+        tmp_path,
+        {
+            "index.js": "const dayjs = require('dayjs');\nexports.handler = async () => dayjs();\n",
+            "package.json": json.dumps({"main": "index.js", "dependencies": deps}),
+        },
+    )
+    _, layer = places
+    before = digest(layer)
+    # WHEN migrated (nothing new to install: no npm needed)
+    result = run(legacy, places)
+    # THEN the tooling is not moved, the SDK is dropped, the layer is unchanged
+    assert result.tooling_left_out == ["serverless-offline"]
+    assert result.dropped_dependencies == ["aws-sdk"] and result.moved_dependencies == {}
+    assert digest(layer) == before and result.problems == []
+    assert "serverless-offline: not moved to the Node layer" in result.report()
+    # AND the report lists package.json as not copied, without calling it a test
+    assert "not copied: package.json" in result.report()
+    assert "tests were not copied" not in result.report()
+
+
+def test_a_layer_that_fails_its_check_after_migrate_is_rolled_back(
+    places: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN a dependency that pulls @aws-sdk/client-s3 in (npm is replaced by a fake that
+    # writes the lockfile npm would write)
+    legacy = legacy_folder(
+        tmp_path,
+        {
+            "index.js": "const w = require('s3-wrapper');\nexports.handler = async () => w();\n",
+            "package.json": json.dumps({"dependencies": {"s3-wrapper": "^1.0.0"}}),
+        },
+    )
+    catalog, layer = places
+    before = digest(layer)
+    real_run_tool = migrate_module.run_tool
+
+    def fake_npm(args: list[str], why: str, **kwargs: object) -> object:
+        if args[0] != "npm":
+            return real_run_tool(args, why, **kwargs)  # type: ignore[arg-type]
+        manifest = json.loads((layer / "package.json").read_text())
+        manifest["dependencies"]["s3-wrapper"] = "1.0.0"
+        (layer / "package.json").write_text(json.dumps(manifest, indent=2))
+        lock = json.loads((layer / "package-lock.json").read_text())
+        lock["packages"][""]["dependencies"] = manifest["dependencies"]
+        lock["packages"]["node_modules/s3-wrapper"] = {
+            "version": "1.0.0",
+            "dependencies": {"@aws-sdk/client-s3": "^3.0.0"},
+        }
+        lock["packages"]["node_modules/@aws-sdk/client-s3"] = {"version": "3.901.0"}
+        (layer / "package-lock.json").write_text(json.dumps(lock, indent=2))
+        return None
+
+    monkeypatch.setattr(migrate_module, "run_tool", fake_npm)
+    argv = [str(legacy), "wrapped", "--catalog-dir", str(catalog), "--layer-dir", str(layer)]
+    # WHEN migrated  THEN it fails naming the offender and the direct dependency
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "@aws-sdk/client-s3" in err and "brought in by s3-wrapper" in err
+    assert "remove s3-wrapper from package.json's dependencies" in err
+    assert "--leave-out" in err
+    # AND the layer's package.json and lockfile are as they were, and no function was added
+    assert digest(layer) == before
+    assert [p for p in catalog.iterdir() if not p.name.startswith(".")] == []
+    # AND leaving it out migrates the function (its import is then reported by compat)
+    result = migrate(legacy, "wrapped", catalog_dir=catalog, layer=layer, leave_out=["s3-wrapper"])
+    assert result.tooling_left_out == ["s3-wrapper"]
+    assert [p.module for p in result.problems] == ["s3-wrapper"]
+
+
+def test_codemod_leftovers_are_reported_after_migrate(
+    places: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # GIVEN v2 code using global config, KMS Plaintext as a string and a presigned URL
+    legacy = legacy_folder(
+        tmp_path,
+        {
+            "index.js": textwrap.dedent(
+                """\
+                'use strict';
+                const AWS = require('aws-sdk');
+                AWS.config.update({ region: 'us-east-1' });
+                const kms = new AWS.KMS();
+                const s3 = new AWS.S3();
+                exports.handler = async (event) => {
+                  const { Plaintext } = await kms.decrypt({ CiphertextBlob: event.blob }).promise();
+                  const params = { Bucket: 'b', Key: event.key, Expires: 60 };
+                  const url = await s3.getSignedUrlPromise('putObject', params);
+                  return { secret: Plaintext.toString('ascii'), url };
+                };
+                """
+            ),
+        },
+    )
+    # WHEN migrated (the real codemod)
+    result = run(legacy, places)
+    code = (result.function_dir / "index.js").read_text()
+    # THEN the codemod's stray ';' is gone
+    assert "'use strict';;" not in code and code.startswith("'use strict';")
+    # AND each leftover is a compat problem, with its line in the migrated file
+    modules = {p.module for p in result.problems}
+    assert {"aws-sdk-js-codemod", "AWS.config", "Plaintext", "aws-sdk"} <= modules, [
+        str(p) for p in result.problems
+    ]
+    for problem in result.problems:
+        assert problem.path.parent == result.function_dir and problem.line > 0

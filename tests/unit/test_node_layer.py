@@ -161,3 +161,24 @@ def test_a_node_function_zip_holds_only_the_functions_own_files(tmp_path: Path) 
     with zipfile.ZipFile(artifact.path) as archive:
         files = [n for n in archive.namelist() if not n.endswith("/")]
     assert files == ["index.mjs", "lib/util.mjs"]
+
+
+def test_a_transitive_sdk_names_the_direct_dependency_that_brought_it(tmp_path: Path) -> None:
+    # GIVEN a layer whose one direct dependency pulls @aws-sdk/types in, two levels down
+    folder = layer(
+        tmp_path,
+        {"tracer": "1.0.0"},
+        {
+            "node_modules/tracer": {"version": "1.0.0", "dependencies": {"middle": "^2"}},
+            "node_modules/middle": {"version": "2.0.0", "dependencies": {"@aws-sdk/types": "^3"}},
+            "node_modules/@aws-sdk/types": {"version": "3.901.0"},
+        },
+    )
+    # WHEN the layer is checked
+    (problem,) = check_node_layer(["nodejs24.x"], folder)
+    # THEN the message says it is not in package.json but brought in by tracer, and the
+    # fix names tracer (the package the user can act on), not @aws-sdk/types
+    assert problem.module == "@aws-sdk/types"
+    assert "brought in by tracer" in problem.message
+    assert problem.fix.startswith("remove tracer from package.json's dependencies")
+    assert read_lockfile(folder).brought_in_by("@aws-sdk/types") == ["tracer"]

@@ -376,3 +376,22 @@ def test_a_broken_node_function_is_refused_like_a_python_one(
     assert report[0].startswith(f"{FUNCTION} 'lambda-nightly-dev': ")
     for word in words:
         assert word in report[0]
+
+
+def test_the_pack_refuses_a_function_whose_code_fails_compat(
+    pack: ModuleType, tmp_path: Path
+) -> None:
+    # GIVEN a Node.js catalog function whose handler calls context.done (gone in nodejs24.x)
+    context = _node_context(tmp_path)
+    policy = _policy(pack, "function-code-compatible", context)
+    assert isinstance(policy, StackValidationPolicy)
+    args = stack_args([(FUNCTION, "nightly", node_function())])
+    assert _reported(policy, args) == []
+    (tmp_path / "nightly" / "index.js").write_text(
+        "exports.handler = (event, context) => { context.done(null, {}); };\n"
+    )
+    # WHEN the stack policy validates the stack  THEN the function is refused, as in the plan
+    ((message, urn),) = _reported(policy, args)
+    assert message.startswith(f"{FUNCTION} 'lambda-nightly-dev': runs catalog function 'nightly'")
+    assert "index.js:1: [context.done]" in message and "nox -s compat" in message
+    assert urn is not None and urn.endswith("::nightly")

@@ -117,7 +117,7 @@ def test_the_platform_functions_need_exactly_what_they_declare() -> None:
     # AND the check saw calls for every such function (it is not vacuous)
     for spec in catalog:
         if spec.language in SDK_CALLS:
-            assert SDK_CALLS[spec.language](spec.code_dir), spec.name
+            assert SDK_CALLS[spec.language](spec.code_dir, spec.handler), spec.name
 
 
 def test_a_call_no_need_authorizes_is_an_error_naming_the_need(tmp_path: Path) -> None:

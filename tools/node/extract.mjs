@@ -1,9 +1,13 @@
 // Reads JavaScript files with a real parser (acorn) and prints, as JSON, the facts the
-// Node.js compat check (src/etl_platform/node_compat.py) judges: syntax errors, every
-// import/require with its line, the exported handler functions and their parameters,
-// uses of Node built-in module members, aws-sdk v2 client constructions and
-// context.callbackWaitsForEmptyEventLoop. Policy (what is refused, and the fix) lives
-// in Python; this script only reports what the code says.
+// Node.js compat check (src/etl_platform/artifacts/node_compat.py) judges: syntax errors,
+// every import/require with its line, every exported function (parameters, async, whether
+// it returns a value, the context methods it calls, the asynchronous work it starts),
+// uses of Node built-in module members, aws-sdk v2 names (`new AWS.X`, `AWS.config`),
+// context.callbackWaitsForEmptyEventLoop, the AWS SDK calls (v3 commands, v3 aggregated
+// clients, v2 clients) with the exports that reach them, comments, comment-like string
+// literals, method calls on PascalCase fields (`Plaintext.toString()`) and stray top-level
+// empty statements. Policy (what is refused, and the fix) lives in Python; this script
+// only reports what the code says.
 //
 // Usage: node extract.mjs [--node-major N] <file>...
 //   JSON on stdout: {"node", "builtins", "files": [...]}. A package.json argument is read
@@ -72,21 +76,56 @@ function exportTarget(node) {
   return null;
 }
 
+const TIMERS = new Set(["setTimeout", "setInterval", "setImmediate"]);
+const isV2 = (module) => module === "aws-sdk" || module.startsWith("aws-sdk/");
+const isV3 = (module) => module.startsWith("@aws-sdk/");
+
+// Whether `fn` returns a value: an expression body, or a `return <value>` of its own
+// (not of a function nested in it).
+function returnsValue(fn) {
+  if (fn.type === "ArrowFunctionExpression" && fn.expression) return true;
+  let found = false;
+  walk.recursive(fn.body, null, {
+    Function() {},
+    ReturnStatement(node) {
+      if (node.argument) found = true;
+    },
+  });
+  return found;
+}
+
 function extract(file) {
   const text = readFileSync(file, "utf8");
+  const comments = [];
   let ast, sourceType;
   try {
     [ast, sourceType] = parse(file, text);
   } catch (error) {
     return { path: file, syntaxError: { line: error.loc?.line ?? 0, message: error.message } };
   }
+  // Comments are collected by a second, comment-only parse of the same text.
+  acorn.parse(text, {
+    ...OPTIONS,
+    sourceType,
+    allowReturnOutsideFunction: sourceType === "script",
+    onComment: (block, value, _start, _end, loc) => comments.push({ line: loc.line, text: value.trim() }),
+  });
   const imports = [];
   const handlers = [];
   const memberUses = [];
   const callbackWaits = [];
   const awsClients = [];
+  const v2Members = [];
+  const sdkCalls = [];
+  const stringsLikeComments = [];
+  const fieldCalls = [];
+  const strayEmpty = [];
+  const expiresKeys = [];
   const bindings = new Map(); // local name -> {module, member|null}
+  const clients = new Map(); // local name -> {sdk: "v2"|"v3", module, client}
   const functions = new Map(); // local function name -> node (top level)
+  const exportsOf = new Map(); // owner (top-level function or "export:<name>") -> export names
+  const callsOf = new Map(); // owner -> names of top-level functions it calls
 
   const bind = (id, module, member = null) => {
     if (id && id.type === "Identifier") bindings.set(id.name, { module, member });
@@ -100,39 +139,152 @@ function extract(file) {
       }
     }
   };
-  const addHandler = (name, fn, line) => {
-    if (isFunction(fn)) handlers.push({ name, params: fn.params.length, line, async: !!fn.async });
-    else if (fn && fn.type === "Identifier" && functions.has(fn.name)) {
-      const target = functions.get(fn.name);
-      handlers.push({ name, params: target.params.length, line, async: !!target.async });
+  // `AWS.DynamoDB.DocumentClient` -> {module, names: ["DynamoDB", "DocumentClient"]} when AWS is bound.
+  const qualified = (node) => {
+    const names = [];
+    let callee = node;
+    while (callee.type === "MemberExpression" && !callee.computed) {
+      names.unshift(callee.property.name);
+      callee = callee.object;
     }
+    if (callee.type !== "Identifier" || !bindings.has(callee.name)) return null;
+    const b = bindings.get(callee.name);
+    return { module: b.module, names: b.member ? [b.member, ...names] : names };
+  };
+  // What `new X(...)` / `X.from(...)` constructs, when it is an AWS SDK client.
+  const clientOf = (node) => {
+    if (node.type === "NewExpression") {
+      const q = qualified(node.callee);
+      if (!q) return null;
+      if (isV2(q.module)) {
+        const fromPath = q.module.startsWith("aws-sdk/clients/") ? [q.module.slice("aws-sdk/clients/".length)] : [];
+        return { sdk: "v2", module: q.module, client: (q.names.length ? q.names : fromPath).join(".") };
+      }
+      if (isV3(q.module) && q.names.length === 1 && !q.names[0].endsWith("Command")) return { sdk: "v3", module: q.module, client: q.names[0] };
+    }
+    if (node.type === "CallExpression" && node.callee.type === "MemberExpression" && !node.callee.computed && node.callee.property.name === "from") {
+      const q = qualified(node.callee.object); // DynamoDBDocument.from(new DynamoDB())
+      if (q && isV3(q.module) && q.names.length === 1) return { sdk: "v3", module: q.module, client: q.names[0] };
+    }
+    return null;
   };
 
+  const addHandler = (name, fn, line) => {
+    const target = isFunction(fn) ? fn : fn && fn.type === "Identifier" && functions.has(fn.name) ? functions.get(fn.name) : null;
+    if (!target) return;
+    const owner = isFunction(fn) ? `export:${name}` : fn.name;
+    if (!exportsOf.has(owner)) exportsOf.set(owner, new Set());
+    exportsOf.get(owner).add(name);
+    const contextName = target.params[1] && target.params[1].type === "Identifier" ? target.params[1].name : null;
+    const contextCalls = [];
+    const asyncWork = [];
+    walk.simple(target.body, {
+      CallExpression(node) {
+        const callee = node.callee;
+        if (callee.type === "MemberExpression" && !callee.computed && callee.object.type === "Identifier") {
+          const method = callee.property.name;
+          if (contextName && callee.object.name === contextName) contextCalls.push({ method, line: node.loc.start.line });
+        }
+        if (callee.type === "Identifier" && TIMERS.has(callee.name)) asyncWork.push({ kind: `${callee.name}()`, line: node.loc.start.line });
+        else if (callee.type === "MemberExpression" && !callee.computed && ["then", "catch", "finally", "on", "once", "pipe"].includes(callee.property.name)) asyncWork.push({ kind: `.${callee.property.name}()`, line: node.loc.start.line });
+        else if (node.arguments.length && isFunction(node.arguments[node.arguments.length - 1]) && node.arguments[node.arguments.length - 1].params.length >= 1 && !(callee.type === "MemberExpression" && !callee.computed && ["map", "forEach", "filter", "reduce", "some", "every", "find", "findIndex", "sort", "flatMap", "replace"].includes(callee.property.name))) {
+          const name = callee.type === "Identifier" ? callee.name : callee.type === "MemberExpression" && !callee.computed ? `${callee.object.type === "Identifier" ? callee.object.name + "." : ""}${callee.property.name}` : "a call";
+          asyncWork.push({ kind: `${name}(..., callback)`, line: node.loc.start.line });
+        }
+      },
+    });
+    handlers.push({
+      name,
+      line,
+      params: target.params.length,
+      async: !!target.async,
+      generator: !!target.generator,
+      returnsValue: returnsValue(target),
+      contextName,
+      contextCalls,
+      asyncWork,
+    });
+  };
+
+  // Top-level functions, and each top-level statement's owner (for the call graph).
+  const ownerOf = (statement) => {
+    if (statement.type === "FunctionDeclaration" && statement.id) return statement.id.name;
+    if (statement.type === "ExportNamedDeclaration" && statement.declaration) return ownerOf(statement.declaration);
+    if (statement.type === "VariableDeclaration" && statement.declarations.length === 1 && isFunction(statement.declarations[0].init) && statement.declarations[0].id.type === "Identifier") return statement.declarations[0].id.name;
+    if (statement.type === "ExpressionStatement" && statement.expression.type === "AssignmentExpression") {
+      const target = exportTarget(statement.expression.left);
+      if (target && target !== "*" && isFunction(statement.expression.right)) return `export:${target}`;
+    }
+    return null;
+  };
   for (const statement of ast.body) {
     if (statement.type === "FunctionDeclaration" && statement.id) functions.set(statement.id.name, statement);
-    if (statement.type === "VariableDeclaration") {
-      for (const d of statement.declarations) if (d.id.type === "Identifier" && isFunction(d.init)) functions.set(d.id.name, d.init);
+    const declaration = statement.type === "ExportNamedDeclaration" ? statement.declaration : statement;
+    if (declaration && declaration.type === "VariableDeclaration") {
+      for (const d of declaration.declarations) if (d.id.type === "Identifier" && isFunction(d.init)) functions.set(d.id.name, d.init);
     }
+    if (declaration && declaration.type === "FunctionDeclaration" && declaration.id) functions.set(declaration.id.name, declaration);
+    if (statement.type === "EmptyStatement") strayEmpty.push({ line: statement.loc.start.line, start: statement.start, end: statement.end });
   }
+  // An owner per node: the top-level function (or exported function) it is written in.
+  // `module.exports = { a() {...}, b: () => ... }` owns each property's function.
+  const ownerAt = (ancestors) => {
+    const statement = ancestors[1];
+    if (!statement) return null;
+    const own = ownerOf(statement);
+    if (own) return own;
+    if (statement.type === "ExpressionStatement" && statement.expression.type === "AssignmentExpression" && exportTarget(statement.expression.left) === "*" && statement.expression.right.type === "ObjectExpression") {
+      const property = ancestors.find((a) => a.type === "Property" && statement.expression.right.properties.includes(a));
+      if (property && isFunction(property.value) && !property.computed) return `export:${property.key.name ?? property.key.value}`;
+    }
+    if (statement.type === "ExportDefaultDeclaration" && isFunction(statement.declaration)) return "export:default";
+    return null;
+  };
 
+  // Pass 1: imports and bindings (modules, clients), in source order.
   walk.fullAncestor(ast, (node, _state, ancestors) => {
     const line = node.loc.start.line;
-    switch (node.type) {
-      case "ImportDeclaration": {
-        imports.push({ specifier: node.source.value, line });
-        for (const s of node.specifiers) {
-          if (s.type === "ImportSpecifier") bind(s.local, node.source.value, s.imported.name ?? s.imported.value);
-          else bind(s.local, node.source.value);
-        }
-        break;
+    if (node.type === "ImportDeclaration") {
+      imports.push({ specifier: node.source.value, line });
+      for (const s of node.specifiers) {
+        if (s.type === "ImportSpecifier") bind(s.local, node.source.value, s.imported.name ?? s.imported.value);
+        else bind(s.local, node.source.value);
       }
+    } else if (node.type === "CallExpression" && isRequire(node)) {
+      const spec = literal(node.arguments[0]);
+      if (spec !== null) {
+        imports.push({ specifier: spec, line });
+        const parent = ancestors[ancestors.length - 2];
+        if (parent && parent.type === "VariableDeclarator" && parent.init === node) bindPattern(parent.id, spec);
+        if (parent && parent.type === "MemberExpression" && parent.object === node && !parent.computed) {
+          const grand = ancestors[ancestors.length - 3];
+          memberUses.push({ module: spec, name: parent.property.name, line });
+          if (grand && grand.type === "VariableDeclarator" && grand.init === parent) bind(grand.id, spec, parent.property.name);
+        }
+      }
+    } else if (node.type === "VariableDeclarator" && node.id.type === "Identifier" && node.init) {
+      const client = clientOf(node.init);
+      if (client) clients.set(node.id.name, client);
+    } else if (node.type === "AssignmentExpression" && node.left.type === "Identifier") {
+      const client = clientOf(node.right);
+      if (client) clients.set(node.left.name, client);
+    }
+  });
+
+  const sdkCall = (call, ancestors) => sdkCalls.push({ ...call, line: call.line, owner: ownerAt(ancestors) });
+
+  // Pass 2: uses.
+  walk.fullAncestor(ast, (node, _state, ancestors) => {
+    const line = node.loc.start.line;
+    const owner = ownerAt(ancestors);
+    switch (node.type) {
       case "ExportNamedDeclaration":
       case "ExportAllDeclaration":
         if (node.source) imports.push({ specifier: node.source.value, line });
         if (node.type === "ExportNamedDeclaration" && node.declaration) {
           const decl = node.declaration;
-          if (decl.type === "FunctionDeclaration") addHandler(decl.id.name, decl, line);
-          if (decl.type === "VariableDeclaration") for (const d of decl.declarations) if (d.id.type === "Identifier") addHandler(d.id.name, d.init, line);
+          if (decl.type === "FunctionDeclaration") addHandler(decl.id.name, decl.id, line);
+          if (decl.type === "VariableDeclaration") for (const d of decl.declarations) if (d.id.type === "Identifier") addHandler(d.id.name, isFunction(d.init) ? d.id : d.init, line);
         }
         if (node.type === "ExportNamedDeclaration" && !node.source) {
           for (const s of node.specifiers) addHandler(s.exported.name ?? s.exported.value, s.local, line);
@@ -146,23 +298,57 @@ function extract(file) {
         if (spec !== null) imports.push({ specifier: spec, line });
         break;
       }
+      case "Property":
+        if (!node.computed && (node.key.name ?? node.key.value) === "Expires") expiresKeys.push({ line, owner });
+        break;
+      case "Identifier":
+        // a top-level function referenced (called, or passed as a callback) from another
+        if (owner && owner !== node.name && functions.has(node.name)) {
+          if (!callsOf.has(owner)) callsOf.set(owner, new Set());
+          callsOf.get(owner).add(node.name);
+        }
+        break;
+      case "Literal":
+        if (typeof node.value === "string" && node.value.trim().startsWith("/*")) stringsLikeComments.push({ line, text: node.value, owner });
+        break;
       case "CallExpression": {
-        if (isRequire(node)) {
-          const spec = literal(node.arguments[0]);
-          if (spec !== null) {
-            imports.push({ specifier: spec, line });
-            const parent = ancestors[ancestors.length - 2];
-            if (parent && parent.type === "VariableDeclarator" && parent.init === node) bindPattern(parent.id, spec);
-            if (parent && parent.type === "MemberExpression" && parent.object === node && !parent.computed) {
-              const grand = ancestors[ancestors.length - 3];
-              memberUses.push({ module: spec, name: parent.property.name, line });
-              if (grand && grand.type === "VariableDeclarator" && grand.init === parent) bind(grand.id, spec, parent.property.name);
+        const callee = node.callee;
+        if (owner && callee.type === "Identifier" && functions.has(callee.name)) {
+          if (!callsOf.has(owner)) callsOf.set(owner, new Set());
+          callsOf.get(owner).add(callee.name);
+        }
+        if (owner && callee.type === "MemberExpression" && !callee.computed && exportTarget(callee)) {
+          if (!callsOf.has(owner)) callsOf.set(owner, new Set());
+          callsOf.get(owner).add(`export:${exportTarget(callee)}`);
+        }
+        if (callee.type === "Identifier" && bindings.has(callee.name)) {
+          const b = bindings.get(callee.name);
+          if (b.member) memberUses.push({ module: b.module, name: b.member, line });
+        }
+        if (callee.type === "MemberExpression" && !callee.computed) {
+          const method = callee.property.name;
+          const object = callee.object;
+          // JSON.parse(x.Body): a field read as a string
+          if (object.type === "Identifier" && object.name === "JSON" && method === "parse" && node.arguments[0]) {
+            const arg = node.arguments[0];
+            const field = arg.type === "MemberExpression" && !arg.computed ? arg.property.name : arg.type === "Identifier" ? arg.name : null;
+            if (field) fieldCalls.push({ field, method: "JSON.parse", line, owner });
+          }
+          const field = object.type === "MemberExpression" && !object.computed ? object.property.name : object.type === "Identifier" ? object.name : null;
+          if (field && /^[A-Z]/.test(field)) fieldCalls.push({ field, method, line, owner });
+          // client.method(...): v3 send / aggregated client, v2 client
+          let client = object.type === "Identifier" ? clients.get(object.name) : null;
+          if (!client) client = clientOf(object); // new AWS.S3().getObject(...)
+          if (client) {
+            if (method === "send" && node.arguments[0] && node.arguments[0].type === "NewExpression") {
+              // counted by the NewExpression below
+            } else if ((method === "getSignedUrl" || method === "getSignedUrlPromise") && client.sdk === "v2") {
+              const operation = literal(node.arguments[0]);
+              sdkCall({ sdk: "v2", module: client.module, client: client.client, operation: operation ?? method, signed: true, line }, ancestors);
+            } else if (!["send", "destroy", "middlewareStack", "config"].includes(method)) {
+              sdkCall({ sdk: client.sdk, module: client.module, client: client.client, operation: method, line }, ancestors);
             }
           }
-        }
-        if (node.callee.type === "Identifier" && bindings.has(node.callee.name)) {
-          const b = bindings.get(node.callee.name);
-          if (b.member) memberUses.push({ module: b.module, name: b.member, line });
         }
         break;
       }
@@ -172,24 +358,33 @@ function extract(file) {
         if (node.object.type === "Identifier" && bindings.has(node.object.name) && prop) {
           const b = bindings.get(node.object.name);
           if (!b.member) memberUses.push({ module: b.module, name: prop, line });
+          if (!b.member && isV2(b.module)) {
+            // AWS.config.update(...), AWS.DynamoDB.Converter.unmarshall(...): the longest qualified name
+            const names = [prop];
+            let up = ancestors.length - 2;
+            let current = node;
+            while (ancestors[up] && ancestors[up].type === "MemberExpression" && ancestors[up].object === current && !ancestors[up].computed) {
+              names.push(ancestors[up].property.name);
+              current = ancestors[up];
+              up -= 1;
+            }
+            const isNew = ancestors[up] && ancestors[up].type === "NewExpression" && ancestors[up].callee === current;
+            if (!isNew) v2Members.push({ name: names.join("."), line, owner });
+          }
         }
         break;
       }
       case "NewExpression": {
-        // new AWS.S3(...), new AWS.DynamoDB.DocumentClient(...), new S3(...) from aws-sdk
-        const names = [];
-        let callee = node.callee;
-        while (callee.type === "MemberExpression" && !callee.computed) {
-          names.unshift(callee.property.name);
-          callee = callee.object;
-        }
-        if (callee.type === "Identifier" && bindings.has(callee.name)) {
-          const b = bindings.get(callee.name);
-          if (b.module === "aws-sdk" || b.module.startsWith("aws-sdk/")) {
-            const client = b.member ? [b.member, ...names] : names;
-            const fromPath = b.module.startsWith("aws-sdk/clients/") ? [b.module.slice("aws-sdk/clients/".length)] : [];
-            awsClients.push({ line, client: (client.length ? client : fromPath).join(".") });
-          }
+        const client = clientOf(node);
+        if (client && client.sdk === "v2") awsClients.push({ line, client: client.client, owner });
+        const q = qualified(node.callee);
+        if (q && isV3(q.module) && q.names.length === 1 && q.names[0].endsWith("Command")) {
+          const parent = ancestors[ancestors.length - 2];
+          const sender =
+            parent && parent.type === "CallExpression" && parent.arguments[0] === node && parent.callee.type === "MemberExpression" && parent.callee.object.type === "Identifier"
+              ? clients.get(parent.callee.object.name)
+              : null;
+          sdkCall({ sdk: "v3", module: q.module, client: sender ? sender.client : "", operation: q.names[0], line }, ancestors);
         }
         break;
       }
@@ -208,7 +403,24 @@ function extract(file) {
       }
     }
   });
-  return { path: file, sourceType, imports, handlers, memberUses, callbackWaits, awsClients };
+  // Which exports reach each owner (through calls between top-level functions).
+  const reach = (start) => {
+    const seen = new Set([start]);
+    const todo = [start];
+    while (todo.length) for (const next of callsOf.get(todo.pop()) || []) if (!seen.has(next)) seen.add(next), todo.push(next);
+    return seen;
+  };
+  const reachedBy = new Map();
+  for (const [owner, names] of exportsOf) for (const reached of reach(owner)) for (const name of names) {
+    if (!reachedBy.has(reached)) reachedBy.set(reached, new Set());
+    reachedBy.get(reached).add(name);
+  }
+  // Each fact written inside a function: the exports that reach it (null: module level).
+  for (const fact of [...sdkCalls, ...fieldCalls, ...stringsLikeComments, ...expiresKeys, ...v2Members, ...awsClients]) {
+    fact.exports = fact.owner === null ? null : [...(reachedBy.get(fact.owner) || [])].sort();
+    delete fact.owner;
+  }
+  return { path: file, sourceType, imports, handlers, memberUses, callbackWaits, awsClients, v2Members, sdkCalls, comments, stringsLikeComments, fieldCalls, strayEmpty, expiresKeys };
 }
 
 function manifest(file, major) {

@@ -123,6 +123,7 @@ class SecretCache:
             raise ConfigurationError(
                 f"the database secret {self.secret_arn} has a non-numeric port"
             ) from None
+        logger.add_secret(str(data["password"]))  # never in a log line, at any level
         return Credentials(
             host=str(data["host"]),
             port=port,

@@ -1,6 +1,9 @@
 """Lambda function URL (payload format 2.0) requests and JSON responses.
 
-:func:`handle` answers every failure with JSON. A server-side failure (5xx) is also
+:func:`handle` answers every failure with JSON: :func:`error_response` (the one encoder of
+error bodies) always gives valid UTF-8 JSON with string ``error`` and ``message``, even
+when what the message quotes (a path, a field name) holds a lone surrogate that UTF-8
+cannot encode (it is written as its ``\\uXXXX`` escape). A server-side failure (5xx) is also
 made visible to operators, because an answered request never counts in Lambda's
 ``Errors`` metric: it is logged at ERROR with its stack trace and counted in the EMF
 metric ``ServerErrors`` (namespace :data:`etl_common.metrics.NAMESPACE`, dimension
@@ -19,6 +22,7 @@ from typing import Any
 
 from etl_common import logger, metrics
 from etl_common.errors import ApiError, ConfigurationError, TransientError
+from etl_common.schema import printable
 
 __all__ = [
     "SERVER_ERRORS_METRIC",
@@ -79,18 +83,44 @@ def parse_request(event: Mapping[str, Any]) -> Request:
 def json_response(
     status: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """A function URL response with a JSON body."""
+    """A function URL response with a JSON body that is valid UTF-8 whatever ``body``
+    holds (a lone surrogate in a string is written as its ``\\uXXXX`` text)."""
+    text = json.dumps(body, ensure_ascii=False, default=str)
     return {
         "statusCode": status,
         "headers": {"content-type": "application/json", **dict(headers or {})},
-        "body": json.dumps(body, ensure_ascii=False, default=str),
+        "body": _utf8(text, body),
         "isBase64Encoded": False,
     }
 
 
+def _utf8(text: str, body: Any) -> str:
+    """``text`` (the JSON of ``body``) if UTF-8 can encode it, else ``body`` re-encoded
+    with every string made :func:`~etl_common.schema.printable`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(_printable(body), ensure_ascii=False, default=lambda v: printable(str(v)))
+    return text
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, Mapping):
+        return {printable(str(k)): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
 def error_response(error: ApiError) -> dict[str, Any]:
-    """The JSON response for an :class:`ApiError`."""
-    return json_response(error.status, error.body(), error.headers)
+    """The JSON response for an :class:`ApiError`: ``{"error", "message"[, "details"]}``,
+    both strings, valid UTF-8 (:func:`json_response`)."""
+    body = error.body()
+    body["error"] = str(body.get("error") or "error")
+    body["message"] = str(body.get("message") or "")
+    return json_response(error.status, body, error.headers)
 
 
 def _server_error(error: ApiError, exc: BaseException) -> dict[str, Any]:

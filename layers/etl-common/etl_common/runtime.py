@@ -1,7 +1,9 @@
 """Per-invocation bookkeeping shared by every handler.
 
 :func:`invocation` binds the logging context (function name, request id, X-Ray
-trace id, cold-start flag), sets up tracing lazily, and afterwards flushes the
+trace id, cold-start flag), re-applies :func:`etl_common.logger.configure` (library
+loggers held at ``WARNING``, secrets redacted on every handler, including any the
+runtime added), sets up tracing lazily, and afterwards flushes the
 tracing backend and clears the batch id.
 The cold-start flag is true for the first invocation in an execution environment.
 
@@ -54,6 +56,7 @@ def invocation(function: str, context: Any) -> Iterator[None]:
     """Wrap one invocation: logging context in, tracing ready, batch id cleared after."""
     cold = _cold["value"]
     _cold["value"] = False
+    logger.configure()  # library loggers held at WARNING, secrets redacted (every handler)
     tracing.start_invocation()
     logger.bind(
         function=function,

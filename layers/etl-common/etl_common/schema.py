@@ -6,6 +6,12 @@ a :class:`Problem` (or ``None``); the checks that parse (decimals, timestamps)
 also return the parsed value, so a dataset validates and normalizes a record in
 one pass (``etl_common.datasets.orders``). Digits are ASCII only everywhere:
 ``\\d`` and ``int()`` would also take Arabic-Indic or fullwidth digits.
+
+Hostile input is bad input, never a crash: :data:`RECORD_DECODER` turns a number
+beyond what ``Decimal``/``int`` can hold (``1e99999999999999999999``, 5,000 digits)
+into a :class:`NumberOutOfRange`, which every check refuses naming its field, and
+every problem's ``field`` is printable as UTF-8 (:func:`printable`: a field *name*
+may hold a lone surrogate such as ``"\\ud800"``, which UTF-8 cannot encode).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 
 __all__ = [
     "CONTROL_CHARACTERS",
+    "NumberOutOfRange",
     "Problem",
     "as_decimal",
     "check_decimal",
@@ -31,6 +38,7 @@ __all__ = [
     "field_name",
     "join",
     "parse_timestamp",
+    "printable",
     "type_name",
     "unknown_fields",
 ]
@@ -46,11 +54,74 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-RECORD_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+@dataclass(frozen=True)
+class NumberOutOfRange:
+    """A JSON number too large or too precise to hold: its exponent is beyond
+    ``Decimal``'s range (``1e99999999999999999999``) or it has more digits than
+    ``int()`` converts. The decoder keeps it as this marker, so the check of the field
+    holding it says what is wrong and where, instead of the decoder raising."""
+
+    text: str
+
+    def __str__(self) -> str:
+        shown = self.text if len(self.text) <= 40 else f"{self.text[:20]}...{self.text[-12:]}"
+        return shown
+
+
+def _parse_float(text: str) -> Decimal | NumberOutOfRange:
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # the exponent is beyond Decimal's range
+        return NumberOutOfRange(text)
+
+
+def _parse_int(text: str) -> int | NumberOutOfRange:
+    try:
+        return int(text)
+    except ValueError:  # more digits than sys.get_int_max_str_digits()
+        return NumberOutOfRange(text)
+
+
+_LONG_INTEGER_DECODER = json.JSONDecoder(
+    parse_float=_parse_float, parse_int=_parse_int, parse_constant=_reject_constant
+)
+
+
+class _RecordDecoder(json.JSONDecoder):
+    """Integers at C speed (``int``); only a text whose integer ``int()`` refuses (too
+    many digits, a ``ValueError`` that is not a ``JSONDecodeError``) is decoded again,
+    keeping such integers as :class:`NumberOutOfRange`."""
+
+    def raw_decode(self, s: str, idx: int = 0) -> tuple[Any, int]:
+        try:
+            return super().raw_decode(s, idx)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            return _LONG_INTEGER_DECODER.raw_decode(s, idx)
+
+
+RECORD_DECODER = _RecordDecoder(parse_float=_parse_float, parse_constant=_reject_constant)
 """How ingest and transform both read a record's JSON text: decimals as ``Decimal``
-(exact, never a float), ``NaN``/``Infinity`` refused. ``raw_decode`` finds where a
-record ends inside a request body."""
+(exact, never a float), ``NaN``/``Infinity`` refused, numbers out of range as
+:class:`NumberOutOfRange`. ``raw_decode`` finds where a record ends inside a request
+body."""
 decode_record = RECORD_DECODER.decode
+
+OUT_OF_RANGE_HINT = (
+    "is a number out of range (its exponent or its number of digits is beyond what "
+    "can be stored); send a plain decimal like 12.50"
+)
+
+
+def printable(text: str) -> str:
+    """``text`` with every lone surrogate written as its ``\\uXXXX`` escape, so that it
+    encodes as UTF-8 (JSON allows ``"\\ud800"``; UTF-8 has no encoding for it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 @dataclass(frozen=True)
@@ -80,7 +151,8 @@ def field_name(path: str) -> str | None:
 
 
 def join(path: str, name: str) -> str:
-    """The path of field ``name`` inside the value at ``path``."""
+    """The path of field ``name`` inside the value at ``path`` (:func:`printable`)."""
+    name = printable(name)
     return f"{path}.{name}" if path else name
 
 
@@ -90,7 +162,7 @@ def type_name(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, int | float | Decimal | NumberOutOfRange):
         return "number"
     if isinstance(value, str):
         return "string"
@@ -147,6 +219,8 @@ def check_decimal(
     """A non-negative decimal (JSON number or string such as ``"12.50"``): (value, problem)."""
     number = as_decimal(value)
     if number is None:
+        if isinstance(value, NumberOutOfRange):
+            return None, Problem(field_name(path), f"{value} {OUT_OF_RANGE_HINT}")
         return None, Problem(field_name(path), DECIMAL_HINT)
     if number < 0:
         return None, Problem(field_name(path), "must not be negative")
@@ -164,6 +238,8 @@ def check_decimal(
 
 def check_integer(value: Any, path: str, *, minimum: int, maximum: int) -> Problem | None:
     """A JSON integer in ``[minimum, maximum]``."""
+    if isinstance(value, NumberOutOfRange):
+        return Problem(field_name(path), f"{value} {OUT_OF_RANGE_HINT}")
     if isinstance(value, bool) or not isinstance(value, int):
         return Problem(field_name(path), f"must be an integer, not {type_name(value)}")
     if not minimum <= value <= maximum:
@@ -207,7 +283,8 @@ def check_timestamp(value: Any, path: str) -> tuple[datetime | None, Problem | N
 
 
 def unknown_fields(value: Mapping[Any, Any], known: frozenset[str], path: str) -> list[Problem]:
-    """A problem for each field of ``value`` not in ``known`` (sorted by name)."""
+    """A problem for each field of ``value`` not in ``known`` (sorted by name; a name
+    that UTF-8 cannot encode is shown :func:`printable`)."""
     allowed = ", ".join(sorted(known))
     return [
         Problem(join(path, name), f"unknown field; allowed: {allowed}")

@@ -21,8 +21,11 @@ and architecture (``--architecture``, default ``arm64``):
 
 Node.js functions (``runtime = "nodejs*.x"`` in their entry) are checked against their
 own runtime by :mod:`etl_platform.artifacts.node_compat` (a real JavaScript parser: aws-sdk v2,
-callback handlers on nodejs24.x, unresolvable imports, ``engines.node``, syntax, removed
-Node.js APIs), and the Node layer (``layers/etl-node``) is checked and built.
+nodejs24.x handler and context breaks, v2 -> v3 leftovers, unresolvable imports,
+``engines.node``, syntax, removed Node.js APIs), and the Node layer (``layers/etl-node``)
+is checked and built. The output has two sections, the Python one headed with the
+Python target and the Node.js one with the Node runtimes. :func:`function_problems` is
+one function's share of this (what the plan guardrail ``function-code-compatible`` runs).
 
 The layer is built with :func:`etl_platform.artifacts.packaging.build_layer_zip` (cached; a hit
 needs no network), or given with ``--layer-zip``. Every problem names the file, the
@@ -45,15 +48,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from etl_platform.artifacts.node_compat import check_node_layer, check_node_tree
+from etl_platform.artifacts.node_layer import NodeLayerError, build_node_layer_zip
 from etl_platform.artifacts.problems import Problem
 from etl_platform.artifacts.sdk_calls import catalog_needs_problems
 from etl_platform.errors import EtlPlatformError
-from etl_platform.model.catalog import load_catalog
+from etl_platform.model.catalog import FunctionSpec, load_catalog
 from etl_platform.model.runtimes import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
     DEFAULT_RUNTIME,
+    NODEJS,
     PYTHON_RUNTIME_PROVIDED_IMPORTS,
+    language_of,
     python_version_of,
 )
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR
@@ -64,9 +71,11 @@ __all__ = [
     "SourceFile",
     "check_layer_zip",
     "check_sources",
+    "function_problems",
     "layer_import_names",
     "main",
     "node_problems",
+    "python_problems",
     "run",
     "source_files",
 ]
@@ -124,6 +133,7 @@ REPLACEMENTS: dict[str, str] = {
 }
 
 _LAYER_DIR = LAYERS_DIR / "etl-common"
+_NOT_IN_LAYER = "not carried by the layer"  # the unresolvable-import message says this
 _OWN_PACKAGE = "etl_common"
 
 
@@ -162,16 +172,17 @@ def _own_names(folder: Path) -> frozenset[str]:
     return frozenset(names)
 
 
+def _function_files(spec: FunctionSpec) -> list[SourceFile]:
+    own = _own_names(spec.code_dir)
+    paths = sorted(spec.code_dir.rglob("*.py"))
+    return [SourceFile(p, own) for p in paths if "__pycache__" not in p.parts]
+
+
 def source_files(catalog_dir: Path | None = None, layer_dir: Path = _LAYER_DIR) -> list[SourceFile]:
     """Every function's Python files and the layer's own package files."""
     files: list[SourceFile] = []
     for spec in load_catalog(catalog_dir):
-        own = _own_names(spec.code_dir)
-        files += [
-            SourceFile(p, own)
-            for p in sorted(spec.code_dir.rglob("*.py"))
-            if "__pycache__" not in p.parts
-        ]
+        files += _function_files(spec)
     package = layer_dir / _OWN_PACKAGE
     files += [
         SourceFile(p, frozenset({_OWN_PACKAGE}))
@@ -256,7 +267,7 @@ def check_sources(
                         module,
                         f"imports {module}, which is not in the Python {version} standard "
                         "library, not provided by the Lambda runtime (boto3, botocore, ...), "
-                        "not in the function's folder and not carried by the layer; it would "
+                        f"not in the function's folder and {_NOT_IN_LAYER}; it would "
                         "fail with ImportError on Lambda",
                         f"add the distribution that provides {module!r} (pinned, with its "
                         "dependencies) to layers/etl-common/requirements.txt, or drop the import",
@@ -335,6 +346,49 @@ def build_layer(python_version: str, architecture: str, layer_dir: Path = _LAYER
 # ------------------------------------------------------------------------------- entry
 
 
+def function_problems(
+    spec: FunctionSpec,
+    runtime: str,
+    architecture: str = DEFAULT_ARCHITECTURE,
+    *,
+    layer_zip: Path | None = None,
+) -> list[Problem]:
+    """The compat problems of one catalog function's own code on ``runtime``.
+
+    What ``nox -s compat`` reports for that function's folder (not for the layers):
+    Node.js through :func:`etl_platform.artifacts.node_compat.check_node_tree` with its
+    handler; Python through :func:`check_sources`, against the layer zip ``layer_zip``
+    or, only when an import is not otherwise resolvable, the built layer (cached).
+    """
+    if language_of(runtime) == NODEJS:
+        return check_node_tree(spec.code_dir, runtime, handler=spec.handler, function_tree=True)
+    target = _version(runtime)
+    files = _function_files(spec)
+    if layer_zip is None:
+        problems = check_sources(files, target, frozenset())
+        if not any(_NOT_IN_LAYER in p.message for p in problems):
+            return problems
+        layer_zip = build_layer(f"{target[0]}.{target[1]}", architecture)
+    return check_sources(files, target, layer_import_names(layer_zip))
+
+
+def python_problems(
+    runtime: str = DEFAULT_RUNTIME,
+    architecture: str = DEFAULT_ARCHITECTURE,
+    *,
+    catalog_dir: Path | None = None,
+    layer_dir: Path = _LAYER_DIR,
+    layer_zip: Path | None = None,
+) -> list[Problem]:
+    """The Python functions, ``etl_common`` and the Python layer against the target."""
+    target = _version(runtime)
+    python_version = f"{target[0]}.{target[1]}"
+    zip_path = layer_zip or build_layer(python_version, architecture, layer_dir)
+    problems = check_layer_zip(zip_path, python_version, architecture)
+    files = source_files(catalog_dir, layer_dir)
+    return problems + check_sources(files, target, layer_import_names(zip_path))
+
+
 def run(
     runtime: str = DEFAULT_RUNTIME,
     architecture: str = DEFAULT_ARCHITECTURE,
@@ -343,14 +397,11 @@ def run(
     layer_dir: Path = _LAYER_DIR,
     layer_zip: Path | None = None,
 ) -> list[Problem]:
-    """Every compatibility problem of the catalog's code and the layer for the target,
+    """Every compatibility problem of the catalog's code and the layers for the target,
     and every mismatch between a function's SDK calls and its needs (warnings included)."""
-    target = _version(runtime)
-    python_version = f"{target[0]}.{target[1]}"
-    zip_path = layer_zip or build_layer(python_version, architecture, layer_dir)
-    problems = check_layer_zip(zip_path, python_version, architecture)
-    files = source_files(catalog_dir, layer_dir)
-    problems += check_sources(files, target, layer_import_names(zip_path))
+    problems = python_problems(
+        runtime, architecture, catalog_dir=catalog_dir, layer_dir=layer_dir, layer_zip=layer_zip
+    )
     problems += node_problems(catalog_dir, architecture)
     return problems + catalog_needs_problems(load_catalog(catalog_dir))
 
@@ -362,8 +413,6 @@ def node_problems(
     node_functions = load_catalog(catalog_dir).node_functions
     if not node_functions:
         return []
-    from etl_platform.artifacts.node_compat import check_node_layer, check_node_tree
-    from etl_platform.artifacts.node_layer import NodeLayerError, build_node_layer_zip
 
     runtimes = sorted({spec.runtime for spec in node_functions if spec.runtime})
     problems = check_node_layer(runtimes)
@@ -397,33 +446,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layer-zip", type=Path, default=None, help="a built layer zip")
     args = parser.parse_args(argv)
     try:
-        problems = run(
+        python = python_problems(
             args.runtime,
             args.architecture,
             catalog_dir=args.catalog_dir,
             layer_zip=args.layer_zip,
         )
+        node = node_problems(args.catalog_dir, args.architecture)
+        needs = catalog_needs_problems(load_catalog(args.catalog_dir))
     except (EtlPlatformError, ValueError, OSError) as error:
         print(f"compat check could not run: {error}", file=sys.stderr)
         return 1
     target = f"{args.runtime} {args.architecture}"
-    errors = [p for p in problems if p.is_error]
-    warnings = [p for p in problems if not p.is_error]
+    node_runtimes = ", ".join(
+        sorted({s.runtime for s in load_catalog(args.catalog_dir).node_functions if s.runtime})
+    )
+    needs_errors = [p for p in needs if p.is_error]
+    warnings = [p for p in needs if not p.is_error]
+    sections = [
+        (python, f"the Python functions, etl_common and the Python layer for {target}"),
+        (
+            node,
+            f"the Node.js functions and the Node layer for {node_runtimes or 'no Node.js runtime'}",
+        ),
+        (needs_errors, "the SDK calls each function's code makes, against its needs"),
+    ]
+    for problems, what in sections:
+        if problems:
+            print(f"compat: {len(problems)} problem(s) in {what}:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+        else:
+            print(f"compat: {what}: no problem")
     if warnings:
         print(f"compat: {len(warnings)} warning(s):", file=sys.stderr)
         for problem in warnings:
             print(f"  {problem}", file=sys.stderr)
-    if not errors:
-        print(
-            f"compat: the Python functions, etl_common and the layer fit {target}; "
-            "every Node.js function and the Node layer fit their runtime; every SDK call "
-            "the check sees is granted by a need"
-        )
-        return 0
-    print(f"compat: {len(errors)} problem(s) for {target}:", file=sys.stderr)
-    for problem in errors:
-        print(f"  {problem}", file=sys.stderr)
-    return 1
+    return 1 if python or node or needs_errors else 0
 
 
 if __name__ == "__main__":

@@ -13,10 +13,19 @@ file, the line and the fix:
 
 - **aws-sdk v2**: ``require('aws-sdk')``, ``import ... from 'aws-sdk'``, ``aws-sdk/clients/*``
   or ``aws-sdk`` in a package.json. The fix names the ``@aws-sdk/client-*`` v3 package
-  the runtime provides (from the clients the code constructs).
-- **Callback handlers** (``(event, context, callback)``) and
-  ``context.callbackWaitsForEmptyEventLoop`` on nodejs24.x, which no longer supports
-  them (AWS Lambda developer guide, "Define Lambda function handler in Node.js").
+  the runtime provides (from the clients the code constructs); every package a fix
+  names is in :data:`SDK_PACKAGES` (the vendored ``data/aws_sdk_v3.json``).
+- **nodejs24.x handler breaks**, for the configured handler's export (``handler=``) or,
+  without it, every exported function (each finding names its export): callback
+  handlers (``(event, context, callback)``), ``context.done/succeed/fail`` (not in the
+  nodejs24.x context) and ``context.callbackWaitsForEmptyEventLoop``; a handler that is
+  not async, returns nothing and starts asynchronous work (timers, ``.then``/``.on``/
+  ``.pipe``, a call given a callback), which the invocation's end leaves undone.
+- **v2 names that are not clients** (``AWS.config``, ``AWS.TemporaryCredentials``,
+  ``AWS.DynamoDB.Converter`` ...) with their real v3 home, or "no v3 mapping is known".
+- **What a v2 -> v3 rewrite leaves** in v3 code: aws-sdk-js-codemod's notes and
+  placeholder strings, ``Expires`` beside the presigner, and reads of output fields
+  whose v3 type changed (``Uint8Array`` blobs, the ``Body`` stream, ``Date`` fields).
 - **Unresolvable imports**: anything not a Node built-in, ``@aws-sdk/*`` (runtime
   provided), a package of the Node layer, or a file of the tree itself.
 - **engines.node** in a package.json that excludes the target's Node.js version.
@@ -29,6 +38,8 @@ file, the line and the fix:
 
 :func:`check_node_layer` checks ``layers/etl-node`` (lockfile, bundled SDKs, every
 installed package's ``engines``); ``nox -s compat`` runs both for every Node function.
+:func:`node_sdk_calls` lists the AWS SDK calls of a tree as IAM actions
+(:class:`etl_platform.artifacts.problems.SdkCall`).
 The built-in module list is that of the node running the parser: Node.js 24 from
 ``tools/node`` (the ``node`` npm package) when installed, else the machine's node (a
 module only a newer Node has would then be reported as unresolvable).
@@ -49,8 +60,10 @@ from etl_platform.artifacts.node_layer import (
     runtime_provided_problems,
 )
 from etl_platform.artifacts.nodejs import TOOLING_DIR, require_tooling, run_tool
-from etl_platform.artifacts.problems import Problem
+from etl_platform.artifacts.problems import Problem, SdkCall
+from etl_platform.artifacts.sdk_actions import iam_actions_of
 from etl_platform.model.runtimes import (
+    DEFAULT_NODE_RUNTIME,
     NODE_RUNTIME_PROVIDED_SCOPES,
     NODE_SDK_V2,
     NODE_SOURCE_SUFFIXES,
@@ -61,11 +74,17 @@ from etl_platform.paths import REPO_ROOT
 
 __all__ = [
     "CALLBACK_HANDLERS_REMOVED_IN",
+    "CONTEXT_METHODS_REMOVED",
     "REMOVED_APIS",
+    "SDK_DATA_FILE",
+    "SDK_PACKAGES",
+    "SDK_VERSION",
     "RemovedApi",
     "check_node_layer",
     "check_node_tree",
     "extract",
+    "node_sdk_calls",
+    "v2_name_fix",
     "v3_package",
 ]
 
@@ -76,6 +95,17 @@ _ASYNC_FIX = (
     "callback; drop context.callbackWaitsForEmptyEventLoop (an async handler's work ends "
     "when its promise settles)"
 )
+_CONTEXT_FIX = {
+    "done": "make the handler `async (event, context)`: `return result` where it called "
+    "context.done(null, result), `throw error` where it called context.done(error)",
+    "succeed": "make the handler `async (event, context)` and `return result` instead of "
+    "context.succeed(result)",
+    "fail": "make the handler `async (event, context)` and `throw error` instead of "
+    "context.fail(error)",
+}
+#: The context methods nodejs24.x's runtime client no longer gives a handler.
+CONTEXT_METHODS_REMOVED = frozenset(_CONTEXT_FIX)
+_PRESIGNER = "@aws-sdk/s3-request-presigner"
 _JS_SUFFIXES = NODE_SOURCE_SUFFIXES
 _RESOLVE_SUFFIXES = ("", *NODE_SOURCE_SUFFIXES, ".json", ".node")  # require() resolution
 _V2 = NODE_SDK_V2
@@ -136,24 +166,61 @@ REMOVED_APIS: tuple[RemovedApi, ...] = (
     ),
 )
 
-# aws-sdk v2 client class -> the v3 package. Most follow a pattern (below); these do not.
-_V3_PACKAGES = {
-    "DynamoDB.DocumentClient": "@aws-sdk/lib-dynamodb",
-    "StepFunctions": "@aws-sdk/client-sfn",
-    "CloudWatchLogs": "@aws-sdk/client-cloudwatch-logs",
-    "SecretsManager": "@aws-sdk/client-secrets-manager",
-    "CloudWatchEvents": "@aws-sdk/client-cloudwatch-events",
-    "EventBridge": "@aws-sdk/client-eventbridge",
-    "RDSDataService": "@aws-sdk/client-rds-data",
-    "S3": "@aws-sdk/client-s3",
-}
+#: Vendored facts about AWS SDK for JavaScript v3 (see its ``_about``): the package names
+#: that exist, the v2 class -> v3 package -> IAM prefix table, the v2 names that are not
+#: service clients, the DocumentClient operations, output fields whose type changed.
+SDK_DATA_FILE = Path(__file__).resolve().parent / "data" / "aws_sdk_v3.json"
+_SDK: dict[str, Any] = json.loads(SDK_DATA_FILE.read_text(encoding="utf-8"))
+#: The pinned v3 SDK version the package list is taken at (tools/node/package.json).
+SDK_VERSION: str = _SDK["sdkVersion"]
+#: Every ``@aws-sdk/*`` package name a fix may name.
+SDK_PACKAGES: frozenset[str] = frozenset(_SDK["packages"])
+_SERVICES: dict[str, dict[str, str]] = _SDK["services"]
+_NON_CLIENTS: dict[str, dict[str, str | None]] = _SDK["nonClients"]
+_PREFIX_OF_PACKAGE = {s["package"]: s["iam"] for s in _SERVICES.values()}
+_OUTPUT_FIELDS: dict[str, dict[str, Any]] = _SDK["outputFields"]
+_DOCUMENT_METHODS: dict[str, str] = _SDK["documentClient"]
+_DOCUMENT_COMMANDS: dict[str, str] = _SDK["documentCommands"]
+_HELPER_ACTIONS: dict[str, str] = _SDK["helperActions"]
+_LIB_DYNAMODB = _SERVICES["DynamoDB.DocumentClient"]["package"]
+_CODEMOD_MARKERS: tuple[str, ...] = tuple(_SDK["codemodMarkers"])
 
 
-def v3_package(client: str) -> str:
-    """v2 client class -> v3 package: ``S3`` -> ``@aws-sdk/client-s3``."""
-    if client in _V3_PACKAGES:
-        return _V3_PACKAGES[client]
-    return f"@aws-sdk/client-{client.split('.')[0].lower()}"
+def v3_package(client: str) -> str | None:
+    """v2 client class -> its v3 package (``S3`` -> ``@aws-sdk/client-s3``); None when the
+    name is not a service client (see :func:`v2_name_fix`) or no such package exists."""
+    if client in _SERVICES:
+        return _SERVICES[client]["package"]
+    if _non_client(client) is not None:
+        return None
+    guess = f"@aws-sdk/client-{client.split('.')[0].lower()}"
+    return guess if guess in SDK_PACKAGES else None
+
+
+def _non_client(name: str) -> str | None:
+    """The longest key of the non-client table ``name`` starts with (``DynamoDB.Converter``)."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        key = ".".join(parts[:end])
+        if key in _NON_CLIENTS:
+            return key
+    return None
+
+
+def v2_name_fix(name: str) -> str:
+    """Where the v2 name ``AWS.<name>`` lives in v3, or that no mapping is known."""
+    if name in _SERVICES or v3_package(name):
+        return f"use {v3_package(name)}"
+    key = _non_client(name)
+    if key is None:
+        return (
+            f"no v3 mapping is known for AWS.{name}: read the v3 upgrading guide "
+            "(https://github.com/aws/aws-sdk-js-v3/blob/main/UPGRADING.md) and rewrite it"
+        )
+    target = _NON_CLIENTS[key]
+    if target["package"] is None:
+        return str(target["api"])
+    return f"use {target['api']} from {target['package']}"
 
 
 def _parser_node() -> str:
@@ -263,8 +330,76 @@ def check_node_tree(
     return sorted(problems, key=lambda p: (str(p.path), p.line, p.message))
 
 
+def node_sdk_calls(folder: Path, handler: str | None = None) -> list[SdkCall]:
+    """Every AWS SDK call the Node.js code under ``folder`` makes, as IAM actions.
+
+    Found: v3 commands (``client.send(new PutItemCommand(...))``, also as presigned with
+    ``getSignedUrl``), v3 aggregated clients (``new S3().getObject(...)``,
+    ``DynamoDBDocument.from(...).put(...)``), v2 clients (``new AWS.SQS().sendMessage``,
+    ``new AWS.DynamoDB.DocumentClient().put``, ``s3.getSignedUrl('putObject', ...)``).
+    ``export`` is the exported function of the file that reaches the call through calls
+    between the file's top-level functions ("" for module-level code and for calls no
+    export is seen to reach). With ``handler`` (``index.handler``), calls in the handler's
+    file that only other exports reach are left out; calls in other files are all kept
+    (they may be required by the handler). Clients passed around as arguments or stored
+    on objects, and dynamic operation names, are not seen.
+    """
+    root = Path(folder)
+    code, _ = _tree_files(root)
+    report = extract(code, node_major_of(DEFAULT_NODE_RUNTIME))
+    stem, export = handler.rsplit(".", 1) if handler else ("", "")
+    calls = []
+    for facts in report["files"]:
+        if facts.get("syntaxError"):
+            continue
+        path = Path(facts["path"])
+        in_handler_file = path.relative_to(root).as_posix().rsplit(".", 1)[0] == stem
+        for call in facts["sdkCalls"]:
+            actions = _iam_actions(call)
+            reached = call["exports"] or [""]
+            if handler and in_handler_file:
+                if call["exports"] and export not in call["exports"]:
+                    continue
+                reached = [export] if call["exports"] else [""]
+            client = call["client"] or _default_client(call["module"])
+            calls += [
+                SdkCall(action, client, call["operation"], path, call["line"], name)
+                for action in actions
+                for name in reached
+            ]
+    return sorted(set(calls), key=lambda c: (str(c.path), c.line, c.action, c.export))
+
+
+def _default_client(module: str) -> str:
+    return module.removeprefix("@aws-sdk/")
+
+
+def _iam_actions(call: dict[str, Any]) -> tuple[str, ...]:
+    """The IAM actions of one extracted call; none when the service is not known."""
+    operation = str(call["operation"])
+    if call["sdk"] == "v2":
+        service = _SERVICES.get(call["client"])
+        if service is None:
+            return ()
+        prefix, document = service["iam"], service["package"] == _LIB_DYNAMODB
+    else:
+        prefix_or_none = _PREFIX_OF_PACKAGE.get(call["module"])
+        if prefix_or_none is None:
+            return ()
+        prefix, document = prefix_or_none, call["module"] == _LIB_DYNAMODB
+    if call["sdk"] == "v3" and operation.endswith("Command") and operation[:1].isupper():
+        name = _DOCUMENT_COMMANDS.get(operation) if document else None
+        name = name or operation.removesuffix("Command")
+    elif document:
+        name = _DOCUMENT_METHODS.get(operation) or operation[:1].upper() + operation[1:]
+    else:
+        name = operation[:1].upper() + operation[1:]
+    action = f"{prefix}:{name}"
+    return (_HELPER_ACTIONS[action],) if action in _HELPER_ACTIONS else iam_actions_of(action)
+
+
 def _v2_fix(clients: Iterable[str]) -> str:
-    wanted = sorted({v3_package(c) for c in clients if c})
+    wanted = sorted({p for p in (v3_package(c) for c in clients if c) if p})
     which = ", ".join(wanted) if wanted else "the @aws-sdk/client-<service> package of each client"
     return (
         f"use {which} (AWS SDK v3, provided by the Lambda Node.js runtime; never bundled); "
@@ -346,31 +481,110 @@ def _code_problems(
                         api.fix,
                     )
                 )
+    problems += _v2_name_problems(path, facts)
     if major >= CALLBACK_HANDLERS_REMOVED_IN:
-        problems += _callback_problems(path, facts, root, runtime, handler)
+        problems += _handler_problems(path, facts, root, runtime, handler)
+    if any(e["specifier"].startswith(NODE_RUNTIME_PROVIDED_SCOPES) for e in facts["imports"]):
+        problems += _v3_problems(path, facts)
     return problems
 
 
-def _callback_problems(
+def _in_export(fact: dict[str, Any]) -> str:
+    """`` (in export 'create')`` for a fact written inside exported code, else ""."""
+    exports = fact.get("exports") or []
+    if not exports:
+        return ""
+    return f" (in export{'s' if len(exports) > 1 else ''} {', '.join(map(repr, exports))})"
+
+
+def _v2_name_problems(path: Path, facts: dict[str, Any]) -> list[Problem]:
+    """``new AWS.TemporaryCredentials()``, ``AWS.config.update()``: names that are not clients."""
+    problems = []
+    named = [(c["client"], c["line"], _in_export(c)) for c in facts["awsClients"]]
+    named += [(m["name"], m["line"], _in_export(m)) for m in facts["v2Members"]]
+    for name, line, where in named:
+        if not name or (_non_client(name) is None and v3_package(name) is not None):
+            continue  # a service client: the import's problem names its package
+        known = _non_client(name)
+        key = known or name.split(".")[0]
+        why = "is not a service client" if known else "has no v3 package of that name"
+        problems.append(
+            Problem(
+                path,
+                line,
+                f"AWS.{key}",
+                f"uses AWS.{key} (aws-sdk v2){where}, which {why}",
+                v2_name_fix(name),
+            )
+        )
+    return problems
+
+
+def _checked_exports(
+    path: Path, facts: dict[str, Any], root: Path, handler: str | None
+) -> list[dict[str, Any]]:
+    """The exported functions Lambda could run: the configured handler's export (in its
+    file), else every named export of every file."""
+    exported = [h for h in facts["handlers"] if h["name"] != "*"]
+    if handler is None:
+        return exported
+    stem, export = handler.rsplit(".", 1)
+    if path.relative_to(root).as_posix().rsplit(".", 1)[0] != stem:
+        return []
+    return [h for h in exported if h["name"] == export]
+
+
+def _handler_problems(
     path: Path, facts: dict[str, Any], root: Path, runtime: str, handler: str | None
 ) -> list[Problem]:
     problems = []
-    wanted_export = "handler"
-    if handler is not None:
-        stem, wanted_export = handler.rsplit(".", 1)
-        relative = path.relative_to(root).as_posix()
-        if relative.rsplit(".", 1)[0] != stem:
-            wanted_export = ""  # not the handler's file
-    for exported in facts["handlers"]:
-        if exported["name"] == wanted_export and exported["params"] >= 3:
+    for exported in _checked_exports(path, facts, root, handler):
+        name = exported["name"]
+        if exported["params"] >= 3:
             problems.append(
                 Problem(
                     path,
                     exported["line"],
-                    exported["name"],
-                    f"the handler takes a callback (event, context, callback); {runtime} no "
-                    "longer supports callback-based handlers",
+                    name,
+                    f"export {name!r} takes a callback (event, context, callback); {runtime} no "
+                    "longer supports callback-based handlers (callback is undefined)",
                     _ASYNC_FIX,
+                )
+            )
+        context = exported["contextName"] or "context"
+        for call in exported["contextCalls"]:
+            method = call["method"]
+            if method not in CONTEXT_METHODS_REMOVED:
+                continue
+            problems.append(
+                Problem(
+                    path,
+                    call["line"],
+                    f"{context}.{method}",
+                    f"export {name!r} calls {context}.{method}(), which the {runtime} context "
+                    f"does not have (TypeError: {context}.{method} is not a function)",
+                    _CONTEXT_FIX[method],
+                )
+            )
+        work = exported["asyncWork"]
+        if (
+            work
+            and exported["params"] < 3
+            and not exported["async"]
+            and not exported["returnsValue"]
+        ):
+            started = ", ".join(f"{w['kind']} at line {w['line']}" for w in work[:3])
+            problems.append(
+                Problem(
+                    path,
+                    exported["line"],
+                    name,
+                    f"export {name!r} is not async, returns nothing and starts asynchronous work "
+                    f"({started}); on {runtime} the invocation ends when the handler returns, "
+                    "so that work is frozen or never runs",
+                    "make it `async (event, context)` and await the work (`await` the SDK v3 "
+                    "call, `await new Promise(...)` around a timer or stream, "
+                    "util.promisify() for a callback API); return the result",
                 )
             )
     for line in facts["callbackWaits"]:
@@ -381,6 +595,66 @@ def _callback_problems(
                 "context.callbackWaitsForEmptyEventLoop",
                 f"uses context.callbackWaitsForEmptyEventLoop, which {runtime} removed",
                 _ASYNC_FIX,
+            )
+        )
+    return problems
+
+
+def _v3_problems(path: Path, facts: dict[str, Any]) -> list[Problem]:
+    """What a v2 -> v3 rewrite (the codemod's or a person's) leaves that changes meaning."""
+    problems = []
+    for comment in facts["comments"]:
+        if any(marker in comment["text"] for marker in _CODEMOD_MARKERS):
+            problems.append(
+                Problem(
+                    path,
+                    comment["line"],
+                    "aws-sdk-js-codemod",
+                    f"the v2 -> v3 codemod left a note: {comment['text'][:160]!r}",
+                    "do what it says by hand (AWS SDK v3 UPGRADING.md), then delete the comment",
+                )
+            )
+    for literal in facts["stringsLikeComments"]:
+        problems.append(
+            Problem(
+                path,
+                literal["line"],
+                "aws-sdk-js-codemod",
+                f"a placeholder string the codemod left is passed as a value{_in_export(literal)}: "
+                f"{literal['text']!r}",
+                "put the real value there (getSignedUrl's { expiresIn } is a number of "
+                "seconds, e.g. 900) or delete the key",
+            )
+        )
+    if any(e["specifier"] == _PRESIGNER for e in facts["imports"]):
+        for key in facts["expiresKeys"]:
+            problems.append(
+                Problem(
+                    path,
+                    key["line"],
+                    "Expires",
+                    f"an `Expires` key{_in_export(key)} next to @aws-sdk/s3-request-presigner: "
+                    "in v3 a presigned "
+                    "URL's lifetime is getSignedUrl(client, command, { expiresIn }), and a "
+                    "command's Expires is the object's HTTP Expires header (a Date)",
+                    "move the number of seconds to { expiresIn: <seconds> } and delete Expires "
+                    "from the command input",
+                )
+            )
+    for call in facts["fieldCalls"]:
+        field = _OUTPUT_FIELDS.get(call["field"])
+        if field is None or call["method"] not in field["breaks"]:
+            continue
+        method = call["method"]
+        use = f"{method}({call['field']})" if "." in method else f"{call['field']}.{method}()"
+        problems.append(
+            Problem(
+                path,
+                call["line"],
+                call["field"],
+                f"{use}{_in_export(call)}: in AWS SDK v3 {call['field']} is {field['v3']}, so "
+                "this no longer gives what it gave in v2",
+                field["fix"],
             )
         )
     return problems

@@ -89,6 +89,27 @@ class NodeLockfile:
             result.setdefault(name, entry)
         return result
 
+    def brought_in_by(self, name: str) -> list[str]:
+        """The direct dependencies (package.json's) whose installed tree contains ``name``.
+
+        ``[name]`` when it is itself a direct dependency. Follows each lock entry's
+        ``dependencies`` by package name (npm's nesting is not needed to know who pulls
+        a package in).
+        """
+        installed = self.installed()
+        found = []
+        for direct in sorted(self.dependencies):
+            seen, todo = {direct}, [direct]
+            while todo:
+                entry = installed.get(todo.pop(), {})
+                for child in entry.get("dependencies") or {}:
+                    if child not in seen:
+                        seen.add(child)
+                        todo.append(child)
+            if name in seen:
+                found.append(direct)
+        return found
+
     def line_of(self, needle: str) -> int:
         """The first line of the lockfile mentioning ``needle`` (for messages), else 0."""
         for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
@@ -146,9 +167,9 @@ def runtime_provided_problems(lock: NodeLockfile) -> list[tuple[str, int, str, s
                     name,
                     line,
                     "aws-sdk (v2) is in the layer; it reached end of support and the "
-                    "nodejs18.x+ runtimes do not provide it",
-                    "use the @aws-sdk/client-* v3 packages (provided by the runtime) and "
-                    "remove aws-sdk from package.json",
+                    "nodejs18.x+ runtimes do not provide it" + _brought_in(lock, name),
+                    "use the @aws-sdk/client-* v3 packages (provided by the runtime); "
+                    + _bundled_fix(lock, name),
                 )
             )
         elif name.startswith(NODE_RUNTIME_PROVIDED_SCOPES):
@@ -157,12 +178,32 @@ def runtime_provided_problems(lock: NodeLockfile) -> list[tuple[str, int, str, s
                     name,
                     line,
                     f"{name} is provided by the Lambda Node.js runtime and must not be bundled "
-                    "(a second copy shadows the runtime's)",
-                    "remove it from package.json's dependencies (keep it in devDependencies "
-                    "for local tests)",
+                    "(a second copy shadows the runtime's)" + _brought_in(lock, name),
+                    _bundled_fix(lock, name),
                 )
             )
     return problems
+
+
+def _brought_in(lock: NodeLockfile, name: str) -> str:
+    direct = [d for d in lock.brought_in_by(name) if d != name]
+    if not direct or name in lock.dependencies:
+        return ""
+    return f"; it is not in {MANIFEST} itself but brought in by {', '.join(direct)}"
+
+
+def _bundled_fix(lock: NodeLockfile, name: str) -> str:
+    if name in lock.dependencies:
+        return (
+            f"remove {name} from {MANIFEST}'s dependencies (keep it in devDependencies for "
+            "local tests)"
+        )
+    direct = lock.brought_in_by(name)
+    return (
+        f"remove {', '.join(direct) or 'the package that needs it'} from {MANIFEST}'s "
+        f"dependencies, or pin a version of it that does not depend on {name} (the runtime "
+        "provides the AWS SDK v3 to the function itself)"
+    )
 
 
 def _package_of(relative: str) -> str | None:

@@ -29,6 +29,7 @@ import botocore.session
 __all__ = [
     "ACTIONS_OF_OPERATION",
     "iam_actions",
+    "iam_actions_of",
     "iam_prefix",
     "is_service",
     "method_operations",
@@ -58,6 +59,9 @@ ACTIONS_OF_OPERATION: dict[tuple[str, str], tuple[str, ...]] = {
     ("sqs", "ChangeMessageVisibilityBatch"): ("sqs:ChangeMessageVisibility",),
     ("sns", "PublishBatch"): ("sns:Publish",),
     ("lambda", "Invoke"): ("lambda:InvokeFunction",),
+    ("apigatewaymanagementapi", "PostToConnection"): ("execute-api:ManageConnections",),
+    ("apigatewaymanagementapi", "GetConnection"): ("execute-api:ManageConnections",),
+    ("apigatewaymanagementapi", "DeleteConnection"): ("execute-api:ManageConnections",),
     ("lambda", "InvokeWithResponseStream"): ("lambda:InvokeFunction",),
     ("secretsmanager", "BatchGetSecretValue"): (
         "secretsmanager:BatchGetSecretValue",
@@ -115,6 +119,19 @@ def iam_prefix(service: str) -> str:
 def iam_actions(service: str, operation: str) -> tuple[str, ...]:
     """The IAM actions ``operation`` of ``service`` needs (``("dynamodb:PutItem",)``)."""
     return ACTIONS_OF_OPERATION.get((service, operation), (f"{iam_prefix(service)}:{operation}",))
+
+
+def iam_actions_of(action: str) -> tuple[str, ...]:
+    """The IAM actions behind ``<prefix>:<Operation>`` as an SDK names it.
+
+    ``s3:ListObjectsV2`` -> ``("s3:ListBucket",)``; the action itself where the names agree.
+    For code that knows the IAM prefix but not botocore's service name (Node.js).
+    """
+    prefix, _, operation = action.partition(":")
+    for (service, op), actions in ACTIONS_OF_OPERATION.items():
+        if op == operation and iam_prefix(service) == prefix:
+            return actions
+    return (action,)
 
 
 @functools.cache

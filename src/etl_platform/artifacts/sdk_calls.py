@@ -44,6 +44,7 @@ from typing import Any
 
 import boto3
 
+from etl_platform.artifacts.node_compat import node_sdk_calls
 from etl_platform.artifacts.problems import Problem, SdkCall
 from etl_platform.artifacts.sdk_actions import (
     iam_actions,
@@ -54,7 +55,7 @@ from etl_platform.artifacts.sdk_actions import (
 from etl_platform.model.catalog import Catalog, FunctionSpec
 from etl_platform.model.needs import NEEDS, need, needs_granting
 from etl_platform.model.resources import with_article
-from etl_platform.model.runtimes import PYTHON
+from etl_platform.model.runtimes import NODEJS, PYTHON
 from etl_platform.model.settings import REGION
 from etl_platform.paths import LAYERS_DIR
 
@@ -383,8 +384,9 @@ def layer_helper_calls(layer_source: Path = _LAYER_SOURCE) -> dict[str, tuple[st
 # ------------------------------------------------------------------- a function
 
 
-def python_sdk_calls(folder: Path) -> list[SdkCall]:
-    """Every AWS SDK call the ``.py`` files under ``folder`` make (see the module docstring)."""
+def python_sdk_calls(folder: Path, handler: str | None = None) -> list[SdkCall]:
+    """Every AWS SDK call the ``.py`` files under ``folder`` make (see the module docstring;
+    ``handler`` is accepted for the SDK_CALLS shape: every file is read)."""
     calls: list[SdkCall] = []
     helpers = layer_helper_calls()
     for path in sorted(folder.rglob("*.py")):
@@ -400,9 +402,13 @@ def python_sdk_calls(folder: Path) -> list[SdkCall]:
     return sorted(set(calls), key=lambda c: (str(c.path), c.line, c.action, c.operation))
 
 
-#: One extractor per language: ``(function folder) -> calls``. A language without a
-#: row is not checked (its needs are neither confirmed nor questioned).
-SDK_CALLS: dict[str, Callable[[Path], list[SdkCall]]] = {PYTHON: python_sdk_calls}
+#: One extractor per language: ``(function folder, handler) -> calls`` (the Python one
+#: reads every file of the folder; the Node.js one keeps, in the handler's file, what the
+#: configured export reaches). A language without a row is not checked.
+SDK_CALLS: dict[str, Callable[[Path, str | None], list[SdkCall]]] = {
+    PYTHON: python_sdk_calls,
+    NODEJS: node_sdk_calls,
+}
 
 
 # ------------------------------------------------------------------ the comparison
@@ -480,5 +486,5 @@ def catalog_needs_problems(catalog: Catalog) -> list[Problem]:
     for spec in catalog:
         extract = SDK_CALLS.get(spec.language)
         if extract is not None:
-            problems += needs_problems(spec, extract(spec.code_dir))
+            problems += needs_problems(spec, extract(spec.code_dir, spec.handler))
     return problems

@@ -145,13 +145,48 @@ def _policy(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str,
 
 def _function(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
     arn = _arn("lambda", f"function:{name}")
+    # publish=True: the create published version 1; otherwise only $LATEST exists.
+    version = "1" if inputs.get("publish") else "$LATEST"
     return name, {
         "arn": arn,
-        "qualifiedArn": f"{arn}:1",
+        "qualifiedArn": f"{arn}:{version}",
         "invokeArn": (
             f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
         ),
-        "version": "$LATEST",
+        "version": version,
+    }
+
+
+def _alias(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """``<function ARN>:<alias>``; ``functionName`` may be the function's name or ARN."""
+    function = str(inputs.get("functionName", ""))
+    function_arn = (
+        function if function.startswith("arn:") else _arn("lambda", f"function:{function}")
+    )
+    arn = f"{function_arn}:{name}"
+    return arn, {
+        "arn": arn,
+        "invokeArn": (
+            f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        ),
+    }
+
+
+def _codedeploy_application(
+    name: str, inputs: Mapping[str, Any]
+) -> tuple[str | None, dict[str, Any]]:
+    return name, {
+        "arn": _arn("codedeploy", f"application:{name}"),
+        "applicationId": stable_id(name, 36),
+    }
+
+
+def _deployment_group(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    application = str(inputs.get("appName", ""))
+    return f"{application}:{name}", {
+        "arn": _arn("codedeploy", f"deploymentgroup:{application}/{name}"),
+        "deploymentGroupId": stable_id(f"{application}/{name}", 36),
+        "computePlatform": "Lambda",
     }
 
 
@@ -250,6 +285,9 @@ COMPUTED_OUTPUTS: dict[str, Computed] = {
     "aws:iam/role:Role": _role,
     "aws:iam/policy:Policy": _policy,
     "aws:lambda/function:Function": _function,
+    "aws:lambda/alias:Alias": _alias,
+    "aws:codedeploy/application:Application": _codedeploy_application,
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": _deployment_group,
     "aws:lambda/layerVersion:LayerVersion": _layer,
     "aws:lambda/functionUrl:FunctionUrl": _function_url,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
@@ -348,6 +386,7 @@ class _RecordingMonitor(MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 parent=request.parent,
+                ignore_changes=tuple(request.ignoreChanges),
             )
         )
         return response

@@ -44,6 +44,7 @@ __all__ = ["KEY_SETTINGS", "main", "plan_json", "plan_stack", "rules_report", "w
 # What to show for each resource type in the table (property paths into the inputs).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:lambda/function:Function": (
+        "publish",
         "runtime",
         "architectures",
         "layers",
@@ -55,10 +56,21 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "aws:lambda/layerVersion:LayerVersion": ("compatibleRuntimes", "compatibleArchitectures"),
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (
+        "qualifier",
         "maximumRetryAttempts",
         "maximumEventAgeInSeconds",
     ),
-    "aws:lambda/functionUrl:FunctionUrl": ("authorizationType",),
+    "aws:lambda/functionUrl:FunctionUrl": ("qualifier", "authorizationType"),
+    "aws:lambda/alias:Alias": ("functionVersion",),
+    "aws:lambda/permission:Permission": ("principal", "qualifier"),
+    "aws:cloudwatch/eventTarget:EventTarget": ("arn",),
+    "aws:s3/bucketNotification:BucketNotification": ("lambdaFunctions",),
+    "aws:codedeploy/application:Application": ("computePlatform",),
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": (
+        "deploymentConfigName",
+        "alarmConfiguration.alarms",
+        "autoRollbackConfiguration.events",
+    ),
     "aws:sqs/queue:Queue": ("messageRetentionSeconds", "sqsManagedSseEnabled"),
     "aws:cloudwatch/logGroup:LogGroup": ("retentionInDays",),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (
@@ -79,9 +91,14 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
 
 
 def _arn_tail(value: str) -> str:
-    """``arn:aws:sns:us-east-1:123:alarms-dev`` -> ``alarms-dev`` (other strings unchanged)."""
+    """``arn:aws:sns:us-east-1:123:alarms-dev`` -> ``alarms-dev`` (other strings unchanged).
+
+    A function's ARN keeps its qualifier: ``lambda-transform-dev:live``.
+    """
     if not value.startswith("arn:"):
         return value
+    if ":function:" in value:
+        return value.split(":function:", 1)[1]
     return value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
 
 
@@ -98,6 +115,16 @@ def _settings_text(resource: PlannedResource) -> str:
                     "["
                     + ",".join(
                         str(v).split(":")[6] if str(v).count(":") >= 7 else str(v) for v in value
+                    )
+                    + "]"
+                )
+            elif isinstance(value, list) and path == "lambdaFunctions":
+                value = (
+                    "["
+                    + ",".join(
+                        f"{v.get('filterPrefix')}->{_arn_tail(str(v.get('lambdaFunctionArn')))}"
+                        for v in value
+                        if isinstance(v, dict)
                     )
                     + "]"
                 )

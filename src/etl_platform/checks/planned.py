@@ -29,6 +29,8 @@ class PlannedResource:
     protect: bool = False
     retain_on_delete: bool = False
     parent: str = ""
+    #: Properties Pulumi leaves as they are in AWS after the create (``ignore_changes``).
+    ignore_changes: tuple[str, ...] = ()
 
     @property
     def props(self) -> dict[str, Any]:

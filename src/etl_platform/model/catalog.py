@@ -15,6 +15,8 @@ Example entry::
     critical = true                 # reserved concurrency 5
     database = false                # true: MAX_CONNECTIONS=10, DB secret, VPC settings
     snap_start = false              # api only: Lambda SnapStart on published versions
+    deployment = "canary-10-5"      # optional: how CodeDeploy shifts traffic to a new version
+    smoke_event = { ping = true }   # optional: invoke each new version with it before traffic
 
     [trigger]                       # a row of TRIGGER_TYPES: url | s3 (+ prefix) | schedule
     type = "s3"                     # (+ expression) | none | sqs | dynamodb-stream | kinesis
@@ -50,6 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl_platform.errors import CatalogError
+from etl_platform.model.deployment import DEPLOYER, DEPLOYMENT_PREFERENCES
 from etl_platform.model.needs import (
     BUCKET,
     NEEDS,
@@ -131,6 +134,8 @@ _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*/$")
 _ENV_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SCHEDULE = re.compile(r"^(rate|cron)\(.+\)$")
 MAX_NAME_LENGTH = 32
+# The largest synchronous invocation payload Lambda takes (the smoke event is one).
+MAX_SMOKE_EVENT_BYTES = 6 * 1024 * 1024
 
 
 #: The principals an ``invoke`` trigger may name: principal -> (the ``etl:resources`` kinds
@@ -530,6 +535,12 @@ class FunctionSpec:
     runtime: str | None = None
     #: Lambda SnapStart on published versions (url functions); the URL serves an alias.
     snap_start: bool = False
+    #: The entry's ``deployment`` (a key of ``DEPLOYMENT_PREFERENCES``); None: the stack's
+    #: ``etl:deploymentPreference``.
+    deployment: str | None = None
+    #: The entry's ``smoke_event``: the payload ``nox -s deploy-all`` invokes each newly
+    #: published version with before CodeDeploy moves any traffic (None: no smoke test).
+    smoke_event: dict[str, Any] | None = None
 
     def need(self, key: str) -> tuple[str, ...]:
         """The entries of ``needs.<key>`` (empty when not declared)."""
@@ -729,6 +740,45 @@ def _runtime(path: Path, data: dict[str, Any]) -> str | None:
     if why:
         raise CatalogError(path, "runtime", f"{why}; supported: {', '.join(node_runtimes)}")
     return runtime
+
+
+def _deployment(path: Path, data: dict[str, Any]) -> str | None:
+    """The entry's deployment preference, or None for the stack's ``etl:deploymentPreference``."""
+    if "deployment" not in data:
+        return None
+    value = data["deployment"]
+    if value not in DEPLOYMENT_PREFERENCES:
+        raise CatalogError(
+            path,
+            "deployment",
+            f"{value!r} is not a deployment preference; use one of "
+            f"{', '.join(DEPLOYMENT_PREFERENCES)}, or remove the key to use the stack's "
+            "etl:deploymentPreference (all-at-once in dev, canary-10-5 in prod)",
+        )
+    return str(value)
+
+
+def _smoke_event(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The entry's smoke-test payload: a table, sent as JSON (Lambda takes up to 6 MB)."""
+    if "smoke_event" not in data:
+        return None
+    value = data["smoke_event"]
+    if not isinstance(value, dict):
+        raise CatalogError(
+            path,
+            "smoke_event",
+            f"must be a table (the JSON event each new version is invoked with before it "
+            f"gets traffic), e.g. smoke_event = {{ ping = true }}; got {value!r}",
+        )
+    try:
+        payload = json.dumps(value)
+    except (TypeError, ValueError) as exc:  # TOML dates and times have no JSON form
+        raise CatalogError(path, "smoke_event", f"must be JSON data: {exc}") from None
+    if len(payload.encode("utf-8")) > MAX_SMOKE_EVENT_BYTES:
+        raise CatalogError(
+            path, "smoke_event", f"is larger than Lambda's {MAX_SMOKE_EVENT_BYTES} bytes"
+        )
+    return value
 
 
 def _node_files(folder: Path, stem: str) -> list[Path]:
@@ -971,6 +1021,13 @@ def _parse_name(path: Path, data: dict[str, Any], parsed: Parsed) -> str:
             f"{name!r} must be kebab-case (a-z, 0-9, single hyphens), "
             f"at most {MAX_NAME_LENGTH} characters",
         )
+    if name == DEPLOYER:
+        raise CatalogError(
+            path,
+            "name",
+            f"{name!r} is reserved: the stack's CodeDeploy service role is "
+            f"role-{DEPLOYER}-<suffix>; choose another name",
+        )
     return name
 
 
@@ -1071,6 +1128,20 @@ ENTRY_KEYS: tuple[EntryKey, ...] = (
         lambda path, data, parsed: _bool(path, data, "snap_start"),
         "`false`",
         "`true` (url-triggered Python functions only): Lambda SnapStart",
+    ),
+    EntryKey(
+        "deployment",
+        lambda path, data, parsed: _deployment(path, data),
+        "the stack's `etl:deploymentPreference`",
+        "how CodeDeploy shifts traffic to a new version: "
+        + ", ".join(f"`{k}`" for k in DEPLOYMENT_PREFERENCES),
+    ),
+    EntryKey(
+        "smoke_event",
+        lambda path, data, parsed: _smoke_event(path, data),
+        "none",
+        "a table: the JSON event `nox -s deploy-all` invokes each new version with before "
+        "it gets traffic",
     ),
 )
 

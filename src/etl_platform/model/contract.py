@@ -64,6 +64,9 @@ class FunctionsExports:
     INGEST_URL = "ingestUrl"
     STATUS_URL = "statusUrl"
     BUCKET_NAME = "bucketName"
+    # {function: {application, group, function, alias, version}}: what `nox -s deploy-all`
+    # hands CodeDeploy (etl_platform.ops.release)
+    RELEASES = "releases"
 
 
 # The contract's single-URL exports, by the catalog function that serves them (exported

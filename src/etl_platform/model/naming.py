@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from etl_platform.model.deployment import APPLICATION, DEPLOYER
+
 __all__ = [
     "ACCOUNT_ID_LENGTH",
     "LIMITS",
     "NAME_PROPERTIES",
-    "SCOPED_NAME_TYPES",
+    "SCOPED_NAMES",
     "SUFFIX_PATTERN",
     "access_log_group_name",
     "bucket_name",
@@ -42,6 +44,7 @@ LIMITS: dict[str, int] = {
     "schedule": 64,  # EventBridge rule name (functions with a schedule trigger)
     "rule": 64,  # EventBridge rule name (functions with an eventbridge trigger)
     "api": 128,  # API Gateway HTTP API name (functions with an http-api trigger)
+    "deploy": 100,  # CodeDeploy application and deployment group names
 }
 # Where a resource type keeps its physical (AWS) name, when not in ``name``.
 NAME_PROPERTIES: dict[str, str] = {
@@ -49,10 +52,8 @@ NAME_PROPERTIES: dict[str, str] = {
     "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
     "aws:s3/bucket:Bucket": "bucket",
     "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": "deploymentGroupName",
 }
-#: Types whose ``name`` is unique only inside their parent, which carries the suffix: an
-#: HTTP API's stage (``$default``, AWS's name for the auto-deployed default stage).
-SCOPED_NAME_TYPES = frozenset({"aws:apigatewayv2/stage:Stage"})
 LOG_GROUP_LIMIT = 512
 ACCOUNT_ID_LENGTH = 12
 SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
@@ -111,10 +112,13 @@ def check_suffix_fits(suffix: str, function_names: Iterable[str]) -> list[str]:
         ("boundary", "etl"),
         ("alarms", ""),
         ("etl", ""),
+        ("role", DEPLOYER),  # the CodeDeploy service role (and its policy, a longer limit)
+        ("deploy", APPLICATION),  # the CodeDeploy application
     ]
     for fn in names:
         candidates += [("lambda", fn), ("role", fn), ("policy", fn), ("dlq", fn), ("schedule", fn)]
         candidates += [("rule", fn), ("api", fn)]
+        candidates.append(("deploy", fn))  # its CodeDeploy deployment group
         candidates.append(("alarm", f"{fn}-async-events-dropped"))
     for resource_type, base in candidates:
         try:
@@ -144,9 +148,21 @@ def physical_name(type_token: str, props: Mapping[str, Any]) -> str | None:
 ATTACHED_TO_PROPERTIES = ("functionName", "bucket", "role")
 
 
+# Resources whose name is unique only within another resource (an alias within its
+# function, an HTTP API's stage, ``$default``, within its API): the plan shows
+# ``<owner>:<name>``, and their names need not carry the suffix.
+SCOPED_NAMES: dict[str, str] = {
+    "aws:lambda/alias:Alias": "functionName",
+    "aws:apigatewayv2/stage:Stage": "apiId",
+}
+
+
 def display_name(type_token: str, props: Mapping[str, Any], logical: str) -> str:
     """How a plan lists a resource: its AWS name, else its parent's, else its logical name."""
     own = physical_name(type_token, props)
+    owner = props.get(SCOPED_NAMES.get(type_token, ""))
+    if own and isinstance(owner, str) and owner:
+        return f"{owner}:{own}"
     if own:
         return own
     for key in ATTACHED_TO_PROPERTIES:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl_platform.errors import SettingsError
+from etl_platform.model.deployment import ALL_AT_ONCE, DEFAULT_GRADUAL, DEPLOYMENT_PREFERENCES
 from etl_platform.model.naming import SUFFIX_PATTERN, check_suffix_fits
 from etl_platform.model.resources import (
     ArnError,
@@ -68,13 +69,24 @@ class EnvironmentDefaults:
     log_retention_days: int
     log_level: str
     dlq_age_alarm_seconds: int
+    deployment_preference: str  # a key of etl_platform.model.deployment.DEPLOYMENT_PREFERENCES
 
 
 # One table of per-environment defaults. Log retention is platform policy (the
 # guardrails enforce it): it changes here, for every stack, not per stack in config.
 ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
-    "dev": EnvironmentDefaults(log_retention_days=7, log_level="DEBUG", dlq_age_alarm_seconds=900),
-    "prod": EnvironmentDefaults(log_retention_days=30, log_level="INFO", dlq_age_alarm_seconds=300),
+    "dev": EnvironmentDefaults(
+        log_retention_days=7,
+        log_level="DEBUG",
+        dlq_age_alarm_seconds=900,
+        deployment_preference=ALL_AT_ONCE,
+    ),
+    "prod": EnvironmentDefaults(
+        log_retention_days=30,
+        log_level="INFO",
+        dlq_age_alarm_seconds=300,
+        deployment_preference=DEFAULT_GRADUAL,
+    ),
 }
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -139,6 +151,9 @@ class Settings:
                 fix=f"pulumi config set --path '{RESOURCES_KEY}.{name}' <its ARN>",
             )
         return parse_resource(name, arns[name], self.region)
+
+    #: How CodeDeploy shifts traffic for a function whose catalog entry has no ``deployment``.
+    deployment_preference: str = ALL_AT_ONCE
 
     @property
     def python_version(self) -> str:
@@ -433,6 +448,18 @@ def _stage_sla(key: str, raw: str | None, ctx: ParseContext) -> tuple[tuple[str,
     return tuple(sla.items())
 
 
+def _deployment_preference(key: str, raw: str | None, ctx: ParseContext) -> str:
+    value = raw or ctx.environment.deployment_preference
+    if value not in DEPLOYMENT_PREFERENCES:
+        raise SettingsError(
+            key,
+            value,
+            f"allowed: {', '.join(DEPLOYMENT_PREFERENCES)} (a catalog entry's `deployment` "
+            "key overrides it for that function)",
+        )
+    return value
+
+
 def _optional_hours(key: str, raw: str | None, ctx: ParseContext) -> int | None:
     """Off (``None``) when unset or 0, else 1 to 24 hours."""
     hours: int = _whole_number(0, 24, 0)(key, raw, ctx)
@@ -672,6 +699,17 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         "Secrets Manager secret (the full ARN with its 6-character suffix), SSM parameter, "
         "Lambda function, EventBridge event bus, S3 bucket, IAM role; us-east-1 only (S3 and "
         "IAM ARNs carry no region)",
+    ),
+    SettingKey(
+        "etl:deploymentPreference",
+        "deployment_preference",
+        _deployment_preference,
+        f"`{ALL_AT_ONCE}` (dev), `{DEFAULT_GRADUAL}` (prod)",
+        "how CodeDeploy shifts the `live` alias to a function's new version, for functions "
+        "whose catalog entry has no `deployment` key: "
+        + ", ".join(f"`{k}`" for k in DEPLOYMENT_PREFERENCES)
+        + " (see Releasing a change); a gradual one rolls back when an alarm of the "
+        "function fires",
     ),
 )
 

@@ -39,7 +39,8 @@ WATCHDOG = "watchdog"
 # The EMF namespace of the pipeline's own metrics: the platform sets METRICS_NAMESPACE to
 # it for every function (etl_common.metrics falls back to the same name).
 PIPELINE_NAMESPACE = "EtlPipeline"
-# What the watchdog emits: per waiting stage (dimension Stage) and per interval (none).
+# What the watchdog emits: per waiting stage (dimension Stage), per interval (none), and
+# per run the batches whose manifest is not one the pipeline wrote (none).
 PIPELINE_METRICS = {
     "stage": ("StuckBatches", "WaitingBatches", "OldestWaitingSeconds"),
     "flow": (
@@ -49,6 +50,7 @@ PIPELINE_METRICS = {
         "BatchesRejected",
         "RecordsRejected",
     ),
+    "manifests": ("BadManifests",),
 }
 # Variables the platform sets from settings and the catalog (a catalog entry may not).
 SLO_ENV_VARS = ("ETL_TRACING", "METRICS_NAMESPACE", "STAGE_SLA_MINUTES", "SCHEDULE_RATE_SECONDS")

@@ -28,6 +28,9 @@ DLQ; nothing else per function. ``--code`` adds GetFunction per Python or Node.j
 function and GetLayerVersionByArn once per distinct layer, downloads each package, and
 runs the platform's compat checks for the language (:data:`CODE_CHECKERS`).
 
+``etl-ops audit --campaign`` shows the migration campaign instead (one row per legacy
+function and its state): :mod:`etl_platform.ops.campaign`.
+
 Clients come from boto3, so credentials, ``AWS_PROFILE``, ``AWS_REGION`` and
 ``AWS_ENDPOINT_URL`` (a local emulator) work as for any boto3 program.
 
@@ -41,14 +44,12 @@ on ListFunctions).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import tempfile
 import urllib.parse
 import urllib.request
-import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -66,6 +67,7 @@ from etl_platform.model.runtimes import (
     language_of,
     python_version_of,
 )
+from etl_platform.ops.account import Fetcher, download, error_code, pages, unzip
 
 __all__ = [
     "CHECKS",
@@ -528,42 +530,12 @@ def _target_runtime(runtime: str, today: dt.date, warn_days: int) -> str:
     return runtime
 
 
-Fetcher = Callable[[str], bytes]
-
-
-def download(url: str) -> bytes:
-    """GET a package from the presigned URL Lambda returns (it expires in 10 minutes)."""
-    if urllib.parse.urlsplit(url).scheme != "https":
-        raise AuditError(f"refusing to download a package from a non-https URL: {url}")
-    with urllib.request.urlopen(url, timeout=120) as response:
-        data: bytes = response.read()
-    return data
-
-
 def _extract(data: bytes, into: Path) -> Path:
-    into.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for member in archive.infolist():
-            target = (into / member.filename).resolve()
-            if not target.is_relative_to(into.resolve()):
-                raise AuditError(f"package member {member.filename!r} escapes the package")
-        archive.extractall(into)
+    unzip(data, into)
     return into
 
 
 # ------------------------------------------------------------------------------ audit
-
-
-def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    for page in client.get_paginator(operation).paginate(**kwargs):
-        yield from page.get(key, [])
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 def _policy_document(raw: object) -> dict[str, Any]:
@@ -630,7 +602,7 @@ class _Auditor:
     # -- listing
     def list_functions(self) -> list[dict[str, Any]]:
         try:
-            return list(_pages(self.lam, "list_functions", "Functions"))
+            return list(pages(self.lam, "list_functions", "Functions"))
         except Exception as exc:  # botocore ClientError, NoCredentialsError, ...
             raise AuditError(
                 f"cannot list the Lambda functions: {exc}. Check the credentials "
@@ -642,14 +614,14 @@ class _Auditor:
         logs = self.session.client("logs")
         found: dict[str, int | None] = {}
         try:
-            for group in _pages(
+            for group in pages(
                 logs, "describe_log_groups", "logGroups", logGroupNamePrefix=LOG_GROUP_PREFIX
             ):
                 found[group["logGroupName"]] = group.get("retentionInDays")
             for name in sorted(set(wanted) - set(found)):
                 if name.startswith(LOG_GROUP_PREFIX):
                     continue  # listed above: it does not exist
-                for group in _pages(
+                for group in pages(
                     logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name
                 ):
                     if group["logGroupName"] == name:
@@ -680,14 +652,14 @@ class _Auditor:
             result[arn] = info
             name = _role_name(arn)
             try:
-                for policy_name in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name):
+                for policy_name in pages(iam, "list_role_policies", "PolicyNames", RoleName=name):
                     doc = _policy_document(
                         iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
                     )
                     info.wildcards += [
                         f"inline policy {policy_name}: {a}" for a in wildcard_actions(doc)
                     ]
-                for attached in _pages(
+                for attached in pages(
                     iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name
                 ):
                     policy_arn = attached["PolicyArn"]
@@ -702,7 +674,7 @@ class _Auditor:
                         f"attached policy {label}: {a}" for a in wildcard_actions(doc_or_error)
                     ]
             except Exception as exc:
-                info.error = f"cannot read role {name} ({_error_code(exc) or exc})"
+                info.error = f"cannot read role {name} ({error_code(exc) or exc})"
                 self.errors.append(f"{info.error}; its role checks were skipped")
         return result
 
@@ -711,7 +683,7 @@ class _Auditor:
         try:
             config = self.lam.get_function_event_invoke_config(FunctionName=name)
         except Exception as exc:
-            if _error_code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return None
             self.errors.append(f"{name}: cannot read its event invoke config ({exc})")
             return "unknown"

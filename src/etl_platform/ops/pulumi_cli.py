@@ -29,6 +29,12 @@ What it does, in order:
    ``policy/PulumiPolicy.yaml`` exists, so a violating change is refused before it
    reaches AWS.
 5. Stops at the first failing command, naming the project, with a non-zero exit.
+6. ``deploy-all`` then releases (:func:`run_release`, :mod:`etl_platform.ops.release`):
+   it reads the etl-functions stack's ``releases`` export (``pulumi stack output releases
+   --json``), starts a CodeDeploy deployment for every function whose published version
+   differs from the one its alias ``live`` serves, waits for each, and prints each
+   function's outcome. A failed or rolled-back deployment fails the run (exit 1), naming
+   the function and the alarm.
 
 Environment variables (read when a command runs, not at import):
 
@@ -37,19 +43,21 @@ Environment variables (read when a command runs, not at import):
   encrypts the stacks' secrets (one of them is required).
 - ``PATH``: where ``pulumi`` is looked up.
 
-Exit codes: 0 success; 1 a Pulumi command failed; 2 the run could not start (missing
+Exit codes: 0 success; 1 a Pulumi command or a release failed; 2 the run could not start (missing
 CLI or passphrase, bad stack name or suffix, missing project, conflicting config).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +74,17 @@ from etl_platform.model.settings import (
     settings_from_mapping,
 )
 from etl_platform.model.stack_config import StackConfigError, config_mapping
+from etl_platform.ops.release import (
+    Outcome,
+    Release,
+    ReleaseClients,
+    ReleaseError,
+    aws_clients,
+    check_outcomes,
+    format_outcomes,
+    release_all,
+    releases_from_export,
+)
 from etl_platform.paths import REPO_ROOT
 
 __all__ = [
@@ -76,6 +95,7 @@ __all__ = [
     "REGION",
     "STATE_DIR_NAME",
     "Action",
+    "Capture",
     "OpsError",
     "Preflight",
     "PulumiCommandError",
@@ -84,11 +104,13 @@ __all__ = [
     "main",
     "new_env",
     "policy_pack_args",
+    "read_releases",
     "require_passphrase",
     "require_pulumi",
     "resource_placeholders",
     "run_all",
     "run_preflight",
+    "run_release",
     "validate_new_env",
     "validate_stack_name",
 ]
@@ -128,6 +150,8 @@ MAX_STACK_NAME_LENGTH = 100
 
 Action = Literal["up", "preview", "destroy"]
 Runner = Callable[[Sequence[str], Path, Mapping[str, str]], int]
+# Like Runner, also returning the command's stdout (stderr passes through).
+Capture = Callable[[Sequence[str], Path, Mapping[str, str]], tuple[int, str]]
 # (stack, repo, env) -> True when the account may take the stack (prints its report).
 Preflight = Callable[[str, Path, Mapping[str, str]], bool]
 
@@ -261,6 +285,14 @@ def _check_projects(repo: Path) -> None:
 def _subprocess_runner(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
     """Run one command with inherited stdout/stderr; return its exit code."""
     return subprocess.run(list(command), cwd=cwd, env=dict(env), check=False).returncode
+
+
+def _capture_runner(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> tuple[int, str]:
+    """Run one command, passing stderr through; return its exit code and stdout."""
+    done = subprocess.run(
+        list(command), cwd=cwd, env=dict(env), check=False, stdout=subprocess.PIPE, text=True
+    )
+    return done.returncode, done.stdout
 
 
 def _prepare(repo: Path | None, env: Mapping[str, str] | None) -> _Context:
@@ -479,6 +511,73 @@ def new_env(
     )
 
 
+# -------------------------------------------------------------------------- release
+
+
+def read_releases(
+    stack: str,
+    *,
+    repo: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    capture: Capture = _capture_runner,
+) -> list[Release]:
+    """The etl-functions stack's ``releases`` export (``pulumi stack output --json``)."""
+    ctx = _prepare(repo, env)
+    folder = DEPLOY_ORDER[-1]
+    args = [
+        "stack",
+        "output",
+        contract.FunctionsExports.RELEASES,
+        "--json",
+        "--stack",
+        stack,
+        "--cwd",
+        _project_cwd(folder),
+    ]
+    print(f"$ {shlex.join(['pulumi', *args])}", file=sys.stderr, flush=True)
+    returncode, out = capture([ctx.pulumi, *args], ctx.repo, ctx.env)
+    where = f"export {contract.FunctionsExports.RELEASES!r} of projects/{folder} stack {stack!r}"
+    if returncode != 0:
+        raise ReleaseError(
+            f"could not read the {where}: `pulumi {shlex.join(args)}` exited with "
+            f"{returncode}. Deploy etl-functions again (nox -s deploy-all -- {stack})"
+        )
+    try:
+        value = json.loads(out)
+    except json.JSONDecodeError:
+        raise ReleaseError(f"the {where} is not JSON: {out[:200]!r}") from None
+    return releases_from_export(value, f"the {where}")
+
+
+def run_release(
+    stack: str,
+    repo: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    capture: Capture = _capture_runner,
+    clients: ReleaseClients | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> list[Outcome]:
+    """Shift every changed function's alias with CodeDeploy, wait, report; raise on a rollback.
+
+    ``clients`` default to boto3 with the caller's credentials (made only when a function
+    has a release entry); ``sleep`` defaults to :func:`time.sleep`.
+    """
+    releases = read_releases(stack, repo=repo, env=env, capture=capture)
+    if not releases:
+        print(f"release: stack {stack!r} exports no function to release.", file=sys.stderr)
+        return []
+    outcomes = release_all(
+        releases,
+        clients or aws_clients(),
+        progress=lambda line: print(f"release: {line}", file=sys.stderr, flush=True),
+        sleep=sleep or time.sleep,
+    )
+    print(format_outcomes(stack, outcomes), file=sys.stderr, flush=True)
+    check_outcomes(stack, outcomes)
+    return outcomes
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -496,7 +595,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in (
-        ("deploy-all", "etl-ops preflight, then pulumi up in every project, in deploy order"),
+        (
+            "deploy-all",
+            "etl-ops preflight, pulumi up in every project in deploy order, then the "
+            "CodeDeploy releases of the changed functions (waited for)",
+        ),
         ("preview-all", "pulumi preview in every project, in deploy order"),
         ("destroy-all", "pulumi destroy in every project, in reverse order"),
     ):
@@ -542,7 +645,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_preflight if args.command == "deploy-all" and not args.skip_preflight else None
             )
             run_all(_ACTIONS[args.command], args.stack, repo=args.repo, preflight=checks)
-    except PulumiCommandError as exc:
+            if args.command == "deploy-all":
+                run_release(args.stack, args.repo)
+    except (PulumiCommandError, ReleaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except EtlPlatformError as exc:  # OpsError, or a catalog error met by validate_suffix

@@ -9,7 +9,10 @@ is put in ``dlq-<function>-<suffix>`` and kept for 14 days. Once the cause is fi
 Each message body is the original event; it is invoked again with
 ``InvocationType=Event`` (so retries and the DLQ apply again) and deleted from the
 queue only after Lambda accepted it (HTTP 202). A message whose invocation fails stays
-in the queue, visible again after the visibility timeout. Needs AWS credentials with
+in the queue, visible again after the visibility timeout. A message whose body can never
+be an event (not JSON, not a JSON object, or text UTF-8 cannot encode, such as a lone
+surrogate) is not sent: :func:`event_payload` says why, and it is left in the queue and
+reported as undeliverable, for the operator to read and delete. Needs AWS credentials with
 ``sqs:ReceiveMessage``/``sqs:DeleteMessage`` on the queue and ``lambda:InvokeFunction``
 on the function; without credentials it stops with one line saying what to set.
 """
@@ -17,6 +20,7 @@ on the function; without credentials it stops with one line saying what to set.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +33,7 @@ from etl_platform.model.settings import REGION, settings_from_mapping
 from etl_platform.model.stack_config import read_stack_config
 from etl_platform.paths import PROJECTS_DIR
 
-__all__ = ["RedriveResult", "main", "peek", "redrive"]
+__all__ = ["RedriveResult", "UndeliverableEventError", "event_payload", "main", "peek", "redrive"]
 
 BATCH = 10  # SQS's maximum per ReceiveMessage
 VISIBILITY_SECONDS = 120  # time to invoke a batch before SQS shows a message again
@@ -39,6 +43,35 @@ VISIBILITY_SECONDS = 120  # time to invoke a batch before SQS shows a message ag
 class RedriveResult:
     sent: int = 0
     failed: list[str] = field(default_factory=list)  # message ids left in the queue
+    # message id -> why its body can never be an event (left in the queue, not sent)
+    undeliverable: dict[str, str] = field(default_factory=dict)
+
+
+class UndeliverableEventError(EtlPlatformError):
+    """A DLQ message's body is not an event any function could be invoked with."""
+
+
+def event_payload(body: Any) -> bytes:
+    """The invocation payload of a DLQ message body (the original event: a JSON object),
+    as UTF-8 JSON; :class:`UndeliverableEventError` saying why for any other body."""
+    if not isinstance(body, str):
+        raise UndeliverableEventError(f"the body is {type(body).__name__}, not text")
+    try:
+        payload = body.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UndeliverableEventError(
+            f"the body holds {exc.object[exc.start : exc.end]!a} at {exc.start}, "
+            "which UTF-8 cannot encode"
+        ) from None
+    try:
+        event = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        raise UndeliverableEventError(f"the body is not JSON ({exc})") from None
+    if not isinstance(event, dict):
+        raise UndeliverableEventError(
+            f"the body is a JSON {type(event).__name__}, not an event object"
+        )
+    return payload
 
 
 def redrive(sqs: Any, lambda_client: Any, queue_url: str, function_name: str) -> RedriveResult:
@@ -58,10 +91,16 @@ def redrive(sqs: Any, lambda_client: Any, queue_url: str, function_name: str) ->
         for message in fresh:
             seen.add(message["MessageId"])
             try:
+                payload = event_payload(message.get("Body"))
+            except UndeliverableEventError as exc:
+                print(f"  {message['MessageId']}: not sent: {exc}", file=sys.stderr)
+                result.undeliverable[message["MessageId"]] = str(exc)
+                continue
+            try:
                 status = lambda_client.invoke(
                     FunctionName=function_name,
                     InvocationType="Event",
-                    Payload=message["Body"].encode(),
+                    Payload=payload,
                 )["StatusCode"]
             except Exception as exc:
                 print(f"  {message['MessageId']}: invoke failed: {exc}", file=sys.stderr)
@@ -157,11 +196,19 @@ def _run(stack: str, queue_name: str, function_name: str, *, dry_run: bool) -> i
         messages = peek(sqs, queue_url)
         print(f"{queue_name}: {len(messages)} event(s) shown (at most {BATCH})")
         for message in messages:
-            print(f"  {message['MessageId']}: {message['Body'][:200]}")
+            shown = str(message.get("Body"))[:200].encode("utf-8", "backslashreplace").decode()
+            print(f"  {message['MessageId']}: {shown}")
         return 0
     result = redrive(sqs, boto3.client("lambda", region_name=REGION), queue_url, function_name)
-    print(f"{queue_name} -> {function_name}: {result.sent} re-invoked, {len(result.failed)} left")
-    return 1 if result.failed else 0
+    print(
+        f"{queue_name} -> {function_name}: {result.sent} re-invoked, {len(result.failed)} left"
+        + (
+            f", {len(result.undeliverable)} undeliverable (not events: read and delete them)"
+            if result.undeliverable
+            else ""
+        )
+    )
+    return 1 if result.failed or result.undeliverable else 0
 
 
 if __name__ == "__main__":

@@ -84,10 +84,11 @@ def test_other_method_is_405_and_other_path_is_404(status):
     assert (code, body["error"]) == (404, "not_found")
 
 
-def test_unreadable_manifest_is_a_503_not_a_crash(status, aws):
-    # GIVEN a manifest object that is not JSON
+def test_unreadable_manifest_is_a_500_that_pages_not_a_crash(status, aws):
+    # GIVEN a manifest object that is not JSON (retrying cannot make it readable)
     aws.put_object(Bucket=BUCKET, Key=f"manifests/{BATCH}.json", Body=b"{broken")
 
-    # WHEN asked / THEN a JSON 503 tells the client to retry
-    code, body, headers = status("GET", f"/batches/{BATCH}")
-    assert (code, body["error"], headers["retry-after"]) == (503, "unavailable", "2")
+    # WHEN asked / THEN a JSON 500 names the batch (a 5xx: ServerErrors and url-5xx page)
+    code, body, _ = status("GET", f"/batches/{BATCH}")
+    assert (code, body["error"]) == (500, "bad_manifest")
+    assert BATCH in body["message"]

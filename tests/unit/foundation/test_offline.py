@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.checks.offline import ACCOUNT_ID, render_policy_document, run_program
+from etl_platform.checks.offline import (
+    ACCOUNT_ID,
+    computed_outputs,
+    render_policy_document,
+    run_program,
+)
 from etl_platform.errors import ContractError, SettingsError
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.contract import DEPLOY_ORDER, stack_reference_name
@@ -256,3 +261,38 @@ def test_two_plans_of_a_stack_are_byte_identical(tmp_path: Path) -> None:
     # AND they hold every stack, with no object addresses (an unencodable value's repr)
     assert b" object at 0x" not in outputs[0]
     assert set(json.loads(outputs[0])) == {project for project, _ in DEPLOY_ORDER}
+
+
+def test_the_mocks_answer_like_lambda_and_codedeploy_for_versions_aliases_and_groups() -> None:
+    # GIVEN a published function, its alias and a CodeDeploy application and group
+    _, function = computed_outputs(
+        "aws:lambda/function:Function", "fn", {"name": "lambda-x-dev", "publish": True}
+    )
+    _, unpublished = computed_outputs(
+        "aws:lambda/function:Function", "fn", {"name": "lambda-y-dev"}
+    )
+    alias_id, alias = computed_outputs(
+        "aws:lambda/alias:Alias", "alias", {"name": "live", "functionName": "lambda-x-dev"}
+    )
+    _, application = computed_outputs(
+        "aws:codedeploy/application:Application", "app", {"name": "deploy-etl-dev"}
+    )
+    group_id, group = computed_outputs(
+        "aws:codedeploy/deploymentGroup:DeploymentGroup",
+        "group",
+        {"appName": "deploy-etl-dev", "deploymentGroupName": "deploy-x-dev"},
+    )
+    # THEN a published function is at version 1 (else only $LATEST exists)
+    assert (function["version"], unpublished["version"]) == ("1", "$LATEST")
+    assert function["qualifiedArn"] == f"{function['arn']}:1"
+    # AND the alias's ARN is the function's, qualified by the alias name
+    assert alias["arn"] == alias_id == f"{function['arn']}:live"
+    # AND the CodeDeploy ARNs have AWS's shape (deploymentgroup:<application>/<group>)
+    assert (
+        application["arn"]
+        == f"arn:aws:codedeploy:us-east-1:{ACCOUNT_ID}:application:deploy-etl-dev"
+    )
+    assert group["arn"] == (
+        f"arn:aws:codedeploy:us-east-1:{ACCOUNT_ID}:deploymentgroup:deploy-etl-dev/deploy-x-dev"
+    )
+    assert group_id == "deploy-etl-dev:deploy-x-dev"

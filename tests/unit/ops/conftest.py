@@ -84,6 +84,7 @@ def cli_env(
         "PULUMI_BACKEND_URL",
         "FAKE_PULUMI_FAIL_PROJECT",
         "FAKE_PULUMI_FAIL_COMMAND",
+        "FAKE_PULUMI_STACK_OUTPUT",
     ):
         monkeypatch.delenv(name, raising=False)
     return fake_pulumi

@@ -18,6 +18,7 @@ from typing import Any
 # to the log file named below, and exits 1 when told to fail:
 #   FAKE_PULUMI_FAIL_PROJECT=<folder>  fail any call whose --cwd is projects/<folder>
 #   FAKE_PULUMI_FAIL_COMMAND=<cmd>     ... but only for that sub-command (up, destroy...)
+# `pulumi stack output ...` prints FAKE_PULUMI_STACK_OUTPUT (default "{{}}": no export values).
 FAKE_PULUMI_SOURCE = '''#!{python}
 """FAKE `pulumi` written by tests/unit/ops/fake_pulumi.py: records its calls, deploys nothing."""
 import json
@@ -40,6 +41,8 @@ command = os.environ.get("FAKE_PULUMI_FAIL_COMMAND")
 if project and cwd_arg == "projects/" + project and (not command or argv[0] == command):
     print("fake pulumi: failing " + " ".join(argv) + " as the test asked", file=sys.stderr)
     sys.exit(1)
+if argv[:2] == ["stack", "output"]:
+    print(os.environ.get("FAKE_PULUMI_STACK_OUTPUT", "{{}}"))
 '''
 
 

@@ -24,6 +24,9 @@ from .conftest import PreflightStub
 from .fake_pulumi import FakePulumi
 
 SELECT = ["stack", "select", "--create"]
+# deploy-all: select + up per project, then the release reads etl-functions' export
+RELEASES_OUTPUT = ["stack", "output", "releases", "--json", "--stack", "dev", "--cwd"]
+DEPLOY_CALLS = 2 * len(DEPLOY_ORDER) + 1
 
 
 def _select(stack: str, folder: str) -> list[str]:
@@ -48,6 +51,8 @@ def test_deploy_all_selects_then_ups_each_project_in_deploy_order(
     for folder in DEPLOY_ORDER:
         expected.append(_select("dev", folder))
         expected.append(["up", "--yes", "--stack", "dev", "--cwd", f"projects/{folder}"])
+    # AND then the release reads the functions' versions from the last project
+    expected.append([*RELEASES_OUTPUT, "projects/etl-functions"])
     assert cli_env.argvs() == expected
     # AND the relative --cwd works because every command runs from the repo root
     assert {call["cwd"] for call in cli_env.calls()} == {str(repo.resolve())}
@@ -249,7 +254,7 @@ def test_passphrase_file_is_accepted_and_a_missing_one_is_reported(
     # GIVEN the file exists WHEN the user deploys THEN the deploy goes ahead
     (tmp_path / "nope").write_text("secret\n")
     assert _run(repo, "deploy-all", "dev") == 0
-    assert len(cli_env.calls()) == 6
+    assert len(cli_env.calls()) == DEPLOY_CALLS
 
 
 @pytest.mark.parametrize("stack", ["org/etl-shared/dev", "my stack", "-dev", ".dev", "x" * 101])
@@ -382,7 +387,7 @@ def test_module_runs_as_a_script(cli_env: FakePulumi, repo: Path) -> None:
     # THEN it deploys the three projects and echoes each command it ran
     assert result.returncode == 0, result.stderr
     assert "$ pulumi up --yes --stack dev --cwd projects/etl-functions" in result.stderr
-    assert len(cli_env.calls()) == 6
+    assert len(cli_env.calls()) == DEPLOY_CALLS
 
 
 def test_deploy_all_runs_preflight_first_and_stops_on_failure(
@@ -409,7 +414,7 @@ def test_deploy_all_deploys_after_a_passing_preflight(
 ) -> None:
     assert _run(repo, "deploy-all", "dev") == 0
     assert preflight_stub.stacks == ["dev"]
-    assert len(cli_env.calls()) == 6
+    assert len(cli_env.calls()) == DEPLOY_CALLS
 
 
 def test_skip_preflight_deploys_without_it(
@@ -418,7 +423,7 @@ def test_skip_preflight_deploys_without_it(
     preflight_stub.passes = False
     assert _run(repo, "deploy-all", "dev", "--skip-preflight") == 0
     assert preflight_stub.stacks == []
-    assert len(cli_env.calls()) == 6
+    assert len(cli_env.calls()) == DEPLOY_CALLS
 
 
 @pytest.mark.parametrize("command", ["preview-all", "destroy-all"])

@@ -32,6 +32,7 @@ from etl_platform.model.contract import (
     SharedExports,
     stack_reference_name,
 )
+from etl_platform.model.deployment import LIVE_ALIAS
 from etl_platform.model.settings import DEFAULT_STACK_ORG, Settings, settings_from_mapping
 from etl_platform.model.stack_config import read_stack_config
 from etl_platform.model.tags import REQUIRED_TAG_KEYS, cost_tags, is_taggable
@@ -49,6 +50,7 @@ PERMISSION = "aws:lambda/permission:Permission"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 BUCKET = "aws:s3/bucket:Bucket"
 NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
+ALIAS = "aws:lambda/alias:Alias"
 
 SECRET_ARN = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:etl/database-AbCdEf"
 SECRET_KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
@@ -287,8 +289,9 @@ def test_each_function_has_its_own_role_under_the_boundary_trusted_by_lambda_onl
         assert statement["Action"] == "sts:AssumeRole"
         assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
         assert "Condition" not in statement
-    # AND no role is shared between functions
-    assert len(set(role_arns)) == len(CATALOG) == len(roles)
+    # AND no role is shared between functions (the one other role is CodeDeploy's,
+    # tests/unit/projects/test_safe_rollout.py)
+    assert len(set(role_arns)) == len(CATALOG) == len(roles) - 1
 
 
 def test_each_role_has_one_inline_policy_and_no_managed_policies(
@@ -298,7 +301,7 @@ def test_each_role_has_one_inline_policy_and_no_managed_policies(
     policies = run.of_type(ROLE_POLICY)
     # THEN there is exactly one inline policy per role, named with the suffix
     assert sorted(p.inputs["name"] for p in policies) == sorted(
-        f"policy-{spec.name}-{stack}" for spec in CATALOG
+        [f"policy-{spec.name}-{stack}" for spec in CATALOG] + [f"policy-codedeploy-{stack}"]
     )
     for spec in CATALOG:
         policy = run.one(ROLE_POLICY, f"{spec.name}-policy")
@@ -391,7 +394,7 @@ def test_parliament_reports_nothing_on_any_policy(
     run = run_functions(stack, DATABASE_CONFIG if with_database else None)
     # WHEN every identity and bucket policy is linted
     linted = run.of_type(ROLE_POLICY) + run.of_type("aws:s3/bucketPolicy:BucketPolicy")
-    assert len(linted) == len(CATALOG) + 1
+    assert len(linted) == len(CATALOG) + 2  # the functions', CodeDeploy's, the bucket's
     # THEN parliament has no findings but the reviewed suppressions in etl_platform.checks.iam_lint
     # (the ENI actions on "*" for a function in a VPC)
     assert open_findings(linted) == []
@@ -525,9 +528,10 @@ def test_s3_triggers_are_limited_to_the_bucket_and_account_and_use_catalog_prefi
         entry["lambdaFunctionArn"]: (entry["filterPrefix"], entry["events"])
         for entry in notification.inputs["lambdaFunctions"]
     }
+    # (through the alias CodeDeploy moves, never $LATEST)
     arns = run.exports[FunctionsExports.FUNCTION_ARNS]
     assert routes == {
-        arns[name]: (spec.trigger.prefix, ["s3:ObjectCreated:*"])
+        f"{arns[name]}:{LIVE_ALIAS}": (spec.trigger.prefix, ["s3:ObjectCreated:*"])
         for name, spec in triggered.items()
     }
 
@@ -575,6 +579,9 @@ def test_every_name_carries_the_suffix(run_functions: RunFunctions) -> None:
     for resource in named:
         if resource.type == BUCKET:
             assert resource.inputs["bucket"] == f"etl-data-pr-42-{ACCOUNT_ID}"
+        elif resource.type == ALIAS:  # named within its function, which carries the suffix
+            assert resource.inputs["name"] == LIVE_ALIAS
+            assert resource.inputs["functionName"].endswith("-pr-42")
         else:
             assert resource.inputs["name"].endswith("-pr-42"), resource.inputs["name"]
     assert {r.type for r in named} >= {FUNCTION, ROLE, ROLE_POLICY, BUCKET}
@@ -673,10 +680,10 @@ def test_a_scheduled_function_gets_a_rule_target_and_scoped_permission(
     assert rule.inputs["name"] == "schedule-nightly-report-dev"
     assert rule.inputs["scheduleExpression"] == "cron(0 2 * * ? *)"
     assert rule.inputs["tags"]["EnvironmentSuffix"] == "dev"
-    # AND targets the function
+    # AND targets the function's alias
     function = run.one(FUNCTION, "nightly-report-function")
     target = run.one("aws:cloudwatch/eventTarget:EventTarget", "nightly-report-schedule-target")
-    assert target.inputs["arn"] == function.outputs["arn"]
+    assert target.inputs["arn"] == run.one(ALIAS, "nightly-report-alias").outputs["arn"]
     assert target.inputs["rule"] == "schedule-nightly-report-dev"
     # AND only that rule may invoke it: its SourceArn alone, as AWS documents it for
     # EventBridge (the rule's ARN already names the account; no SourceAccount)
@@ -684,6 +691,7 @@ def test_a_scheduled_function_gets_a_rule_target_and_scoped_permission(
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["action"] == "lambda:InvokeFunction"
     assert permission["function"] == "lambda-nightly-report-dev"
+    assert permission["qualifier"] == LIVE_ALIAS
     assert permission["sourceArn"] == rule.outputs["arn"]
     assert "sourceAccount" not in permission
     # AND it is wired like every other function (own role, DLQ, async config)
@@ -701,7 +709,7 @@ def test_a_new_s3_function_is_wired_from_its_catalog_entry_alone(
     [notification] = run.of_type(NOTIFICATION)
     [route] = notification.inputs["lambdaFunctions"]
     assert route["filterPrefix"] == "exports/"
-    assert route["lambdaFunctionArn"].endswith(":function:lambda-archive-export-dev")
+    assert route["lambdaFunctionArn"].endswith(f":function:lambda-archive-export-dev:{LIVE_ALIAS}")
     permission = run.one(PERMISSION, "data-triggers-archive-export-permission").inputs
     assert permission["sourceArn"] == bucket_arn("dev")
     # AND its policy covers exactly its prefixes
@@ -781,9 +789,9 @@ def test_snap_start_publishes_versions_and_the_url_serves_the_alias(
     function = run.one(FUNCTION, "quote-api-function")
     assert function.inputs["publish"] is True
     assert function.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
-    # AND an alias follows the published version, and the URL serves that alias
-    # (SnapStart never applies to $LATEST, which an unqualified URL would invoke)
-    alias = run.one("aws:lambda/alias:Alias", "quote-api-alias")
+    # AND the URL serves the alias (SnapStart never applies to $LATEST, which an
+    # unqualified URL would invoke)
+    alias = run.one(ALIAS, "quote-api-alias")
     assert alias.inputs["functionName"] == "lambda-quote-api-dev"
     assert alias.inputs["name"] == "live"
     url = run.one(FUNCTION_URL, "quote-api-url")
@@ -791,14 +799,16 @@ def test_snap_start_publishes_versions_and_the_url_serves_the_alias(
     assert url.inputs["authorizationType"] == "AWS_IAM"
 
 
-def test_functions_without_snap_start_keep_the_unqualified_url(
+def test_only_functions_asking_for_it_get_snap_start_but_every_one_gets_the_alias(
     run_project: Callable[..., ProgramRun],
 ) -> None:
     # GIVEN the real catalog, WHEN the program runs
     run = run_project(PROJECT, "dev")
-    # THEN only the functions whose entry asks for SnapStart publish versions or get aliases
-    aliases = {a.inputs["functionName"] for a in run.of_type("aws:lambda/alias:Alias")}
+    # THEN SnapStart is on exactly where the entry asks for it, while every function
+    # publishes versions behind the alias (safe rollout, test_safe_rollout.py)
+    aliases = {a.inputs["functionName"] for a in run.of_type(ALIAS)}
     for spec in CATALOG:
         function = run.one(FUNCTION, f"{spec.name}-function")
         assert bool(function.inputs.get("snapStart")) is spec.snap_start
-        assert (f"lambda-{spec.name}-dev" in aliases) is spec.snap_start
+        assert function.inputs["publish"] is True
+        assert f"lambda-{spec.name}-dev" in aliases

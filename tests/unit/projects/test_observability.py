@@ -77,7 +77,7 @@ def run(request: pytest.FixtureRequest) -> ProgramRun:
 
 def alarms_on(run: ProgramRun, dimension: str, value: str) -> dict[str, PlannedResource]:
     """The alarms whose single dimension ``dimension`` is ``value``, by metric name."""
-    found = [r for r in run.of_type(ALARM) if r.inputs["dimensions"] == {dimension: value}]
+    found = [r for r in run.of_type(ALARM) if r.inputs.get("dimensions") == {dimension: value}]
     by_metric = {r.inputs["metricName"]: r for r in found}
     assert len(by_metric) == len(found), f"two alarms on one metric of {value}"
     return by_metric
@@ -505,7 +505,9 @@ def test_every_name_carries_the_environment_suffix(run_project: Any) -> None:
     assert len(names) == per_function + len(pipeline_rules(settings_of(run))) + 3
     assert all(name.endswith("-pr-42") for name in names), names
     # AND the alarms reference the queues the shared stack of that suffix exported
-    queues = {r.inputs["dimensions"].get("QueueName") for r in run.of_type(ALARM)} - {None}
+    queues = {(r.inputs.get("dimensions") or {}).get("QueueName") for r in run.of_type(ALARM)} - {
+        None
+    }
     assert queues == {f"dlq-{fn}-pr-42" for fn in CATALOG.names}
 
 

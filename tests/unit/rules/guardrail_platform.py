@@ -129,7 +129,39 @@ def function_resources(fn: str, memory: int, timeout: int, reserved: int | None)
         Resource(
             t.INVOKE_CONFIG,
             f"{fn}-async",
-            {"functionName": name, "maximumRetryAttempts": 2, "maximumEventAgeInSeconds": 21600},
+            {
+                "functionName": name,
+                "qualifier": "live",
+                "maximumRetryAttempts": 2,
+                "maximumEventAgeInSeconds": 21600,
+            },
+        ),
+        Resource(
+            t.ALIAS,
+            f"{fn}-alias",
+            {"name": "live", "functionName": name, "functionVersion": "1", "arn": f"{arn}:live"},
+        ),
+        Resource(
+            t.DEPLOYMENT_GROUP,
+            f"deployments-{fn}",
+            {
+                "appName": f"deploy-etl-{SUFFIX}",
+                "deploymentGroupName": f"deploy-{fn}-{SUFFIX}",
+                "deploymentConfigName": "CodeDeployDefault.LambdaAllAtOnce",
+                "deploymentStyle": {
+                    "deploymentType": "BLUE_GREEN",
+                    "deploymentOption": "WITH_TRAFFIC_CONTROL",
+                },
+                "alarmConfiguration": {
+                    "enabled": True,
+                    "alarms": [f"alarm-{fn}-errors-{SUFFIX}"],
+                },
+                "autoRollbackConfiguration": {
+                    "enabled": True,
+                    "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+                },
+                "tags": TAGS,
+            },
         ),
         Resource(
             t.QUEUE,
@@ -188,13 +220,18 @@ def compliant_platform() -> list[Resource]:
         Resource(
             t.FUNCTION_URL,
             "status-url",
-            {"functionName": f"lambda-status-api-{SUFFIX}", "authorizationType": "AWS_IAM"},
+            {
+                "functionName": f"lambda-status-api-{SUFFIX}",
+                "qualifier": "live",
+                "authorizationType": "AWS_IAM",
+            },
         ),
         Resource(
             t.PERMISSION,
             "transform-s3",
             {
                 "function": f"lambda-transform-{SUFFIX}",
+                "qualifier": "live",
                 "action": "lambda:InvokeFunction",
                 "principal": "s3.amazonaws.com",
                 "sourceArn": f"arn:aws:s3:::{BUCKET}",
@@ -235,6 +272,11 @@ def compliant_platform() -> list[Resource]:
                 },
                 "tags": TAGS,
             },
+        ),
+        Resource(
+            t.CODEDEPLOY_APPLICATION,
+            "deployments-application",
+            {"name": f"deploy-etl-{SUFFIX}", "computePlatform": "Lambda", "tags": TAGS},
         ),
         Resource(
             t.TOPIC,

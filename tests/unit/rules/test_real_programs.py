@@ -45,6 +45,9 @@ EXPECTED_TYPES = {
     t.TOPIC_POLICY,
     t.BUCKET_PUBLIC_ACCESS_BLOCK,
     t.BUCKET_POLICY,
+    t.ALIAS,
+    t.CODEDEPLOY_APPLICATION,
+    t.DEPLOYMENT_GROUP,
 }
 
 
@@ -71,15 +74,23 @@ def test_the_real_programs_pass_every_rule(plans: dict[str, list[ProgramRun]], s
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_rules_saw_the_whole_platform(plans: dict[str, list[ProgramRun]], stack: str) -> None:
     # GIVEN the plan  THEN every resource type the rules guard is there to be checked,
-    # with a function, role, DLQ and log group for every catalog function
+    # with a function, role, DLQ, log group, alias and deployment group for every catalog
+    # function (and one more role: CodeDeploy's service role)
     resources = to_resources(_resources(plans[stack]))
     types = {r.type for r in resources}
     assert types >= EXPECTED_TYPES, sorted(EXPECTED_TYPES - types)
     assert types & t.BUCKET_TYPES and types & t.BUCKET_SSE
     context = stack_context(stack)
     count = len(context.function_catalog())
-    for type_token in (t.FUNCTION, t.ROLE, t.QUEUE, t.LOG_GROUP, t.INVOKE_CONFIG):
-        assert sum(r.type == type_token for r in resources) == count, type_token
+    expected = {
+        **dict.fromkeys(
+            (t.FUNCTION, t.QUEUE, t.LOG_GROUP, t.INVOKE_CONFIG, t.ALIAS, t.DEPLOYMENT_GROUP), count
+        ),
+        t.ROLE: count + 1,
+        t.CODEDEPLOY_APPLICATION: 1,
+    }
+    for type_token, wanted in expected.items():
+        assert sum(r.type == type_token for r in resources) == wanted, type_token
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -8,20 +8,27 @@ what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from guardrail_platform import ACCOUNT, SUFFIX, TABLE_ARN, Platform, table_read_statement
+from guardrail_platform import ACCOUNT, SUFFIX, TABLE_ARN, TAGS, Platform, table_read_statement
 
 from etl_platform.checks.rules import RULES, Context, Resource, check, evaluate, rule
 from etl_platform.checks.rules import types as t
+from etl_platform.model.catalog import load_catalog
+from etl_platform.paths import LAMBDAS_DIR
 
 FN = "aws:lambda/function:Function"
 TRANSFORM = f"lambda-transform-{SUFFIX}"
 STATUS = f"lambda-status-api-{SUFFIX}"
+TRANSFORM_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{TRANSFORM}"
 
 
 def test_the_compliant_platform_passes_every_rule(platform: Platform) -> None:
@@ -50,7 +57,25 @@ def _role_policy(statement: dict[str, Any]) -> Callable[[Platform], Any]:
     return lambda p: p.set("transform-policy", policy=document)
 
 
+def _code_fails_compat(p: Platform) -> None:
+    """A copy of the catalog in which transform's handler imports distutils (gone in 3.12)."""
+    scratch = tempfile.TemporaryDirectory(prefix="etl-code-rule-")
+    p.keep = scratch  # removed with the platform
+    shutil.copytree(LAMBDAS_DIR, Path(scratch.name) / "lambdas")
+    catalog = load_catalog(Path(scratch.name) / "lambdas")
+    spec = catalog.get("transform")
+    handler = spec.code_dir / f"{spec.handler.rsplit('.', 1)[0]}.py"
+    handler.write_text("import distutils\n" + handler.read_text())
+    p.context = dataclasses.replace(p.context, catalog=catalog)
+
+
 CASES: dict[str, Case] = {
+    "code-fails-compat": (
+        _code_fails_compat,
+        "function-code-compatible",
+        f"{FN} '{TRANSFORM}'",
+        ("runs catalog function 'transform'", "[distutils]", "python3.13", "nox -s compat"),
+    ),
     "nodejs18": (
         lambda p: p.set("transform-function", runtime="nodejs18.x"),
         "lambda-runtime-supported",
@@ -80,12 +105,13 @@ CASES: dict[str, Case] = {
     ),
     "database-function-without-max-connections": (
         # load (a database function in the catalog) has transform's profile; its invoke
-        # config and log group keep transform's name, so those rules fire too
+        # config, log group and deployment group keep transform's name, so those rules
+        # fire too
         lambda p: p.set("transform-function", name=f"lambda-load-{SUFFIX}"),
         "lambda-max-connections",
         f"{FN} 'lambda-load-{SUFFIX}'",
         ("MAX_CONNECTIONS is None", "'10'", "FunctionSpec.max_connections"),
-        frozenset({"lambda-async-retries", "lambda-json-logs"}),
+        frozenset({"lambda-async-retries", "lambda-json-logs", "deploy-gradual-in-prod"}),
     ),
     "python3.10": (
         lambda p: p.set("transform-function", runtime="python3.10"),
@@ -465,6 +491,85 @@ CASES: dict[str, Case] = {
         f"{t.LAYER_VERSION} 'layer-etl-common-{SUFFIX}'",
         ("skipDestroy",),
     ),
+    "url-on-latest": (
+        lambda p: p.set("status-url", qualifier=None),
+        "lambda-trigger-targets-alias",
+        f"{t.FUNCTION_URL} 'status-url'",
+        (STATUS, "qualifier None", "'live'", "$LATEST"),
+    ),
+    "permission-on-latest": (
+        lambda p: p.set("transform-s3", qualifier=None),
+        "lambda-trigger-targets-alias",
+        f"{t.PERMISSION} 'transform-s3'",
+        (TRANSFORM, "allow_invoke"),
+    ),
+    "invoke-config-on-another-alias": (
+        lambda p: p.set("transform-async", qualifier="beta"),
+        "lambda-trigger-targets-alias",
+        f"{t.INVOKE_CONFIG} 'transform-async'",
+        ("qualifier 'beta'",),
+    ),
+    "schedule-target-on-the-unqualified-arn": (
+        lambda p: p.add(
+            Resource(
+                "aws:cloudwatch/eventTarget:EventTarget",
+                "transform-schedule-target",
+                {"rule": f"schedule-transform-{SUFFIX}", "arn": TRANSFORM_ARN},
+            )
+        ),
+        "lambda-trigger-targets-alias",
+        "aws:cloudwatch/eventTarget:EventTarget 'transform-schedule-target'",
+        ("arn is the unqualified ARN of", "target_arn"),
+    ),
+    "mapping-on-latest": (
+        lambda p: p.add(
+            Resource(
+                "aws:lambda/eventSourceMapping:EventSourceMapping",
+                "transform-mapping",
+                {
+                    "eventSourceArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:q",
+                    "functionName": TRANSFORM_ARN,
+                    "tags": TAGS,
+                },
+            )
+        ),
+        "lambda-trigger-targets-alias",
+        "aws:lambda/eventSourceMapping:EventSourceMapping 'transform-mapping'",
+        ("qualifier None",),
+    ),
+    "notification-on-latest": (
+        lambda p: p.add(
+            Resource(
+                "aws:s3/bucketNotification:BucketNotification",
+                "data-notification",
+                {
+                    "bucket": f"etl-data-{SUFFIX}-{ACCOUNT}",
+                    "lambdaFunctions": [{"lambdaFunctionArn": f"{TRANSFORM_ARN}:$LATEST"}],
+                },
+            )
+        ),
+        "lambda-trigger-targets-alias",
+        "aws:s3/bucketNotification:BucketNotification 'data-notification'",
+        ("lambdaFunctions[0].lambdaFunctionArn targets", ":$LATEST"),
+    ),
+    "no-deployment-group": (
+        lambda p: p.remove("deployments-transform"),
+        "deploy-gradual-in-prod",
+        f"{FN} '{TRANSFORM}'",
+        (f"no CodeDeploy deployment group 'deploy-transform-{SUFFIX}'", "Deployments"),
+    ),
+    "deployment-group-without-alarms": (
+        lambda p: p.set("deployments-transform", alarmConfiguration={"enabled": False}),
+        "deploy-gradual-in-prod",
+        f"{FN} '{TRANSFORM}'",
+        ("without enabled alarms", "rollback_alarm_names"),
+    ),
+    "deployment-group-without-rollback": (
+        lambda p: p.set("deployments-transform", autoRollbackConfiguration=None),
+        "deploy-gradual-in-prod",
+        f"{FN} '{TRANSFORM}'",
+        ("does not roll back", "DEPLOYMENT_STOP_ON_ALARM"),
+    ),
     "bucket-not-force-destroy": (
         lambda p: p.set("data", forceDestroy=None),
         "destroyable",
@@ -570,6 +675,25 @@ def test_prod_log_groups_keep_30_days(platform: Platform) -> None:
     # THEN the environment comes from its tag, and prod wants 30 days
     assert len(fired) == 1
     assert "keeps logs 7 days; prod keeps them 30 days" in fired[0].message
+
+
+def test_a_prod_function_deployed_all_at_once_fires(platform: Platform) -> None:
+    # GIVEN a function tagged prod whose deployment group shifts all traffic at once
+    platform.set("transform-function", tags={"Environment": "prod"})
+    gradual = rule("deploy-gradual-in-prod")
+    # WHEN only the rollout rule runs
+    fired = evaluate(platform.resources, platform.context, [gradual])
+    # THEN it asks for a gradual preference, naming where to set it
+    assert len(fired) == 1
+    assert fired[0].resource_name == TRANSFORM
+    assert "CodeDeployDefault.LambdaAllAtOnce" in fired[0].message
+    assert 'deployment = "canary-10-5"' in fired[0].message
+    # AND a canary configuration satisfies it (the same group in dev needs none)
+    platform.set(
+        "deployments-transform",
+        deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    )
+    assert evaluate(platform.resources, platform.context, [gradual]) == []
 
 
 def test_environment_and_suffix_come_from_tags_when_not_given(platform: Platform) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl_platform.checks.planned import PlannedResource
-from etl_platform.checks.rules import functions, hygiene, identity, storage
+from etl_platform.checks.rules import code, deployment, functions, hygiene, identity, storage
 from etl_platform.checks.rules.model import Context, Resource, Rule, Violation
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.settings import settings_from_mapping
@@ -42,9 +42,11 @@ __all__ = [
 
 RULES: tuple[Rule, ...] = (
     *functions.RULES,
+    *deployment.RULES,
     *storage.RULES,
     *identity.RULES,
     *hygiene.RULES,
+    *code.RULES,
 )
 _BY_ID = {r.id: r for r in RULES}
 assert len(_BY_ID) == len(RULES), "rule ids must be unique"

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from etl_platform.checks.rules.model import Context, Resource, Rule
 from etl_platform.checks.rules.types import BUCKET_TYPES
-from etl_platform.model.naming import SCOPED_NAME_TYPES, name_property
+from etl_platform.model.naming import SCOPED_NAMES, name_property
 from etl_platform.model.tags import REQUIRED_TAG_KEYS, is_taggable
 
 __all__ = ["NAMED_TYPES", "RULES"]
@@ -27,6 +27,8 @@ NAMED_TYPES = frozenset(
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         "aws:cloudwatch/dashboard:Dashboard",
+        "aws:codedeploy/application:Application",
+        "aws:codedeploy/deploymentGroup:DeploymentGroup",
         *BUCKET_TYPES,
     }
 )
@@ -39,7 +41,7 @@ def _carries(name: str, suffix: str) -> bool:
 def check_names(resources: Sequence[Resource], context: Context) -> Iterator[tuple[Resource, str]]:
     """Physical names are set and carry the environment suffix."""
     for resource in resources:
-        if not resource.type.startswith("aws:") or resource.type in SCOPED_NAME_TYPES:
+        if not resource.type.startswith("aws:"):
             continue
         key = name_property(resource.type)
         name = resource.props.get(key)
@@ -51,6 +53,8 @@ def check_names(resources: Sequence[Resource], context: Context) -> Iterator[tup
             )
             continue
         suffix = context.suffix_of(resource)
+        if resource.type in SCOPED_NAMES:
+            continue  # unique within its owner (a function, an API), which carries the suffix
         if isinstance(name, str) and name and suffix and not _carries(name, suffix):
             yield (
                 resource,

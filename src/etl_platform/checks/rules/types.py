@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 __all__ = [
+    "ALIAS",
     "BUCKET_POLICY",
     "BUCKET_PUBLIC_ACCESS_BLOCK",
     "BUCKET_SSE",
     "BUCKET_TYPES",
+    "CODEDEPLOY_APPLICATION",
+    "DEPLOYMENT_GROUP",
     "EVENT_SOURCE_MAPPING",
     "FUNCTION",
     "FUNCTION_URL",
@@ -20,6 +23,7 @@ __all__ = [
     "POLICY_ATTACHMENT",
     "QUEUE",
     "QUEUE_POLICY",
+    "RECURSION_CONFIG",
     "ROLE",
     "ROLE_POLICY",
     "ROLE_POLICY_ATTACHMENT",
@@ -35,6 +39,10 @@ FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 PERMISSION = "aws:lambda/permission:Permission"
 EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 HTTP_API_STAGE = "aws:apigatewayv2/stage:Stage"
+ALIAS = "aws:lambda/alias:Alias"
+RECURSION_CONFIG = "aws:lambda/functionRecursionConfig:FunctionRecursionConfig"
+CODEDEPLOY_APPLICATION = "aws:codedeploy/application:Application"
+DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

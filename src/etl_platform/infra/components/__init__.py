@@ -7,4 +7,6 @@
 - ``dashboard``      the ``etl-<suffix>`` dashboard built from the catalog
 - ``functions``      roles, functions, async config, triggers (projects/etl-functions)
 - ``bucket``         the data bucket
+- ``deployment``     CodeDeploy: the application, its service role, a deployment group
+                     per function rolling back on the function's alarms
 """

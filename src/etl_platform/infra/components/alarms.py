@@ -53,8 +53,10 @@ __all__ = [
     "PipelineAlarms",
     "PipelineAlarmsArgs",
     "alarm_threshold",
+    "function_alarm_name",
     "metric_alarm",
     "pipeline_rules",
+    "rollback_alarm_names",
     "rules_for",
     "trigger_rules_for",
 ]
@@ -516,6 +518,31 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         ),
     ),
     AlarmRule(
+        "bad-manifests",
+        "pipeline",
+        "BadManifests",
+        "Maximum",
+        "count",
+        "a batch's manifest is not one the pipeline wrote: the watchdog counts it as received",
+        threshold=1,
+        period="pipeline",
+        meaning=(
+            "At least one recent batch's `manifests/<batch_id>.json` is not a manifest the "
+            "pipeline wrote (not UTF-8, not JSON, empty, truncated, or JSON of another "
+            "shape): someone or something edited it. The watchdog counts that batch as "
+            "waiting in `received` and reports every other batch as usual; status-api "
+            "answers it with a 500 `bad_manifest`."
+        ),
+        action=(
+            "The watchdog's log line `bad manifest` names the key and what is wrong. Find "
+            "the writer (CloudTrail data events on the bucket), then re-run the batch's "
+            "transform by copying its raw object onto itself (`aws s3 cp "
+            "s3://<bucket>/raw/YYYY/MM/DD/<id>.jsonl s3://<bucket>/raw/YYYY/MM/DD/<id>.jsonl "
+            "--metadata-directive REPLACE`): transform and load replace a bad manifest "
+            "with the one they write, and load is idempotent."
+        ),
+    ),
+    AlarmRule(
         "freshness",
         "pipeline",
         "BatchesReceived",
@@ -548,6 +575,26 @@ def rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
 def trigger_rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
     """The rows the functions stack builds with ``spec``'s trigger (its HTTP API)."""
     return tuple(r for r in ALARM_RULES if r.applies_to(spec) and r.target in WITH_TRIGGER)
+
+
+def function_alarm_name(spec: FunctionSpec, rule: AlarmRule, suffix: str) -> str:
+    """``alarm-<function>-<what>-<suffix>``: the name of one function's (or its DLQ's) alarm."""
+    return resource_name("alarm", f"{spec.name}-{rule.what}", suffix)
+
+
+def rollback_alarm_names(spec: FunctionSpec, settings: Settings) -> tuple[str, ...]:
+    """The alarms that stop and roll back a deployment of ``spec``: its ``function`` rows.
+
+    The function's own metrics (errors, throttles, duration, url-5xx, the trigger
+    alarms), not its DLQ's: an old event still waiting in the DLQ says nothing about the
+    new version. The names are deterministic, so the etl-functions stack derives them
+    here instead of reading them from the observability stack.
+    """
+    return tuple(
+        function_alarm_name(spec, rule, settings.suffix)
+        for rule in rules_for(spec)
+        if rule.target == "function"
+    )
 
 
 def pipeline_rules(settings: Settings) -> tuple[AlarmRule, ...]:
@@ -596,7 +643,7 @@ def metric_alarm(
     statistic, extended = _statistic(rule)
     return aws.cloudwatch.MetricAlarm(
         name,
-        name=resource_name("alarm", f"{spec.name}-{rule.what}", settings.suffix),
+        name=function_alarm_name(spec, rule, settings.suffix),
         alarm_description=f"{spec.name}: {rule.description}",
         namespace=NAMESPACES[rule.target],
         metric_name=rule.metric_name,

@@ -15,8 +15,10 @@ stacks' exports; nothing here names a particular function.
   SNS subscription; an ``eventbridge`` rule whose target retries, then dead-letters;
   an ``http-api`` (routes, IAM or JWT auth, a throttled stage logging to its
   pre-created group, its 5xx and latency alarms); or, for ``invoke``, only the
-  permission. Every trigger targets :attr:`EtlFunction.target_arn` (the alias, when
-  there is one) and is let in by :meth:`EtlFunction.allow_invoke`.
+  permission. Every trigger targets :attr:`EtlFunction.target_arn`: the alias ``live``
+  (:data:`etl_platform.model.deployment.LIVE_ALIAS`), which serves a published version
+  and which CodeDeploy moves (:mod:`etl_platform.infra.components.deployment`); each is
+  let in by :meth:`EtlFunction.allow_invoke`.
 - :class:`BucketTriggers` (``etl:functions:BucketTriggers``): for every function
   triggered by S3, an invoke permission limited to the bucket and the account, and
   the bucket's one notification configuration listing all of them.
@@ -49,6 +51,7 @@ from etl_platform.model.contract import (
     SharedExports,
     Upstream,
 )
+from etl_platform.model.deployment import LIVE_ALIAS
 from etl_platform.model.naming import resource_name
 from etl_platform.model.resources import Resource
 from etl_platform.model.settings import Settings
@@ -70,7 +73,6 @@ __all__ = [
     "HTTP_API_AUTHORIZATION",
     "HTTP_API_PAYLOAD_VERSION",
     "S3_EVENTS",
-    "SNAPSTART_ALIAS",
     "TRIGGER_BUILDERS",
     "URL_AUTH_TYPE",
     "BucketTriggers",
@@ -85,9 +87,6 @@ __all__ = [
 
 FUNCTION_BUILD_DIR = BUILD_DIR / "functions"
 URL_AUTH_TYPE = "AWS_IAM"  # never NONE: callers sign requests with SigV4
-# SnapStart works on published versions only; a SnapStart function's URL serves this
-# alias, which always points at the version published by the last deploy.
-SNAPSTART_ALIAS = "live"
 S3_EVENTS = ("s3:ObjectCreated:*",)
 SYSTEM_LOG_LEVEL = "INFO"
 # Lambda stops a recursive loop (S3 -> Lambda -> S3) after about 16 invocations when this
@@ -333,8 +332,9 @@ class EtlFunction(pulumi.ComponentResource):
                 else None
             ),
             tags=tags,
-            # SnapStart (catalog `snap_start`): snapshots are taken of published versions.
-            publish=spec.snap_start or None,
+            # Every change publishes a version: the alias serves versions only (and SnapStart,
+            # catalog `snap_start`, snapshots published versions).
+            publish=True,
             snap_start=(
                 aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
                 if spec.snap_start
@@ -352,45 +352,52 @@ class EtlFunction(pulumi.ComponentResource):
             opts=ResourceOptions(parent=self),
         )
 
+        self.url = None
+        # What every caller invokes. Created on the first published version; after that
+        # Pulumi never moves it (ignore_changes): CodeDeploy shifts it to each new version
+        # (etl_platform.ops.release, started by `nox -s deploy-all`) and back on an alarm.
+        self.alias = aws.lambda_.Alias(
+            f"{name}-alias",
+            name=LIVE_ALIAS,
+            description=(
+                "The version callers get; CodeDeploy moves it to each newly published one"
+            ),
+            function_name=self.function.name,
+            function_version=self.function.version,
+            opts=ResourceOptions(parent=self, ignore_changes=["functionVersion", "routingConfig"]),
+        )
+        self.version = self.function.version  # the version this deploy published
         self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-async",
             function_name=self.function.name,
+            qualifier=self.qualifier,  # asynchronous events arrive through the alias
             maximum_retry_attempts=settings.max_retry_attempts,
             maximum_event_age_in_seconds=settings.max_event_age_seconds,
             opts=ResourceOptions(parent=self),
         )
 
-        self.url = None
-        self.alias: aws.lambda_.Alias | None = None
-        if spec.snap_start:
-            self.alias = aws.lambda_.Alias(
-                f"{name}-alias",
-                name=SNAPSTART_ALIAS,
-                description="The version published by the last deploy (SnapStart serves it)",
-                function_name=self.function.name,
-                function_version=self.function.version,
-                opts=ResourceOptions(parent=self),
-            )
         TRIGGER_BUILDERS[spec.trigger.type](self, name, args)
 
         self.register_outputs(
             {
                 "name": self.name,
                 "arn": self.arn,
+                "aliasArn": self.alias.arn,
+                "version": self.version,
                 "roleArn": self.role.arn,
                 "url": self.url.function_url if self.url else None,
             }
         )
 
     @property
-    def qualifier(self) -> pulumi.Output[str] | None:
-        """The alias every trigger and permission targets, or None for the function itself."""
-        return self.alias.name if self.alias else None
+    def qualifier(self) -> pulumi.Output[str]:
+        """The alias every trigger, permission, URL and async config targets (never $LATEST)."""
+        return self.alias.name
 
     @property
     def target_arn(self) -> pulumi.Output[str]:
-        """What every trigger invokes: the alias when there is one, else the function."""
-        return self.alias.arn if self.alias else self.function.arn
+        """What every trigger invokes: the alias's ARN (``<function ARN>:live``)."""
+        return self.alias.arn
 
     def allow_invoke(
         self,
