@@ -245,7 +245,7 @@ def compliant_platform() -> list[Resource]:
             {
                 "eventSourceArn": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/clicks-{SUFFIX}",
                 "functionName": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:lambda-transform-"
-                f"{SUFFIX}",
+                f"{SUFFIX}:live",
                 "functionResponseTypes": ["ReportBatchItemFailures"],
                 "bisectBatchOnFunctionError": True,
                 "maximumRetryAttempts": 2,

@@ -529,6 +529,7 @@ CASES: dict[str, Case] = {
                 {
                     "eventSourceArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:q",
                     "functionName": TRANSFORM_ARN,
+                    "functionResponseTypes": ["ReportBatchItemFailures"],
                     "tags": TAGS,
                 },
             )
