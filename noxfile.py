@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import nox
@@ -26,9 +27,7 @@ REPO = Path(__file__).resolve().parent
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 BOOTSTRAP = REPO / "scripts" / "bootstrap"
 CONSTRAINTS = REPO / "constraints.txt"
-PULUMI_CLI = "etl_platform.ops.pulumi_cli"
-ETL_OPS = "etl_platform.ops.cli"  # the `etl-ops` console script
-RUNTIME_CALENDAR = "etl_platform.model.runtime_calendar"
+ETL_OPS = "etl_platform.ops.cli"  # the `etl-ops` console script: every verb below runs it
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "none"
@@ -51,21 +50,48 @@ def _sync(session: nox.Session, *, postgres: bool = False) -> str:
     return str(VENV_PYTHON)
 
 
+def _etl_ops(session: nox.Session, verb: str, *args: str, postgres: bool = False) -> None:
+    """Run ``etl-ops <verb> <args>`` (``python -m etl_platform.ops.cli``) in ``.venv``."""
+    python = _sync(session, postgres=postgres)
+    session.run(python, "-m", ETL_OPS, verb, *args, external=True)
+
+
 def _pulumi_cli(session: nox.Session, command: str, usage: str) -> None:
-    """Run one ``etl_platform.ops.pulumi_cli`` command with the session's arguments."""
+    """Run one Pulumi verb of ``etl-ops`` with the session's arguments."""
     if not session.posargs:
         session.error(f"usage: nox -s {command} -- {usage}")
-    python = _sync(session)
-    session.run(python, "-m", PULUMI_CLI, command, *session.posargs, external=True)
+    _etl_ops(session, command, *session.posargs)
+
+
+def _timed_pytest(session: nox.Session, python: str, *args: str) -> None:
+    """Run pytest and print how long it took (wall and CPU of the child processes)."""
+    wall, before = time.perf_counter(), os.times()
+    try:
+        session.run(python, "-m", "pytest", *args, external=True)
+    finally:
+        after = os.times()
+        cpu = (after.children_user - before.children_user) + (
+            after.children_system - before.children_system
+        )
+        session.log(f"{session.name}: {time.perf_counter() - wall:.1f} s wall, {cpu:.1f} s CPU")
 
 
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
-    """Unit and functional tests (no cloud; functional ones start a real PostgreSQL)."""
+    """Unit and functional tests (no cloud; functional ones start a real PostgreSQL).
+
+    Hypothesis runs its ``ci`` profile here (``HYPOTHESIS_PROFILE``, tests/conftest.py).
+    """
     python = _sync(session, postgres=True)
-    session.run(
-        python, "-m", "pytest", "tests/unit", "tests/functional", *session.posargs, external=True
-    )
+    session.env.setdefault("HYPOTHESIS_PROFILE", "ci")
+    _timed_pytest(session, python, "tests/unit", "tests/functional", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def unit(session: nox.Session) -> None:
+    """The unit tier alone, for the edit-test loop (no network, mocks only; under a minute)."""
+    python = _sync(session)
+    _timed_pytest(session, python, "tests/unit", "-q", *session.posargs)
 
 
 @nox.session(venv_backend="none")
@@ -134,30 +160,25 @@ def lock(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def plan(session: nox.Session) -> None:
     """Offline plan of all three stacks under Pulumi's mock runtime: `nox -s plan -- [stack]`."""
-    python = _sync(session)
-    args = session.posargs or ["dev"]
-    session.run(python, "-m", "etl_platform.checks.plan", *args, external=True)
+    _etl_ops(session, "plan", *(session.posargs or ["dev"]))
 
 
 @nox.session(venv_backend="none")
 def docs(session: nox.Session) -> None:
     """Regenerate the generated parts of docs/: `nox -s docs [-- --check]`."""
-    python = _sync(session)
-    session.run(python, "-m", "etl_platform.checks.docgen", *session.posargs, external=True)
+    _etl_ops(session, "docs", *session.posargs)
 
 
 @nox.session(name="iam-lint", venv_backend="none")
 def iam_lint(session: nox.Session) -> None:
     """Lint every IAM document of the offline plans: `nox -s iam-lint -- [stack ...]`."""
-    python = _sync(session)
-    session.run(python, "-m", "etl_platform.checks.iam_lint", *session.posargs, external=True)
+    _etl_ops(session, "iam-lint", *session.posargs)
 
 
 @nox.session(venv_backend="none")
 def compat(session: nox.Session) -> None:
     """Check the Lambda code and the layer against the target runtime before any deploy."""
-    python = _sync(session)
-    session.run(python, "-m", "etl_platform.artifacts.compat", *session.posargs, external=True)
+    _etl_ops(session, "compat", *session.posargs)
 
 
 @nox.session(venv_backend="none")
@@ -171,8 +192,7 @@ def migrate(session: nox.Session) -> None:
             "[--write <prefix>]... [--list <prefix>]... [--move-tooling <package>]... "
             "[--leave-out <package>]... [--force]"
         )
-    python = _sync(session)
-    session.run(python, "-m", "etl_platform.ops.migrate", *session.posargs, external=True)
+    _etl_ops(session, "migrate", *session.posargs)
 
 
 @nox.session(venv_backend="none")
@@ -185,8 +205,7 @@ def bench(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def build(session: nox.Session) -> None:
     """Build the function zips and the layer zip under build/ (deterministic, cached)."""
-    python = _sync(session)
-    session.run(python, "-m", "etl_platform.artifacts.packaging", *session.posargs, external=True)
+    _etl_ops(session, "build", *session.posargs)
 
 
 @nox.session(venv_backend="none")
@@ -194,8 +213,7 @@ def redrive(session: nox.Session) -> None:
     """Re-invoke the events in a function's DLQ: `nox -s redrive -- <stack> <fn> [--dry-run]`."""
     if len(session.posargs) < 2:
         session.error("usage: nox -s redrive -- <stack> <function> [--dry-run]")
-    python = _sync(session)
-    session.run(python, "-m", "etl_platform.ops.redrive", *session.posargs, external=True)
+    _etl_ops(session, "redrive", *session.posargs)
 
 
 @nox.session(name="deploy-all", venv_backend="none")
@@ -207,8 +225,7 @@ def deploy_all(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def audit(session: nox.Session) -> None:
     """Audit every Lambda function: `nox -s audit -- [--json] [--strict] [--code]`."""
-    python = _sync(session)
-    session.run(python, "-m", ETL_OPS, "audit", *session.posargs, external=True)
+    _etl_ops(session, "audit", *session.posargs)
 
 
 @nox.session(venv_backend="none")
@@ -216,8 +233,7 @@ def preflight(session: nox.Session) -> None:
     """Can this account take the stacks? `nox -s preflight -- --stack <stack>`."""
     if not session.posargs:
         session.error("usage: nox -s preflight -- --stack <stack>   (e.g. --stack dev)")
-    python = _sync(session)
-    session.run(python, "-m", ETL_OPS, "preflight", *session.posargs, external=True)
+    _etl_ops(session, "preflight", *session.posargs)
 
 
 @nox.session(name="refresh-runtimes", venv_backend="none")
@@ -229,8 +245,7 @@ def refresh_runtimes(session: nox.Session) -> None:
             "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html (.html/.md) "
             "or a .json file>"
         )
-    python = _sync(session)
-    session.run(python, "-m", RUNTIME_CALENDAR, "refresh", *session.posargs, external=True)
+    _etl_ops(session, "runtimes", "refresh", *session.posargs)
 
 
 @nox.session(name="preview-all", venv_backend="none")

@@ -2,7 +2,7 @@
 
 Each size is a temporary catalog (``ETL_CATALOG_DIR``) of clones of today's Python
 functions, renamed, with each S3 trigger moved to its own sub-prefix so the catalog
-stays valid. ``python -m etl_platform.checks.plan dev`` runs on it in a fresh process (this
+stays valid. ``python -m etl_platform.ops.cli plan dev`` runs on it in a fresh process (this
 environment's Python: the plan runs on the developer's machine, not on Lambda):
 three programs under Pulumi's mock runtime, every function zip built (with its pycs),
 every rule checked. Clones of one function share its zip's cache entry, as unchanged
@@ -62,7 +62,7 @@ def run(ctx: Context) -> Section:
                 env = {**os.environ, CATALOG_DIR_ENV: str(catalog)}
                 started = time.perf_counter()
                 result = subprocess.run(
-                    [sys.executable, "-m", "etl_platform.checks.plan", "dev"],
+                    [sys.executable, "-m", "etl_platform.ops.cli", "plan", "dev"],
                     env=env, cwd=REPO, capture_output=True, text=True, check=False,
                 )  # fmt: skip
                 elapsed = time.perf_counter() - started

@@ -38,10 +38,11 @@ never as a ``Sum`` of runs.
 Environment variables (read once at import):
 
 - ``DATA_BUCKET``: the data bucket (set by the platform).
-- ``STAGE_SLA_MINUTES``: ``received=15,transformed=15`` (set by the platform from
-  ``etl:stageSlaMinutes``); a stage not named keeps its default of 15.
+- ``STAGE_SLA_MINUTES``: ``received=15,transformed=15``, every waiting stage (set by
+  the platform from ``etl:stageSlaMinutes``, whose defaults live in the platform's
+  settings, not here; required).
 - ``SCHEDULE_RATE_SECONDS``: the schedule's interval (set by the platform from the
-  catalog entry's ``rate(...)``; default 300).
+  catalog entry's ``rate(...)``; required).
 - ``LOOKBACK_HOURS``: how far back batches are examined (default 24, 1 to 168).
 - ``METRICS_NAMESPACE``, ``LOG_LEVEL``: as for every function.
 
@@ -62,7 +63,6 @@ from etl_common.errors import ConfigurationError, TransientError
 
 __all__ = [
     "BAD_MANIFESTS_METRIC",
-    "DEFAULT_SLA_MINUTES",
     "WAITING_STAGES",
     "BatchState",
     "Report",
@@ -74,15 +74,15 @@ __all__ = [
 ]
 
 FUNCTION = "watchdog"
-# The stages a batch waits in, and where the time it entered each is recorded.
-WAITING_STAGES = {"received": "received_at", "transformed": "transformed_at"}
-DEFAULT_SLA_MINUTES = 15
+# The stages a batch waits in (every manifest stage but the last), and the manifest time
+# that says when it entered each: both from the manifest's one type (etl_common.batches).
+WAITING_STAGES = dict(zip(batches.STAGES[:-1], batches.TIMES[:-1], strict=True))
 BAD_MANIFESTS_METRIC = "BadManifests"
 
 
 def parse_sla(raw: str) -> dict[str, int]:
-    """``"received=15,transformed=20"`` -> minutes per waiting stage (defaults filled in)."""
-    sla = dict.fromkeys(WAITING_STAGES, DEFAULT_SLA_MINUTES)
+    """``"received=15,transformed=20"`` -> minutes per waiting stage (every one given)."""
+    sla: dict[str, int] = {}
     for item in (part.strip() for part in raw.split(",")):
         if not item:
             continue
@@ -96,12 +96,23 @@ def parse_sla(raw: str) -> dict[str, int]:
         sla[stage] = int(minutes)
         if sla[stage] < 1:
             raise ConfigurationError(f"STAGE_SLA_MINUTES={raw!r}: minutes must be at least 1")
+    missing = [stage for stage in WAITING_STAGES if stage not in sla]
+    if missing:
+        raise ConfigurationError(
+            f"STAGE_SLA_MINUTES={raw!r}: no SLA for {', '.join(missing)}; the platform sets "
+            "every stage's (etl:stageSlaMinutes and its defaults): redeploy the function"
+        )
     return sla
 
 
 DATA_BUCKET = env_str("DATA_BUCKET")
 SLA_MINUTES = parse_sla(env_str("STAGE_SLA_MINUTES"))
-INTERVAL_SECONDS = env_int("SCHEDULE_RATE_SECONDS", 300, minimum=60, maximum=86_400)
+INTERVAL_SECONDS = env_int("SCHEDULE_RATE_SECONDS", 0, minimum=60, maximum=86_400)
+if not INTERVAL_SECONDS:
+    raise ConfigurationError(
+        "SCHEDULE_RATE_SECONDS is not set; the platform sets it from the catalog entry's "
+        "rate(...) schedule: redeploy the function"
+    )
 LOOKBACK_HOURS = env_int("LOOKBACK_HOURS", 24, minimum=1, maximum=168)
 
 _log = logger.get_logger("etl.watchdog")

@@ -24,6 +24,7 @@ from etl_platform.infra.components.observability import (
     LogGroupsArgs,
     split_by_function,
 )
+from etl_platform.infra.upstream import Upstream
 from etl_platform.model import contract
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.contract import ObservabilityExports, SharedExports
@@ -32,7 +33,7 @@ from etl_platform.model.settings import load_settings
 catalog = load_catalog()
 settings = load_settings(catalog.names)
 
-shared = contract.Upstream(contract.SHARED, settings.stack_org)
+shared = Upstream(contract.SHARED, settings.stack_org)
 dlq_names = split_by_function(
     shared.per_function(SharedExports.DLQ_NAMES, catalog.names), catalog.names
 )

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-__all__ = ["CatalogError", "ContractError", "EtlPlatformError", "SettingsError"]
+__all__ = [
+    "CatalogError",
+    "CommandFailedError",
+    "ContractError",
+    "EtlPlatformError",
+    "SettingsError",
+]
 
 
 class EtlPlatformError(Exception):
     """Base class: a problem the user can fix (config, catalog, missing deploy)."""
+
+
+class CommandFailedError(EtlPlatformError):
+    """A command ran and a step of it failed (``etl-ops`` exits 1, not 2)."""
 
 
 class SettingsError(EtlPlatformError):

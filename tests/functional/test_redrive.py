@@ -12,7 +12,8 @@ from moto import mock_aws
 
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.naming import resource_name
-from etl_platform.ops.redrive import main, peek, redrive
+from etl_platform.ops.cli import main as etl_ops
+from etl_platform.ops.redrive import peek, redrive
 
 CATALOG = load_catalog()
 FUNCTION = CATALOG.names[0]  # any catalog function: redrive treats them all alike
@@ -91,7 +92,7 @@ def test_dry_run_changes_nothing(sqs: Any) -> None:
 def test_cli_refuses_an_unknown_function_with_the_known_ones(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["dev", f"{FUNCTION}x"]) == 2
+    assert etl_ops(["redrive", "dev", f"{FUNCTION}x"]) == 2
     assert f"known: {CATALOG.names}" in capsys.readouterr().err
 
 
@@ -99,7 +100,7 @@ def test_cli_dry_run_finds_the_stacks_queue_by_its_name(
     sqs: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dlq_with(sqs, [{"id": "waiting"}])
-    assert main(["dev", FUNCTION, "--dry-run"]) == 0
+    assert etl_ops(["redrive", "dev", FUNCTION, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert f"{DLQ}: 1 event(s)" in out and "waiting" in out
 
@@ -121,7 +122,7 @@ def test_without_credentials_it_says_in_one_line_what_to_set(tmp_path: Any) -> N
     function = load_catalog().names[0]
     # WHEN an operator runs the redrive
     done = subprocess.run(
-        [sys.executable, "-m", "etl_platform.ops.redrive", "dev", function, "--dry-run"],
+        [sys.executable, "-m", "etl_platform.ops.cli", "redrive", "dev", function, "--dry-run"],
         env=env,
         capture_output=True,
         text=True,

@@ -22,7 +22,7 @@ from typing import Any
 import parliament
 import pytest
 
-from etl_platform.checks.plan import format_run, plan_stack
+from etl_platform.checks.plan import format_run
 from etl_platform.errors import CatalogError
 from etl_platform.infra import iam
 from etl_platform.infra.function_policy import CREATE_ONLY_CONDITION
@@ -194,9 +194,9 @@ def test_create_only_and_missing_ok_prefixes_are_loaded(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------ plan
 
 
-def test_the_plan_shows_a_5xx_alarm_for_every_url_function_and_no_other() -> None:
+def test_the_plan_shows_a_5xx_alarm_for_every_url_function_and_no_other(planned: Any) -> None:
     # GIVEN the catalog / WHEN the plan of the dev stack is printed (`nox -s plan`)
-    text = "\n".join(format_run(run) for run in plan_stack("dev"))
+    text = "\n".join(format_run(run) for run in planned("dev"))
     alarms = set(re.findall(r"alarm-([a-z0-9-]+)-url-5xx-dev\s+metricName=Url5xxCount", text))
     # THEN each function behind a URL has one, paging on a single 5xx, and no other has one
     catalog = load_catalog()

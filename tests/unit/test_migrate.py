@@ -19,7 +19,8 @@ from etl_platform.artifacts.layers import layer_dir
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.runtimes import DEFAULT_NODE_RUNTIME, NODEJS
 from etl_platform.ops import migrate as migrate_module
-from etl_platform.ops.migrate import MigrationError, main, migrate
+from etl_platform.ops.cli import main
+from etl_platform.ops.migrate import MigrationError, migrate
 from etl_platform.paths import REPO_ROOT
 
 LEGACY_ROOT = REPO_ROOT / "examples" / "legacy-node14"
@@ -140,10 +141,11 @@ def test_the_cli_prints_what_is_left(
     places: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     catalog, layer = places
-    argv = [str(EXAMPLES[0]), "cli", "--catalog-dir", str(catalog), "--layer-dir", str(layer)]
+    argv = ["migrate", str(EXAMPLES[0]), "cli", "--catalog-dir", str(catalog)]
+    argv += ["--layer-dir", str(layer)]
     assert main(argv) == 0
     assert "left to do by hand" in capsys.readouterr().out
-    assert main(argv) == 1
+    assert main(argv) == 2  # refused (etl-ops: could not run), saying how to force it
     assert "--force" in capsys.readouterr().err
 
 
@@ -171,7 +173,7 @@ def test_the_handler_is_given_for_a_folder_without_package_json(
     before = digest(legacy)
     # WHEN migrated as `nox -s migrate -- <dir> <name> --handler app.handler` runs it
     argv = [str(legacy), "sam-app", "--handler", "app.handler"]
-    assert main([*argv, "--catalog-dir", str(catalog), "--layer-dir", str(layer)]) == 0
+    assert main(["migrate", *argv, "--catalog-dir", str(catalog), "--layer-dir", str(layer)]) == 0
     # THEN the entry names that handler, the function passes compat, the legacy is untouched
     out = capsys.readouterr().out
     assert "handler app.handler" in out and "passes the Node.js checks" in out
@@ -274,7 +276,8 @@ def test_a_layer_that_fails_its_check_after_migrate_is_rolled_back(
         return None
 
     monkeypatch.setattr(migrate_module, "run_tool", fake_npm)
-    argv = [str(legacy), "wrapped", "--catalog-dir", str(catalog), "--layer-dir", str(layer)]
+    argv = ["migrate", str(legacy), "wrapped", "--catalog-dir", str(catalog)]
+    argv += ["--layer-dir", str(layer)]
     # WHEN migrated  THEN it fails naming the offender and the direct dependency
     assert main(argv) == 1
     err = capsys.readouterr().err

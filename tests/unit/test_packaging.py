@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from etl_platform.artifacts import bytecode, packaging
+from etl_platform.artifacts import build, bytecode, packaging
 from etl_platform.artifacts.packaging import (
     LayerCompatibilityError,
     PackagingError,
@@ -35,6 +35,7 @@ from etl_platform.artifacts.packaging import (
 )
 from etl_platform.artifacts.wheels import target_platforms
 from etl_platform.model.catalog import load_catalog
+from etl_platform.ops import cli
 
 EM_X86_64 = 0x3E
 EM_AARCH64 = 0xB7
@@ -552,11 +553,11 @@ def test_cli_builds_every_catalog_function_and_prints_size_and_hash(
         path.write_bytes(b"layer")
         return packaging.BuiltArtifact(path, "0" * 64, "AAAA", "1" * 16)
 
-    monkeypatch.setattr(packaging, "build_layer_zip", fake_layer)
+    monkeypatch.setattr(build, "build_layer_zip", fake_layer)
 
-    # WHEN the CLI runs for python3.12 x86_64
-    code = packaging.main(
-        ["--runtime", "python3.12", "--architecture", "x86_64", "--out-dir", str(tmp_path)]
+    # WHEN `etl-ops build` runs for python3.12 x86_64
+    code = cli.main(
+        ["build", "--runtime", "python3.12", "--architecture", "x86_64", "--out-dir", str(tmp_path)]
     )
 
     # THEN every catalog function got a zip and each artifact is listed with size and hash
@@ -571,8 +572,9 @@ def test_cli_builds_every_catalog_function_and_prints_size_and_hash(
 def test_cli_reports_a_non_python_runtime_and_exits_non_zero(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # GIVEN a Node.js runtime, WHEN the CLI runs, THEN it exits 1 with the allowed form
-    assert packaging.main(["--runtime", "nodejs18.x"]) == 1
+    # GIVEN a Node.js runtime, WHEN `etl-ops build` runs, THEN it could not run (2) and
+    # says the allowed form
+    assert cli.main(["build", "--runtime", "nodejs18.x"]) == 2
     assert "expected 'python3.<minor>'" in capsys.readouterr().err
 
 

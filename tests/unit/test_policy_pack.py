@@ -29,7 +29,6 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from etl_platform.checks.offline import PlannedResource
-from etl_platform.checks.plan import plan_stack
 from etl_platform.checks.rules import RULES, Context, evaluate, stack_context
 from etl_platform.model.catalog import load_catalog
 from etl_platform.paths import REPO_ROOT
@@ -266,9 +265,11 @@ def _as_policy_resources(resources: list[PlannedResource]) -> Iterator[tuple[str
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_pack_agrees_with_the_rules_on_the_real_programs(pack: ModuleType, stack: str) -> None:
+def test_the_pack_agrees_with_the_rules_on_the_real_programs(
+    pack: ModuleType, stack: str, planned: Any
+) -> None:
     # GIVEN the three real programs' offline plan for the stack
-    runs = plan_stack(stack)
+    runs = planned(stack)
     for run in runs:
         context = stack_context(stack)
         # WHEN each stack goes through every policy of the pack, as the engine would

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from etl_platform.checks.plan import format_run, plan_stack
+from typing import Any
+
+from etl_platform.checks.plan import format_run
 from etl_platform.infra.components.alarms import ALARM_RULES
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.naming import resource_name
 from etl_platform.model.slo import WATCHDOG
 
 
-def test_the_plan_shows_the_watchdog_and_every_slo_alarm_with_its_topic() -> None:
+def test_the_plan_shows_the_watchdog_and_every_slo_alarm_with_its_topic(planned: Any) -> None:
     # GIVEN the dev plan of the three stacks, as `nox -s plan -- dev` prints it
-    text = "\n".join(format_run(run) for run in plan_stack("dev"))
+    text = "\n".join(format_run(run) for run in planned("dev"))
     lines = text.splitlines()
     topic = resource_name("alarms", "", "dev")
     catalog = load_catalog()

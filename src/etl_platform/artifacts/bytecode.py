@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +39,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 
+from etl_platform.model.runtimes import validate_python_version
+
 __all__ = [
     "BytecodeUnavailableWarning",
     "Compiled",
@@ -48,7 +49,6 @@ __all__ = [
     "find_compiler",
 ]
 
-_VERSION = re.compile(r"3\.(\d{1,2})")
 # Bound at import: tests replace subprocess.run with a fake pip, which must not see this.
 _run = subprocess.run
 
@@ -145,8 +145,7 @@ def _candidates(python_version: str) -> list[str]:
 @cache
 def find_compiler(python_version: str) -> Compiler | None:
     """An interpreter of ``python_version`` (``"3.13"``) that runs here, or None."""
-    if not _VERSION.fullmatch(python_version):
-        raise ValueError(f"python_version {python_version!r} is not like '3.13'")
+    validate_python_version(python_version)
     for candidate in _candidates(python_version):
         compiler = _probe(candidate)
         if compiler is not None and compiler.version.rsplit(".", 1)[0] == python_version:

@@ -1,4 +1,4 @@
-"""Runtime compatibility, checked before any deploy: ``python -m etl_platform.artifacts.compat``.
+"""Runtime compatibility, checked before any deploy: ``etl-ops compat`` (``nox -s compat``).
 
 For the target Lambda runtime (``--runtime``, default the platform's ``python3.13``)
 and architecture (``--architecture``, default ``arm64``):
@@ -44,7 +44,7 @@ import csv
 import io
 import sys
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -69,11 +69,12 @@ __all__ = [
     "REMOVED_MODULES",
     "RUNTIME_PROVIDED_IMPORTS",
     "SourceFile",
+    "add_arguments",
     "check_layer_zip",
     "check_sources",
+    "command",
     "function_problems",
     "layer_import_names",
-    "main",
     "node_problems",
     "python_problems",
     "run",
@@ -433,30 +434,26 @@ def node_problems(
     return problems
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Check the Lambda code and the layer against the target runtime; 1 on a problem."""
-    parser = argparse.ArgumentParser(
-        prog="python -m etl_platform.artifacts.compat", description=__doc__
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops compat [--runtime R] [--architecture A] [--catalog-dir D] [--layer-zip Z]``."""
     parser.add_argument("--runtime", default=DEFAULT_RUNTIME, help="default %(default)s")
     parser.add_argument(
         "--architecture", default=DEFAULT_ARCHITECTURE, choices=sorted(ARCHITECTURES)
     )
     parser.add_argument("--catalog-dir", type=Path, default=None, help="default lambdas/")
     parser.add_argument("--layer-zip", type=Path, default=None, help="a built layer zip")
-    args = parser.parse_args(argv)
-    try:
-        python = python_problems(
-            args.runtime,
-            args.architecture,
-            catalog_dir=args.catalog_dir,
-            layer_zip=args.layer_zip,
-        )
-        node = node_problems(args.catalog_dir, args.architecture)
-        needs = catalog_needs_problems(load_catalog(args.catalog_dir))
-    except (EtlPlatformError, ValueError, OSError) as error:
-        print(f"compat check could not run: {error}", file=sys.stderr)
-        return 1
+
+
+def command(args: argparse.Namespace) -> int:
+    """Check the Lambda code and the layer against the target runtime; 1 on a problem."""
+    python = python_problems(
+        args.runtime,
+        args.architecture,
+        catalog_dir=args.catalog_dir,
+        layer_zip=args.layer_zip,
+    )
+    node = node_problems(args.catalog_dir, args.architecture)
+    needs = catalog_needs_problems(load_catalog(args.catalog_dir))
     target = f"{args.runtime} {args.architecture}"
     node_runtimes = ", ".join(
         sorted({s.runtime for s in load_catalog(args.catalog_dir).node_functions if s.runtime})
@@ -483,7 +480,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in warnings:
             print(f"  {problem}", file=sys.stderr)
     return 1 if python or node or needs_errors else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,8 +3,8 @@
 Its content is ``nodejs/node_modules`` (where Lambda's Node.js runtimes look for a
 layer's packages), installed by ``npm ci --omit=dev --ignore-scripts`` from the
 committed ``layers/etl-node/package.json`` and ``package-lock.json``. Like the Python
-layer (:mod:`etl_platform.artifacts.packaging`) the zip is deterministic (sorted entries, fixed
-times and modes, no symlinks, ``.bin``, or npm's own ``.package-lock.json``) and cached
+layer the zip is deterministic (:mod:`etl_platform.artifacts.archive`: (sorted entries, fixed
+times and modes; here also no symlinks, ``.bin``, or npm's own ``.package-lock.json``) and cached
 by a hash of its inputs: a hit runs no npm and needs no network.
 
 Refused, each with the file and the fix:
@@ -14,8 +14,7 @@ Refused, each with the file and the fix:
 - a package with a native addon (``binding.gyp`` or ``*.node``) that ships no prebuilt
   binary for Linux on the target architecture: nothing compiles it for Lambda.
 
-CLI: ``python -m etl_platform.artifacts.packaging`` builds it with the rest when a Node
-function exists.
+``etl-ops build`` (``nox -s build``) builds it with the rest when a Node function exists.
 """
 
 from __future__ import annotations
@@ -28,19 +27,19 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from etl_platform.artifacts.layers import layer_dir
-from etl_platform.artifacts.nodejs import run_tool
-from etl_platform.artifacts.packaging import (
+from etl_platform.artifacts.archive import (
     BuiltArtifact,
     PackagingError,
-    _artifact,
-    _assert_no_build_paths,
-    _input_hash,
-    _valid_zip,
-    _write_atomically,
-    _zip_bytes,
+    assert_no_build_paths,
+    built_artifact,
     default_cache_dir,
+    input_hash,
+    valid_zip,
+    write_atomically,
+    zip_bytes,
 )
+from etl_platform.artifacts.layers import layer_dir
+from etl_platform.artifacts.nodejs import run_tool
 from etl_platform.artifacts.wheels import elf_machine
 from etl_platform.model.runtimes import (
     NODE_ARCH,
@@ -304,24 +303,24 @@ def build_node_layer_zip(
             "the Node layer bundles what it must not:\n  - " + "\n  - ".join(problems)
         )
     inputs = {name: folder / name for name in (MANIFEST, LOCKFILE)}
-    input_hash = _input_hash("node-layer", [f"architecture={architecture}"], inputs)
+    key = input_hash("node-layer", [f"architecture={architecture}"], inputs)
     stem = f"{folder.name}-{architecture}"
-    cached = Path(cache_dir or default_cache_dir()) / f"{stem}-{input_hash}.zip"
-    if cached.is_file() and _valid_zip(cached):
+    cached = Path(cache_dir or default_cache_dir()) / f"{stem}-{key}.zip"
+    if cached.is_file() and valid_zip(cached):
         data = cached.read_bytes()
     else:
         with tempfile.TemporaryDirectory(prefix="etl-node-layer-") as scratch:
             node_modules = _npm_ci(folder, Path(scratch), needed_by)
             entries = _installed_entries(node_modules) if node_modules.is_dir() else {}
-            _assert_no_build_paths(entries, Path(scratch), Path(scratch).resolve())
+            assert_no_build_paths(entries, Path(scratch), Path(scratch).resolve())
         native = native_addon_problems(entries, architecture)
         if native:
             raise NodeLayerError(
                 f"the Node layer ({folder / LOCKFILE}) cannot run on Lambda {architecture}:\n  - "
                 + "\n  - ".join(native)
             )
-        data = _zip_bytes(entries)
-        _write_atomically(cached, data)
+        data = zip_bytes(entries)
+        write_atomically(cached, data)
     target = Path(out_dir) / f"{stem}.zip"
-    _write_atomically(target, data)
-    return _artifact(target, data, input_hash)
+    write_atomically(target, data)
+    return built_artifact(target, data, key)

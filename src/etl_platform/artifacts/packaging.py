@@ -19,8 +19,10 @@ checked-hash ones in a function zip, unchecked-hash ones in the layer. Without a
 interpreter of that version here they are omitted, with a warning that says so, and
 ``BuiltArtifact.bytecode`` is None. A checkout's own ``__pycache__`` never gets in.
 
-CLI: ``python -m etl_platform.artifacts.packaging [--runtime python3.13] [--architecture arm64]``
-builds every catalog function and the layer into ``build/``.
+The zip format, atomic writes and input hashes are :mod:`etl_platform.artifacts.archive`'s
+(shared with the Node layer). ``etl-ops build`` (``nox -s build``,
+:mod:`etl_platform.artifacts.build`) builds every catalog function and the layers into
+``build/``.
 
 :func:`inspect_layer`/:func:`check_layer` (from :mod:`etl_platform.artifacts.wheels`, re-exported
 here) verify a built layer's wheels and extensions against the target.
@@ -28,18 +30,13 @@ here) verify a built layer's wheels and extensions against the target.
 
 from __future__ import annotations
 
-import argparse
-import base64
 import csv
-import hashlib
 import io
 import os
 import subprocess
 import sys
 import tempfile
-import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
 
@@ -48,6 +45,18 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from etl_platform.artifacts.archive import (
+    FORMAT_VERSION,
+    BuiltArtifact,
+    PackagingError,
+    assert_no_build_paths,
+    built_artifact,
+    default_cache_dir,
+    input_hash,
+    valid_zip,
+    write_atomically,
+    zip_bytes,
+)
 from etl_platform.artifacts.bytecode import compile_sources, find_compiler
 from etl_platform.artifacts.wheels import (
     RUNTIME_PROVIDED,
@@ -58,16 +67,14 @@ from etl_platform.artifacts.wheels import (
     target_platforms,
     validate_python_version,
 )
-from etl_platform.errors import EtlPlatformError
 from etl_platform.model.runtimes import (
-    ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
     DEFAULT_RUNTIME,
     NODE_SOURCE_SUFFIXES,
     machine_of,
     python_version_of,
 )
-from etl_platform.paths import BUILD_DIR, LAYERS_DIR, REPO_ROOT, display_path
+from etl_platform.paths import REPO_ROOT
 
 __all__ = [
     "FORMAT_VERSION",
@@ -81,25 +88,12 @@ __all__ = [
     "check_layer",
     "default_cache_dir",
     "inspect_layer",
-    "main",
     "python_version_of",
     "read_requirements",
     "repo_root",
 ]
 
-#: Bump when the zip layout or normalisation changes: it invalidates every cache entry.
-FORMAT_VERSION = "1"
-
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest timestamp a zip can hold
-_FILE_MODE = 0o100644  # regular file, rw-r--r--
-_DIR_MODE = 0o040755  # directory, rwxr-xr-x
-_MSDOS_DIRECTORY = 0x10
-_UNIX = 3  # ZipInfo.create_system: makes unzip and Lambda honour the Unix mode bits
-# Deflate at a fixed level; zlib's output is stable for a given zlib version, which
-# CPython 3.11-3.13 builds on Linux/macOS share in practice.
-_COMPRESS_LEVEL = 9
 _DEFAULT_PYTHON = python_version_of(DEFAULT_RUNTIME)
-_SHORT_HASH = 16  # hex chars of input_hash: 64 bits, ample for a cache key, fits a description
 
 # Never packaged: build litter, VCS/editor files, and what belongs to the catalog or tests.
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test", "node_modules"})
@@ -109,23 +103,8 @@ _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 _CODE_SUFFIXES = (".py", *NODE_SOURCE_SUFFIXES)
 
 
-class PackagingError(EtlPlatformError):
-    """A package could not be built (bad input, pip failure, non-deterministic output)."""
-
-
 class RuntimeProvidedPackageError(PackagingError):
     """requirements.txt names a package the Lambda runtime already provides."""
-
-
-@dataclass(frozen=True)
-class BuiltArtifact:
-    """A built zip and its identities."""
-
-    path: Path  # the zip file
-    sha256: str  # hex digest of the zip bytes
-    base64_sha256: str  # base64 of the raw sha256: Lambda's CodeSha256 / Pulumi source_code_hash
-    input_hash: str  # hash of the inputs (cache key); short enough for a description
-    bytecode: str | None = None  # which pycs it carries ("cpython-313 (...)"), None: none
 
 
 # --------------------------------------------------------------------------- paths
@@ -134,11 +113,6 @@ class BuiltArtifact:
 def repo_root() -> Path:
     """The repository root (from :mod:`etl_platform.paths`)."""
     return REPO_ROOT
-
-
-def default_cache_dir() -> Path:
-    """``<repo>/build/cache``: git-ignored, shared by every build on this checkout."""
-    return BUILD_DIR / "cache"
 
 
 # ---------------------------------------------------------------- deterministic zip
@@ -165,62 +139,6 @@ def _source_files(root: Path, prefix: str = "") -> dict[str, Path]:
     return dict(sorted(files.items()))
 
 
-def _directories(arcnames: Iterable[str]) -> set[str]:
-    dirs: set[str] = set()
-    for name in arcnames:
-        for parent in PurePosixPath(name).parents:
-            if str(parent) != ".":
-                dirs.add(f"{parent}/")
-    return dirs
-
-
-def _zip_bytes(entries: dict[str, bytes]) -> bytes:
-    """A zip of ``entries`` that depends on nothing but their names and contents."""
-    buffer = io.BytesIO()
-    names = sorted({*entries, *_directories(entries)})
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in names:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-            info.create_system = _UNIX
-            if name.endswith("/"):
-                info.external_attr = (_DIR_MODE << 16) | _MSDOS_DIRECTORY
-                archive.writestr(info, b"", compress_type=zipfile.ZIP_STORED)
-            else:
-                info.external_attr = _FILE_MODE << 16
-                archive.writestr(
-                    info,
-                    entries[name],
-                    compress_type=zipfile.ZIP_DEFLATED,
-                    compresslevel=_COMPRESS_LEVEL,
-                )
-    return buffer.getvalue()
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write via a temp file in the same directory + rename: never a half-written zip."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
-def _artifact(
-    path: Path, data: bytes, input_hash: str, bytecode: str | None = None
-) -> BuiltArtifact:
-    digest = hashlib.sha256(data)
-    return BuiltArtifact(
-        path, digest.hexdigest(), base64.b64encode(digest.digest()).decode(), input_hash, bytecode
-    )
-
-
 def _with_bytecode(
     entries: dict[str, bytes], python_version: str, display_root: str, checked: bool
 ) -> tuple[dict[str, bytes], str | None]:
@@ -242,18 +160,6 @@ def _bytecode_param(python_version: str, checked: bool) -> tuple[str, str | None
         compile_sources({}, python_version, display_root="", checked=checked)  # warns once
         return "bytecode=none", None
     return f"bytecode={compiler.describe(checked)}", compiler.describe(checked)
-
-
-def _input_hash(kind: str, params: Sequence[str], files: dict[str, Path]) -> str:
-    """Hash of everything that determines a zip: format, kind, parameters, files."""
-    digest = hashlib.sha256(f"etl-platform-packaging/{FORMAT_VERSION}\0{kind}\0".encode())
-    for param in params:
-        digest.update(f"param\0{param}\n".encode())
-    for arcname, path in files.items():
-        digest.update(
-            f"file\0{arcname}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode()
-        )
-    return digest.hexdigest()[:_SHORT_HASH]
 
 
 # ------------------------------------------------------------------------ functions
@@ -287,23 +193,23 @@ def build_function_zip(
     entries = {name: path.read_bytes() for name, path in files.items()}
     target = Path(out_dir) / f"{function_dir.name}.zip"
     if python_version is None:
-        data = _zip_bytes(entries)
-        _write_atomically(target, data)
-        return _artifact(target, data, _input_hash("function", [], files))
+        data = zip_bytes(entries)
+        write_atomically(target, data)
+        return built_artifact(target, data, input_hash("function", [], files))
     # With bytecode the compiler runs in another process: cache by the inputs' hash.
     validate_python_version(python_version)
     param, bytecode = _bytecode_param(python_version, checked=True)
-    input_hash = _input_hash("function", [param], files)
+    key = input_hash("function", [param], files)
     cache = Path(cache_dir) if cache_dir else default_cache_dir() / "functions"
-    cached = cache / f"{function_dir.name}-{input_hash}.zip"
-    if cached.is_file() and _valid_zip(cached):
+    cached = cache / f"{function_dir.name}-{key}.zip"
+    if cached.is_file() and valid_zip(cached):
         data = cached.read_bytes()
     else:
         entries, bytecode = _with_bytecode(entries, python_version, "/var/task/", checked=True)
-        data = _zip_bytes(entries)
-        _write_atomically(cached, data)
-    _write_atomically(target, data)
-    return _artifact(target, data, input_hash, bytecode)
+        data = zip_bytes(entries)
+        write_atomically(cached, data)
+    write_atomically(target, data)
+    return built_artifact(target, data, key, bytecode)
 
 
 # --------------------------------------------------------------------------- layers
@@ -456,18 +362,6 @@ def _check_dependencies_closed(
         )
 
 
-def _assert_no_build_paths(entries: dict[str, bytes], *paths: Path) -> None:
-    needles = [str(p).encode() for p in paths]
-    for name, data in entries.items():
-        for needle in needles:
-            if needle in data:
-                raise PackagingError(
-                    f"{name} contains the build path {needle.decode()}; the layer would differ "
-                    "between machines. Add a normalisation for it in "
-                    "etl_platform.artifacts.packaging."
-                )
-
-
 def _layer_entries(
     requirements: Sequence[str], own_files: dict[str, Path], python_version: str, architecture: str
 ) -> dict[str, bytes]:
@@ -481,16 +375,8 @@ def _layer_entries(
         _check_dependencies_closed(installed, python_version, architecture)
         entries = {f"python/{name}": data for name, data in installed.items()}
         entries.update({name: path.read_bytes() for name, path in own_files.items()})
-        _assert_no_build_paths(entries, Path(scratch), Path(scratch).resolve())
+        assert_no_build_paths(entries, Path(scratch), Path(scratch).resolve())
     return entries
-
-
-def _valid_zip(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return archive.testzip() is None
-    except (OSError, zipfile.BadZipFile):
-        return False
 
 
 def build_layer_zip(
@@ -526,20 +412,20 @@ def build_layer_zip(
     if bytecode:
         param, compiled = _bytecode_param(python_version, checked=False)
         params.append(param)
-    input_hash = _input_hash("layer", params, own_files)
+    key = input_hash("layer", params, own_files)
     stem = f"{layer_dir.name}-python{python_version}-{architecture}"
-    cached = Path(cache_dir or default_cache_dir()) / f"{stem}-{input_hash}.zip"
-    if cached.is_file() and _valid_zip(cached):
+    cached = Path(cache_dir or default_cache_dir()) / f"{stem}-{key}.zip"
+    if cached.is_file() and valid_zip(cached):
         data = cached.read_bytes()
     else:
         entries = _layer_entries(requirements, own_files, python_version, architecture)
         if compiled:
             entries, compiled = _with_bytecode(entries, python_version, "/opt/", checked=False)
-        data = _zip_bytes(entries)
-        _write_atomically(cached, data)
+        data = zip_bytes(entries)
+        write_atomically(cached, data)
     target = Path(out_dir) / f"{stem}.zip"
-    _write_atomically(target, data)
-    return _artifact(target, data, input_hash, compiled)
+    write_atomically(target, data)
+    return built_artifact(target, data, key, compiled)
 
 
 def _layer_own_files(layer_dir: Path) -> dict[str, Path]:
@@ -555,69 +441,3 @@ def _layer_own_files(layer_dir: Path) -> dict[str, Path]:
     for package in packages:
         files.update(_source_files(package, prefix=f"python/{package.name}/"))
     return dict(sorted(files.items()))
-
-
-# ------------------------------------------------------------------------------ CLI
-
-
-def _function_dirs() -> list[Path]:
-    """The code folder of every function in the catalog (``lambdas/*/function.toml``)."""
-    from etl_platform.model.catalog import load_catalog  # the CLI needs it; library callers do not
-
-    return [spec.code_dir for spec in load_catalog()]
-
-
-def _has_node_functions() -> bool:
-    """Whether the catalog has a Node.js function (else there is no Node layer to build)."""
-    from etl_platform.model.catalog import load_catalog
-
-    return bool(load_catalog().node_functions)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Build every function zip and the layer into ``build/``; print path, size, hashes."""
-    parser = argparse.ArgumentParser(
-        prog="python -m etl_platform.artifacts.packaging", description=main.__doc__
-    )
-    parser.add_argument(
-        "--runtime", default=DEFAULT_RUNTIME, help="Lambda runtime (default %(default)s)"
-    )
-    parser.add_argument(
-        "--architecture", default=DEFAULT_ARCHITECTURE, choices=sorted(ARCHITECTURES)
-    )
-    parser.add_argument("--out-dir", type=Path, default=BUILD_DIR, help="default <repo>/build")
-    args = parser.parse_args(argv)
-    try:
-        python_version = python_version_of(args.runtime)
-        functions = [
-            build_function_zip(d, args.out_dir / "functions", python_version=python_version)
-            for d in _function_dirs()
-        ]
-        layer = build_layer_zip(
-            LAYERS_DIR / "etl-common",
-            args.out_dir / "layers",
-            python_version=python_version,
-            architecture=args.architecture,
-            bytecode=True,
-        )
-        from etl_platform.artifacts.node_layer import build_node_layer_zip
-
-        node_layers = (
-            [build_node_layer_zip(args.out_dir / "layers", architecture=args.architecture)]
-            if _has_node_functions()
-            else []
-        )
-    except (EtlPlatformError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    for artifact in [*functions, layer, *node_layers]:
-        size = artifact.path.stat().st_size
-        print(
-            f"{display_path(artifact.path):<46} {size:>11,} B  sha256={artifact.sha256}  "
-            f"inputs={artifact.input_hash}  pyc={artifact.bytecode or 'none'}"
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore import UNSIGNED
+from botocore.config import Config
 
 from etl_platform.artifacts.node_compat import node_sdk_calls
 from etl_platform.artifacts.problems import Problem, SdkCall
@@ -118,8 +120,11 @@ _Value = _Client | _Resource | _BatchWriter | _Module | _Helper | _Meta
 
 @functools.cache
 def _resource_object(resource: _Resource) -> Any:
-    """A boto3 resource built offline (no call is made) to read its model from."""
-    obj = boto3.session.Session(region_name=REGION).resource(resource.service)
+    """A boto3 resource built offline to read its model from: no call is made, and an
+    unsigned client looks for no credentials (no instance-metadata probe)."""
+    obj = boto3.session.Session(region_name=REGION).resource(
+        resource.service, config=Config(signature_version=UNSIGNED)
+    )
     for name, identifiers in resource.path:
         obj = getattr(obj, name)(*["x"] * identifiers)
     return obj

@@ -31,7 +31,9 @@ from etl_platform.model.runtimes import (
     DEFAULT_RUNTIME,
     PYTHON_RUNTIME_PROVIDED,
     machine_of,
+    max_glibc,
     python_version_of,
+    validate_python_version,
 )
 
 __all__ = [
@@ -55,20 +57,12 @@ __all__ = [
 RUNTIME_PROVIDED: frozenset[str] = frozenset(PYTHON_RUNTIME_PROVIDED)
 _DEFAULT_PYTHON = python_version_of(DEFAULT_RUNTIME)
 
-# glibc of the OS under each Lambda Python runtime. python3.12 and later run on
-# Amazon Linux 2023 (glibc 2.34); python3.9-3.11 on Amazon Linux 2 (glibc 2.26).
-# Source: AWS Lambda developer guide, "Lambda runtimes" (OS column) and the
-# Amazon Linux 2023 release notes (glibc 2.34).
-_AL2023_GLIBC = (2, 34)
-_AL2_GLIBC = (2, 26)
-_FIRST_AL2023_MINOR = 12
 # manylinux2014 == manylinux_2_17 (PEP 600): the oldest glibc we accept wheels for.
 _OLDEST_GLIBC_MINOR = 17
 
 # ELF e_machine values (System V ABI): which CPU a shared object was compiled for.
 _ELF_MACHINES: dict[int, str] = {0x3E: "x86_64", 0xB7: "aarch64", 0x03: "i386", 0x28: "arm"}
 
-_PYTHON_VERSION = re.compile(r"3\.(\d{1,2})")
 _EXT_SUFFIX = re.compile(
     r"\.cpython-(?P<ver>\d+)(?P<flags>[a-z]*)-(?P<machine>\w+)-(?P<os>[\w-]+)\.so$"
 )
@@ -76,22 +70,6 @@ _EXT_SUFFIX = re.compile(
 
 class LayerCompatibilityError(EtlPlatformError):
     """The built layer holds wheels or extensions that cannot load on the target."""
-
-
-def validate_python_version(python_version: str) -> tuple[int, int]:
-    """``"3.13"`` -> ``(3, 13)``; anything else raises ValueError saying what is allowed."""
-    match = _PYTHON_VERSION.fullmatch(python_version)
-    if not match:
-        raise ValueError(
-            f"python_version {python_version!r} is not valid: expected '3.<minor>', e.g. '3.13'"
-        )
-    return 3, int(match.group(1))
-
-
-def max_glibc(python_version: str) -> tuple[int, int]:
-    """The glibc version of the Amazon Linux that Lambda runs ``python_version`` on."""
-    _, minor = validate_python_version(python_version)
-    return _AL2023_GLIBC if minor >= _FIRST_AL2023_MINOR else _AL2_GLIBC
 
 
 def target_platforms(python_version: str, architecture: str) -> tuple[str, ...]:

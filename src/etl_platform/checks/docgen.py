@@ -10,7 +10,7 @@
   costs money (counted in the plan); the prices around it are written by hand.
 
 ``tests/unit/foundation/test_docs.py`` fails when a committed file differs from what
-this module generates; the fix is ``nox -s docs`` (``python -m etl_platform.checks.docgen``).
+this module generates; the fix is ``nox -s docs`` (``etl-ops docs``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from etl_platform.model.catalog import Catalog, FunctionSpec, load_catalog
 from etl_platform.model.naming import log_group_name, resource_name
 from etl_platform.paths import REPO_ROOT
 
-__all__ = ["DOCS_DIR", "STACK", "generate", "main", "stale_files"]
+__all__ = ["DOCS_DIR", "STACK", "add_arguments", "command", "generate", "stale_files"]
 
 DOCS_DIR = REPO_ROOT / "docs"
 STACK = "dev"  # the stack whose plan the diagram and counts show
@@ -283,10 +283,13 @@ def stale_files(runs: Sequence[ProgramRun] | None = None) -> list[Path]:
     ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nox -s docs --", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops docs [--check]``."""
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
-    args = parser.parse_args(argv)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Write the generated files, or with ``--check`` name the stale ones (1)."""
     files = generate()
     if args.check:
         stale = [p for p, t in files.items() if not p.is_file() or p.read_text("utf-8") != t]
@@ -297,7 +300,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path.relative_to(REPO_ROOT)}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

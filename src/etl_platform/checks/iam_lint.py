@@ -1,6 +1,6 @@
 """IAM lint: every policy document the three programs render, through parliament.
 
-``python -m etl_platform.checks.iam_lint [stack ...]`` (default ``dev prod``) runs the
+``etl-ops iam-lint [stack ...]`` (``nox -s iam-lint``; default ``dev prod``) runs the
 programs offline (:func:`etl_platform.checks.plan.plan_stack`), collects every document
 their resources carry (role inline policies, trust policies, the permissions
 boundary, queue, topic, bucket and KMS key policies: see
@@ -13,12 +13,12 @@ unsuppressed finding.
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from parliament import analyze_policy_string, enhance_finding
 
+from etl_platform.checks.plan import plan_stack
 from etl_platform.checks.planned import PlannedResource
 from etl_platform.checks.rules import Resource, to_resources
 from etl_platform.checks.rules.documents import PolicyDocument, policy_documents
@@ -28,9 +28,10 @@ __all__ = [
     "SUPPRESSIONS",
     "Finding",
     "Suppression",
+    "add_arguments",
+    "command",
     "lint_documents",
     "lint_resources",
-    "main",
     "open_findings",
 ]
 
@@ -148,16 +149,14 @@ def open_findings(resources: Iterable[Resource | PlannedResource]) -> list[Findi
     return [f for f in lint_resources(resources) if f.suppressed_by is None]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Lint the documents of the given stacks' offline plans; exit 1 on a finding."""
-    from etl_platform.checks.plan import plan_stack  # runs the programs; library users need not
-
-    parser = argparse.ArgumentParser(
-        prog="python -m etl_platform.checks.iam_lint", description=__doc__
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops iam-lint [stack ...] [--show-suppressed]``."""
     parser.add_argument("stacks", nargs="*", default=["dev", "prod"])
     parser.add_argument("--show-suppressed", action="store_true")
-    args = parser.parse_args(argv)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Lint the documents of the given stacks' offline plans; 1 on a finding."""
     failed = 0
     for stack in args.stacks:
         resources = [r for run in plan_stack(stack) for r in run.resources]
@@ -173,7 +172,3 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {finding}")
         failed += len(open_findings)
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""``nox -s plan -- [stack]``: the three programs, offline, in deploy order.
+"""``etl-ops plan [stack]`` (``nox -s plan``): the three programs, offline, in deploy order.
 
 Runs ``projects/shared``, ``projects/observability`` and ``projects/etl-functions``
 under Pulumi's mock runtime with the stack's real config files, feeding each
@@ -31,7 +31,6 @@ from etl_platform.checks.offline import run_program
 from etl_platform.checks.planned import PlannedResource, ProgramRun
 from etl_platform.checks.rules import Context, check, stack_context
 from etl_platform.checks.rules.model import lookup
-from etl_platform.errors import EtlPlatformError
 from etl_platform.model.contract import DEPLOY_ORDER, stack_reference_name
 from etl_platform.model.naming import display_name
 from etl_platform.model.runtime_calendar import calendar_report
@@ -39,7 +38,15 @@ from etl_platform.model.settings import DEFAULT_STACK_ORG
 from etl_platform.model.stack_config import read_stack_config
 from etl_platform.paths import BUILD_DIR, PROJECTS_DIR, display_path
 
-__all__ = ["KEY_SETTINGS", "main", "plan_json", "plan_stack", "rules_report", "write_plan"]
+__all__ = [
+    "KEY_SETTINGS",
+    "add_arguments",
+    "command",
+    "plan_json",
+    "plan_stack",
+    "rules_report",
+    "write_plan",
+]
 
 # What to show for each resource type in the table (property paths into the inputs).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -266,18 +273,17 @@ def print_runtime_calendar(runs: Sequence[ProgramRun], today: dt.date | None = N
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nox -s plan --", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops plan [stack] [--out FILE]``."""
     parser.add_argument("stack", nargs="?", default="dev", help="stack name (default: dev)")
     parser.add_argument(
         "--out", type=Path, default=None, help="JSON file (build/plan-<stack>.json)"
     )
-    args = parser.parse_args(argv)
-    try:
-        runs = plan_stack(args.stack)
-    except (EtlPlatformError, FileNotFoundError) as exc:
-        print(f"plan failed: {exc}", file=sys.stderr)
-        return 1
+
+
+def command(args: argparse.Namespace) -> int:
+    """Plan the stack, write its JSON, print the runtimes and the rules' report (1: findings)."""
+    runs = plan_stack(args.stack)
     for run in runs:
         print(format_run(run))
         print()
@@ -286,14 +292,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"plan written to {out}")
     print()
     print_runtime_calendar(runs)
-    try:
-        report, code = rules_report(runs, args.stack)
-    except (EtlPlatformError, FileNotFoundError) as exc:
-        print(f"plan failed: {exc}", file=sys.stderr)
-        return 1
+    report, code = rules_report(runs, args.stack)
     print(report)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -77,7 +77,6 @@ from etl_platform.model.runtimes import (
     language_of,
     supported_runtimes,
 )
-from etl_platform.model.slo import SLO_ENV_VARS
 from etl_platform.paths import LAMBDAS_DIR
 
 if TYPE_CHECKING:
@@ -95,6 +94,7 @@ __all__ = [
     "NODE_HANDLER_EXTENSIONS",
     "OPTION_CHECKS",
     "RESERVED_ENV_VARS",
+    "SLO_ENV_VARS",
     "STARTING_POSITIONS",
     "TIMEOUT_SECONDS",
     "TRIGGER_TYPES",
@@ -118,6 +118,9 @@ MAX_CONNECTIONS = 10
 
 CATALOG_DIR_ENV = "ETL_CATALOG_DIR"
 ENTRY_FILE = "function.toml"
+# What the platform tells every function for SLOs and tracing (the values:
+# etl_platform.model.slo.slo_environment).
+SLO_ENV_VARS = ("ETL_TRACING", "METRICS_NAMESPACE", "STAGE_SLA_MINUTES", "SCHEDULE_RATE_SECONDS")
 # Set by the platform (or by AWS); a catalog entry may not set them itself.
 RESERVED_ENV_VARS = frozenset(
     {"DATA_BUCKET", "LOG_LEVEL", "MAX_CONNECTIONS", "DB_SECRET_ARN", "ETL_ENVIRONMENT"}

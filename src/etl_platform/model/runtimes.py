@@ -42,10 +42,12 @@ __all__ = [
     "check_runtime",
     "language_of",
     "machine_of",
+    "max_glibc",
     "node_major_of",
     "python_version_of",
     "runtime_dates",
     "supported_runtimes",
+    "validate_python_version",
 ]
 
 DEFAULT_RUNTIME = "python3.13"
@@ -171,9 +173,11 @@ PYTHON = "python"
 NODEJS = "nodejs"
 LANGUAGES = (PYTHON, NODEJS)
 
+# A CPython version Lambda runs ("3.<minor>"), alone and inside a runtime name.
+_PYTHON_VERSION = r"3\.\d{1,2}"
 # AWS's runtime identifiers: python3.<minor>, nodejs<major>.x.
 _RUNTIME_NAME: dict[str, re.Pattern[str]] = {
-    PYTHON: re.compile(r"python(3\.\d{1,2})"),
+    PYTHON: re.compile(rf"python({_PYTHON_VERSION})"),
     NODEJS: re.compile(r"nodejs(\d{1,3})\.x"),
 }
 
@@ -214,6 +218,30 @@ def node_major_of(runtime: str) -> int:
             "e.g. 'nodejs24.x'"
         )
     return int(match.group(1))
+
+
+def validate_python_version(python_version: str) -> tuple[int, int]:
+    """``"3.13"`` -> ``(3, 13)``; anything else raises ValueError saying what is allowed."""
+    if not re.fullmatch(_PYTHON_VERSION, python_version):
+        raise ValueError(
+            f"python_version {python_version!r} is not valid: expected '3.<minor>', e.g. '3.13'"
+        )
+    return 3, int(python_version.split(".")[1])
+
+
+# glibc of the OS under each Lambda Python runtime. python3.12 and later run on
+# Amazon Linux 2023 (glibc 2.34); python3.9-3.11 on Amazon Linux 2 (glibc 2.26).
+# Source: AWS Lambda developer guide, "Lambda runtimes" (OS column) and the
+# Amazon Linux 2023 release notes (glibc 2.34).
+_AL2023_GLIBC = (2, 34)
+_AL2_GLIBC = (2, 26)
+_FIRST_AL2023_MINOR = 12
+
+
+def max_glibc(python_version: str) -> tuple[int, int]:
+    """The glibc version of the Amazon Linux that Lambda runs ``python_version`` on."""
+    _, minor = validate_python_version(python_version)
+    return _AL2023_GLIBC if minor >= _FIRST_AL2023_MINOR else _AL2_GLIBC
 
 
 # ----------------------------------------------------------------------- architectures

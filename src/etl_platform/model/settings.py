@@ -544,7 +544,7 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         _runtime,
         f"`{DEFAULT_RUNTIME}`",
         "a Python runtime not past its AWS deprecation date in the runtime calendar "
-        "(`python -m etl_platform.model.runtime_calendar show`); preview runtimes are refused",
+        "(`etl-ops runtimes show`); preview runtimes are refused",
     ),
     SettingKey(
         "etl:architecture",

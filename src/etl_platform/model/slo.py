@@ -11,7 +11,11 @@ pipeline row watch them. This module is the one home of:
 - the period of the pipeline metrics: the watchdog's own ``rate(...)`` schedule
   (:func:`pipeline_period_seconds`), so the alarms' period cannot drift from it;
 - the environment the platform gives functions for SLOs and tracing
-  (:func:`slo_environment`).
+  (:func:`slo_environment`): the same for every function (the tracing backend, the
+  metrics namespace, the stage SLAs from settings), plus its interval for a function on
+  a ``rate(...)`` schedule. No function is special-cased by name; the watchdog reads
+  what it needs from that environment, and its stages and SLA defaults live only in
+  :mod:`etl_platform.model.settings`.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from etl_platform.model.catalog import SLO_ENV_VARS, Catalog, FunctionSpec
+
 if TYPE_CHECKING:
-    from etl_platform.model.catalog import Catalog, FunctionSpec
     from etl_platform.model.settings import Settings
 
 __all__ = [
@@ -52,8 +57,6 @@ PIPELINE_METRICS = {
     ),
     "manifests": ("BadManifests",),
 }
-# Variables the platform sets from settings and the catalog (a catalog entry may not).
-SLO_ENV_VARS = ("ETL_TRACING", "METRICS_NAMESPACE", "STAGE_SLA_MINUTES", "SCHEDULE_RATE_SECONDS")
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -91,10 +94,15 @@ def stage_sla_variable(sla: object) -> str:
 
 
 def slo_environment(spec: FunctionSpec, settings: Settings) -> dict[str, str]:
-    """The tracing backend and the metrics namespace for every function; the SLAs and the
-    interval for the watchdog."""
-    variables = {"ETL_TRACING": settings.tracing, "METRICS_NAMESPACE": PIPELINE_NAMESPACE}
-    if spec.name == WATCHDOG:
-        variables["STAGE_SLA_MINUTES"] = stage_sla_variable(settings.stage_sla_minutes)
-        variables["SCHEDULE_RATE_SECONDS"] = str(pipeline_period_seconds(spec))
+    """:data:`SLO_ENV_VARS` for ``spec``: the tracing backend, the metrics namespace and the
+    stage SLAs for every function; ``SCHEDULE_RATE_SECONDS`` for one on a ``rate(...)``
+    schedule (the watchdog's must be whole minutes: :func:`pipeline_period_seconds`)."""
+    variables = {
+        "ETL_TRACING": settings.tracing,
+        "METRICS_NAMESPACE": PIPELINE_NAMESPACE,
+        "STAGE_SLA_MINUTES": stage_sla_variable(settings.stage_sla_minutes),
+    }
+    interval = rate_seconds(spec.trigger.expression) if spec.trigger.type == "schedule" else None
+    if interval is not None:
+        variables["SCHEDULE_RATE_SECONDS"] = str(interval)
     return variables

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from etl_platform.errors import EtlPlatformError
+from etl_platform.errors import CommandFailedError
+from etl_platform.model.deployment import LIVE_ALIAS
 from etl_platform.model.naming import resource_name
 from etl_platform.model.stack_config import read_stack_config
 from etl_platform.ops.account import error_code, pages
@@ -68,7 +69,7 @@ DEFAULT_SOAK_DAYS = 14
 FUNCTIONS_PROJECT = PROJECTS_DIR / "etl-functions"
 
 
-class CutoverError(EtlPlatformError):
+class CutoverError(CommandFailedError):
     """Cutover, rollback or retire refused or failed (the message says why and what to do)."""
 
 
@@ -118,6 +119,20 @@ def _function_arn(lam: Any, name: str, what: str, fix: str) -> dict[str, Any]:
     return config
 
 
+def _alias_arn(lam: Any, function: str) -> str:
+    """The ARN of ``function``'s alias ``live``: what every trigger of a catalog function
+    targets (CodeDeploy shifts the alias between versions), so cutover moves to it."""
+    try:
+        return str(lam.get_alias(FunctionName=function, Name=LIVE_ALIAS)["AliasArn"])
+    except Exception as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            raise CutoverError(
+                f"{function} has no alias {LIVE_ALIAS!r}, which every trigger of a catalog "
+                "function targets: deploy it with `nox -s deploy-all` first"
+            ) from None
+        raise
+
+
 def active_wiring(session: Any, function_arn: str) -> list[Wire]:
     """What still invokes the function: its wiring less disabled mappings and the
     invoke permissions (those go with the function)."""
@@ -154,7 +169,10 @@ def readiness(session: Any, name: str, target: str, function_dir: Path) -> list[
     event = function_dir / TEST_EVENT
     if event.is_file():
         answer = session.client("lambda").invoke(
-            FunctionName=target, Payload=event.read_bytes(), InvocationType="RequestResponse"
+            FunctionName=target,
+            Qualifier=LIVE_ALIAS,
+            Payload=event.read_bytes(),
+            InvocationType="RequestResponse",
         )
         if answer.get("FunctionError"):
             body = answer["Payload"].read().decode("utf-8", "replace")[:300]
@@ -207,9 +225,8 @@ def cutover(
     """Move ``legacy``'s triggers to the catalog function ``name`` in ``stack``."""
     lam = session.client("lambda")
     target = deployed_name(stack, name, project_dir)
-    target_arn = _function_arn(
-        lam, target, "the catalog function", f"deploy {name} first (nox -s deploy-all)"
-    )["FunctionArn"]
+    _function_arn(lam, target, "the catalog function", f"deploy {name} first (nox -s deploy-all)")
+    target_arn = _alias_arn(lam, target)
     legacy_arn = _function_arn(lam, legacy, "the legacy function", "check --from")["FunctionArn"]
     path = record_path(state_dir, stack, name)
     previous = read_record(state_dir, stack, name)

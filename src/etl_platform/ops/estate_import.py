@@ -47,7 +47,7 @@ from typing import Any
 
 from etl_platform.artifacts.problems import SdkCall
 from etl_platform.artifacts.sdk_calls import SDK_CALLS
-from etl_platform.errors import EtlPlatformError
+from etl_platform.errors import CommandFailedError, EtlPlatformError
 from etl_platform.model.catalog import ENTRY_FILE, MEMORY_MB, TIMEOUT_SECONDS, load_catalog
 from etl_platform.model.needs import NEEDS, Need, ResourceKind
 from etl_platform.model.runtimes import (
@@ -95,7 +95,7 @@ _SECRET_NAME = re.compile(r"SECRET|PASSW|TOKEN|KEY|CREDENTIAL|PRIVATE", re.IGNOR
 REDACTED = "<redacted>"
 
 
-class EstateImportError(EtlPlatformError):
+class EstateImportError(CommandFailedError):
     """The function cannot be imported (the message says why and what to do)."""
 
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import tomllib
 from collections.abc import Sequence
@@ -49,7 +48,7 @@ from etl_platform.artifacts.node_compat import check_node_layer, check_node_tree
 from etl_platform.artifacts.node_layer import LOCKFILE, MANIFEST, read_lockfile
 from etl_platform.artifacts.nodejs import TOOLING_DIR, require_tooling, run_tool
 from etl_platform.artifacts.problems import Problem
-from etl_platform.errors import EtlPlatformError
+from etl_platform.errors import CommandFailedError, EtlPlatformError
 from etl_platform.model.catalog import ENTRY_FILE, MEMORY_MB, TIMEOUT_SECONDS, load_catalog
 from etl_platform.model.runtimes import (
     DEFAULT_NODE_RUNTIME,
@@ -61,7 +60,16 @@ from etl_platform.model.runtimes import (
 )
 from etl_platform.paths import LAMBDAS_DIR
 
-__all__ = ["TOOLING", "Migration", "MigrationError", "is_tooling", "main", "migrate"]
+__all__ = [
+    "TOOLING",
+    "LayerCheckError",
+    "Migration",
+    "MigrationError",
+    "add_arguments",
+    "command",
+    "is_tooling",
+    "migrate",
+]
 
 _TEST_DIRS = frozenset({"test", "tests", "__tests__"})
 _SKIPPED_DIRS = frozenset({"coverage"})
@@ -99,6 +107,11 @@ def is_tooling(name: str) -> bool:
 
 class MigrationError(EtlPlatformError):
     """The legacy function cannot be migrated as asked (the message says why and what to do)."""
+
+
+class LayerCheckError(MigrationError, CommandFailedError):
+    """The migration ran, but the Node layer failed its check after the move and was
+    restored (a failed step: ``etl-ops`` exits 1)."""
 
 
 @dataclass
@@ -333,7 +346,7 @@ def _move_dependencies(
         if (p.module, p.message) not in known  # the layer's own, older problems are compat's
     ]
     if problems:
-        raise MigrationError(
+        raise LayerCheckError(
             f"the Node layer ({layer}) fails its check after adding "
             f"{', '.join(sorted(result.moved_dependencies))}:\n  - "
             + "\n  - ".join(map(str, problems))
@@ -495,9 +508,8 @@ def migrate(
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Migrate a legacy Node.js function into lambdas/<name>/ and report what is left."""
-    parser = argparse.ArgumentParser(prog="nox -s migrate --", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops migrate <legacy-dir> <name> [--kind] [--size] [--trigger] [--read]...``."""
     parser.add_argument("legacy", type=Path, help="the legacy function's folder")
     parser.add_argument("name", help="the catalog name (kebab-case)")
     parser.add_argument(
@@ -534,31 +546,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace an existing function")
     parser.add_argument("--catalog-dir", type=Path, default=None, help="default lambdas/")
     parser.add_argument("--layer-dir", type=Path, default=None, help="default layers/etl-node")
-    args = parser.parse_args(argv)
-    try:
-        result = migrate(
-            args.legacy,
-            args.name,
-            kind=args.kind,
-            size=args.size,
-            trigger=args.trigger,
-            reads=args.read,
-            writes=args.write,
-            lists=args.list,
-            description=args.description,
-            force=args.force,
-            catalog_dir=args.catalog_dir,
-            layer=args.layer_dir,
-            handler=args.handler,
-            move_tooling=args.move_tooling,
-            leave_out=args.leave_out,
-        )
-    except EtlPlatformError as error:
-        print(f"migrate: {error}", file=sys.stderr)
-        return 1
+
+
+def command(args: argparse.Namespace) -> int:
+    """Migrate a legacy Node.js function into lambdas/<name>/ and report what is left."""
+    result = migrate(
+        args.legacy,
+        args.name,
+        kind=args.kind,
+        size=args.size,
+        trigger=args.trigger,
+        reads=args.read,
+        writes=args.write,
+        lists=args.list,
+        description=args.description,
+        force=args.force,
+        catalog_dir=args.catalog_dir,
+        layer=args.layer_dir,
+        handler=args.handler,
+        move_tooling=args.move_tooling,
+        leave_out=args.leave_out,
+    )
     print(result.report())
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -32,6 +32,7 @@ Clients come from boto3, so ``AWS_PROFILE``, ``AWS_REGION`` and ``AWS_ENDPOINT_U
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -49,6 +50,8 @@ from etl_platform.model.naming import resource_name
 from etl_platform.model.resources import Resource
 from etl_platform.model.settings import REGION, Settings, settings_from_mapping
 from etl_platform.model.trigger_sources import trigger_source
+from etl_platform.ops.account import error_code
+from etl_platform.ops.pulumi_env import INSTALL_HINT, STATE_DIR_NAME, OpsError, require_passphrase
 from etl_platform.paths import REPO_ROOT
 
 __all__ = [
@@ -57,6 +60,8 @@ __all__ = [
     "RDS_SECRET_KEYS",
     "SQS_VISIBILITY_FACTOR",
     "CheckResult",
+    "add_arguments",
+    "command",
     "format_results",
     "preflight",
 ]
@@ -106,17 +111,15 @@ def _failed(name: str, detail: str, fix: str) -> CheckResult:
     return CheckResult(name, False, detail, fix)
 
 
+def _reason(exc: Exception) -> str:
+    """What a FAIL line says went wrong: AWS's error code, else the exception's class."""
+    return error_code(exc) or type(exc).__name__
+
+
 def _client(session: Any, service: str) -> Any:
     """A client in us-east-1, where the stacks go (Pulumi takes the region from the
     stack's aws:region, not from the shell), whatever the shell's region is."""
     return session.client(service, region_name=REGION)
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        return str(response.get("Error", {}).get("Code", ""))
-    return type(exc).__name__
 
 
 # ------------------------------------------------------------------ stack config
@@ -263,8 +266,6 @@ def _run_version(command: Sequence[str], env: Mapping[str, str]) -> str:
 
 
 def check_pulumi_cli(env: Mapping[str, str], run: Runner = _run_version) -> CheckResult:
-    from etl_platform.ops.pulumi_cli import INSTALL_HINT
-
     wanted = ".".join(map(str, MIN_PULUMI_CLI))
     found = shutil.which("pulumi", path=env.get("PATH", ""))
     if found is None:
@@ -290,8 +291,6 @@ def check_pulumi_cli(env: Mapping[str, str], run: Runner = _run_version) -> Chec
 
 
 def check_backend(session: Any, env: Mapping[str, str], repo: Path) -> CheckResult:
-    from etl_platform.ops.pulumi_cli import STATE_DIR_NAME, OpsError, require_passphrase
-
     try:
         require_passphrase(env)
     except OpsError as exc:
@@ -304,7 +303,7 @@ def check_backend(session: Any, env: Mapping[str, str], repo: Path) -> CheckResu
         except Exception as exc:
             return _failed(
                 "pulumi-backend",
-                f"backend {backend}: bucket {bucket} is not reachable ({_error_code(exc)})",
+                f"backend {backend}: bucket {bucket} is not reachable ({_reason(exc)})",
                 f"create it (aws s3 mb s3://{bucket} --region {REGION}) or fix PULUMI_BACKEND_URL",
             )
     return _passed("pulumi-backend", f"passphrase set; backend {backend}")
@@ -320,7 +319,7 @@ def check_concurrency(session: Any, settings: Settings) -> CheckResult:
     except Exception as exc:
         return _failed(
             "concurrency",
-            f"cannot read the account's Lambda settings ({_error_code(exc)})",
+            f"cannot read the account's Lambda settings ({_reason(exc)})",
             "allow lambda:GetAccountSettings to these credentials",
         )
     limit = int(limits.get("ConcurrentExecutions", 0))
@@ -343,10 +342,10 @@ def check_concurrency(session: Any, settings: Settings) -> CheckResult:
             current = lam.get_function_concurrency(FunctionName=name)
             already += int(current.get("ReservedConcurrentExecutions") or 0)
         except Exception as exc:
-            if _error_code(exc) != "ResourceNotFoundException":
+            if error_code(exc) != "ResourceNotFoundException":
                 return _failed(
                     "concurrency",
-                    f"cannot read {name}'s reserved concurrency ({_error_code(exc)})",
+                    f"cannot read {name}'s reserved concurrency ({_reason(exc)})",
                     "allow lambda:GetFunctionConcurrency to these credentials",
                 )
     left = unreserved - (wanted - already)
@@ -381,7 +380,7 @@ def check_database_secret(session: Any, settings: Settings) -> CheckResult:
     try:
         value = secrets.get_secret_value(SecretId=arn)
     except Exception as exc:
-        code = _error_code(exc)
+        code = error_code(exc)
         if code == "ResourceNotFoundException":
             return _failed(
                 "database-secret",
@@ -462,12 +461,12 @@ def check_vpc(session: Any, settings: Settings) -> CheckResult:
         try:
             subnets += ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
         except Exception as exc:
-            missing.append(f"subnet {subnet_id} ({_error_code(exc)})")
+            missing.append(f"subnet {subnet_id} ({_reason(exc)})")
     for group_id in group_ids:
         try:
             ec2.describe_security_groups(GroupIds=[group_id])
         except Exception as exc:
-            missing.append(f"security group {group_id} ({_error_code(exc)})")
+            missing.append(f"security group {group_id} ({_reason(exc)})")
     if missing:
         return _failed(
             "vpc",
@@ -582,7 +581,7 @@ def check_trigger_queues(session: Any, settings: Settings, stack: str) -> CheckR
         try:
             found = _queue_problems(sqs, spec, queue)
         except Exception as exc:
-            problems.append(f"cannot read {queue.arn} ({_error_code(exc)})")
+            problems.append(f"cannot read {queue.arn} ({error_code(exc)})")
             fixes.append(
                 "allow sqs:GetQueueUrl and sqs:GetQueueAttributes to these credentials, or "
                 f"fix {queue.name!r} in etl:resources"
@@ -670,3 +669,24 @@ def format_results(stack: str, results: Sequence[CheckResult]) -> tuple[str, int
     else:
         lines.append(f"preflight: all {len(results)} checks passed")
     return "\n".join(lines), 1 if failed else 0
+
+
+# ------------------------------------------------------------------------------ etl-ops
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops preflight --stack <stack> [--account <id>]``."""
+    parser.add_argument("--stack", required=True, help="stack name, e.g. dev")
+    parser.add_argument(
+        "--account", default=None, help="expected account id (default: aws:allowedAccountIds)"
+    )
+    parser.add_argument("--repo", type=Path, default=None, help=argparse.SUPPRESS)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run every check; print the report; 1 when a check failed."""
+    text, code = format_results(
+        args.stack, preflight(args.stack, repo=args.repo, account=args.account)
+    )
+    print(text)
+    return code

@@ -1,12 +1,12 @@
 """Drive the real Pulumi CLI over the three projects: deploy, preview, destroy, new stacks.
 
-This is what ``nox -s deploy-all|preview-all|destroy-all|new-env`` run; it also works
-on its own::
+These are the ``etl-ops`` verbs that ``nox -s deploy-all|preview-all|destroy-all|new-env``
+run (:mod:`etl_platform.ops.cli`)::
 
-    python -m etl_platform.ops.pulumi_cli deploy-all dev
-    python -m etl_platform.ops.pulumi_cli preview-all dev
-    python -m etl_platform.ops.pulumi_cli destroy-all dev
-    python -m etl_platform.ops.pulumi_cli new-env alice --environment dev
+    etl-ops deploy-all dev
+    etl-ops preview-all dev
+    etl-ops destroy-all dev
+    etl-ops new-env alice --environment dev
 
 What it does, in order:
 
@@ -54,7 +54,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -63,7 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from etl_platform.errors import EtlPlatformError, SettingsError
+from etl_platform.errors import CommandFailedError, SettingsError
 from etl_platform.model import contract
 from etl_platform.model.catalog import Catalog, load_catalog
 from etl_platform.model.resources import ArnError, kind_label, parse_resource, placeholder
@@ -74,6 +73,16 @@ from etl_platform.model.settings import (
     settings_from_mapping,
 )
 from etl_platform.model.stack_config import StackConfigError, config_mapping
+from etl_platform.ops.preflight import format_results, preflight
+from etl_platform.ops.pulumi_env import (
+    INSTALL_HINT,
+    PASSPHRASE_HINT,
+    STATE_DIR_NAME,
+    OpsError,
+    backend_env,
+    require_passphrase,
+    require_pulumi,
+)
 from etl_platform.ops.release import (
     Outcome,
     Release,
@@ -100,10 +109,16 @@ __all__ = [
     "Preflight",
     "PulumiCommandError",
     "Runner",
+    "add_deploy_arguments",
+    "add_new_env_arguments",
+    "add_stack_arguments",
     "backend_env",
-    "main",
+    "deploy_all",
+    "destroy_all",
     "new_env",
+    "new_env_command",
     "policy_pack_args",
+    "preview_all",
     "read_releases",
     "require_passphrase",
     "require_pulumi",
@@ -121,25 +136,8 @@ DEPLOY_ORDER: tuple[str, ...] = tuple(folder for _project, folder in contract.DE
 _PULUMI_PROJECT: dict[str, str] = {folder: name for name, folder in contract.DEPLOY_ORDER}
 
 ENVIRONMENTS: tuple[str, ...] = tuple(ENVIRONMENT_DEFAULTS)
-STATE_DIR_NAME = ".pulumi-state"
 POLICY_DIR_NAME = "policy"
 SECRETS_PROVIDER = "passphrase"
-
-INSTALL_HINT = (
-    "the Pulumi CLI ('pulumi') was not found on PATH.\n"
-    "Install it with:\n"
-    "    curl -fsSL https://get.pulumi.com | sh\n"
-    "then add it to PATH (the installer puts it in ~/.pulumi/bin):\n"
-    '    export PATH="$HOME/.pulumi/bin:$PATH"\n'
-    "Other ways to install: https://www.pulumi.com/docs/iac/download-install/"
-)
-PASSPHRASE_HINT = (
-    "PULUMI_CONFIG_PASSPHRASE is not set (nor PULUMI_CONFIG_PASSPHRASE_FILE).\n"
-    "The stacks encrypt their secrets with a passphrase; set it before running, e.g.:\n"
-    "    export PULUMI_CONFIG_PASSPHRASE='<a long secret you keep in your password manager>'\n"
-    "or point PULUMI_CONFIG_PASSPHRASE_FILE at a file that holds it.\n"
-    "Use the same passphrase every time for the same stack."
-)
 
 # Pulumi's own rule for a stack name: letters, digits, '-', '_' and '.', at most 100
 # characters. We also refuse a leading '-' or '.' (it would read as an option or a
@@ -156,11 +154,7 @@ Capture = Callable[[Sequence[str], Path, Mapping[str, str]], tuple[int, str]]
 Preflight = Callable[[str, Path, Mapping[str, str]], bool]
 
 
-class OpsError(EtlPlatformError):
-    """The run cannot start (missing CLI/passphrase, bad argument); exit code 2."""
-
-
-class PulumiCommandError(EtlPlatformError):
+class PulumiCommandError(CommandFailedError):
     """A Pulumi command failed in one project; exit code 1."""
 
     def __init__(self, project: str, command: Sequence[str], returncode: int, rest: str) -> None:
@@ -184,30 +178,6 @@ class _Context:
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def require_pulumi(env: Mapping[str, str]) -> str:
-    """Return the path of the ``pulumi`` executable on ``env['PATH']``; raise with the hint."""
-    found = shutil.which("pulumi", path=env.get("PATH", ""))
-    if found is None:
-        raise OpsError(INSTALL_HINT)
-    return found
-
-
-def require_passphrase(env: Mapping[str, str]) -> None:
-    """Raise unless the passphrase secrets provider can get its passphrase from ``env``."""
-    if "PULUMI_CONFIG_PASSPHRASE" in env:
-        return
-    passphrase_file = env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
-    if passphrase_file:
-        if not Path(passphrase_file).is_file():
-            raise OpsError(
-                f"PULUMI_CONFIG_PASSPHRASE_FILE={passphrase_file} does not exist or is not "
-                "a file. Point it at the file holding the stack passphrase, or set "
-                "PULUMI_CONFIG_PASSPHRASE instead."
-            )
-        return
-    raise OpsError(PASSPHRASE_HINT)
 
 
 def validate_stack_name(stack: str) -> str:
@@ -244,19 +214,6 @@ def validate_new_env(suffix: str, environment: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- environment
-
-
-def backend_env(repo: Path, env: Mapping[str, str]) -> dict[str, str]:
-    """The child environment: ``env`` plus the default file backend unless one is set.
-
-    Creates ``<repo>/.pulumi-state`` when it is the backend in use.
-    """
-    child = dict(env)
-    if not child.get("PULUMI_BACKEND_URL"):
-        state_dir = repo / STATE_DIR_NAME
-        state_dir.mkdir(parents=True, exist_ok=True)
-        child["PULUMI_BACKEND_URL"] = f"file://{state_dir}"
-    return child
 
 
 def policy_pack_args(repo: Path) -> list[str]:
@@ -578,83 +535,71 @@ def run_release(
     return outcomes
 
 
-# ----------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------- etl-ops
 
 
-def _parser() -> argparse.ArgumentParser:
-    """The command line: one sub-command per nox session."""
-    parser = argparse.ArgumentParser(
-        prog="python -m etl_platform.ops.pulumi_cli",
-        description="Drive the Pulumi CLI over shared -> observability -> etl-functions.",
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """``<stack> [--repo <checkout>]``: what preview-all and destroy-all take."""
+    parser.add_argument("stack", help="stack name, e.g. dev")
+    _add_repo_argument(parser)
+
+
+def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
+    """``<stack> [--skip-preflight] [--repo <checkout>]``."""
+    add_stack_arguments(parser)
+    parser.add_argument(
+        "--skip-preflight",
+        action="store_true",
+        help="deploy without the account checks (for those who know better)",
     )
+
+
+def add_new_env_arguments(parser: argparse.ArgumentParser) -> None:
+    """``<suffix> [--environment dev|prod] [--stack <name>] [--repo <checkout>]``."""
+    parser.add_argument("suffix", help="environment suffix carried by every resource name")
+    parser.add_argument("--environment", choices=ENVIRONMENTS, default="dev")
+    parser.add_argument("--stack", default=None, help="stack name (default: the suffix)")
+    _add_repo_argument(parser)
+
+
+def _add_repo_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repo",
         type=Path,
         default=None,
         help="the repository checkout (default: the one this package is installed from)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, help_text in (
-        (
-            "deploy-all",
-            "etl-ops preflight, pulumi up in every project in deploy order, then the "
-            "CodeDeploy releases of the changed functions (waited for)",
-        ),
-        ("preview-all", "pulumi preview in every project, in deploy order"),
-        ("destroy-all", "pulumi destroy in every project, in reverse order"),
-    ):
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("stack", help="stack name, e.g. dev")
-        if name == "deploy-all":
-            sub.add_argument(
-                "--skip-preflight",
-                action="store_true",
-                help="deploy without the account checks (for those who know better)",
-            )
-    new = commands.add_parser("new-env", help="create a stack in all three projects")
-    new.add_argument("suffix", help="environment suffix carried by every resource name")
-    new.add_argument("--environment", choices=ENVIRONMENTS, default="dev")
-    new.add_argument("--stack", default=None, help="stack name (default: the suffix)")
-    return parser
-
-
-_ACTIONS: dict[str, Action] = {
-    "deploy-all": "up",
-    "preview-all": "preview",
-    "destroy-all": "destroy",
-}
 
 
 def run_preflight(stack: str, repo: Path, env: Mapping[str, str]) -> bool:
     """``etl-ops preflight`` for ``stack``: print its report; True when every check passed."""
-    from etl_platform.ops.preflight import format_results, preflight
-
     text, code = format_results(stack, preflight(stack, env=env, repo=repo))
     print(text, file=sys.stderr, flush=True)
     return code == 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run the command, print errors on stderr; return the exit code."""
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "new-env":
-            new_env(args.suffix, args.environment, stack=args.stack, repo=args.repo)
-        else:
-            checks = (
-                run_preflight if args.command == "deploy-all" and not args.skip_preflight else None
-            )
-            run_all(_ACTIONS[args.command], args.stack, repo=args.repo, preflight=checks)
-            if args.command == "deploy-all":
-                run_release(args.stack, args.repo)
-    except (PulumiCommandError, ReleaseError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except EtlPlatformError as exc:  # OpsError, or a catalog error met by validate_suffix
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+def deploy_all(args: argparse.Namespace) -> int:
+    """Preflight (unless skipped), ``pulumi up`` in deploy order, then the CodeDeploy
+    releases of the changed functions, waited for (a rollback fails naming the alarm)."""
+    checks = None if args.skip_preflight else run_preflight
+    run_all("up", args.stack, repo=args.repo, preflight=checks)
+    run_release(args.stack, args.repo)
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def preview_all(args: argparse.Namespace) -> int:
+    """``pulumi preview`` in deploy order."""
+    run_all("preview", args.stack, repo=args.repo)
+    return 0
+
+
+def destroy_all(args: argparse.Namespace) -> int:
+    """``pulumi destroy`` in reverse order."""
+    run_all("destroy", args.stack, repo=args.repo)
+    return 0
+
+
+def new_env_command(args: argparse.Namespace) -> int:
+    """Create the stack in all three projects."""
+    new_env(args.suffix, args.environment, stack=args.stack, repo=args.repo)
+    return 0

@@ -5,6 +5,7 @@ is put in ``dlq-<function>-<suffix>`` and kept for 14 days. Once the cause is fi
 
     nox -s redrive -- <stack> <function> --dry-run   # show what is waiting
     nox -s redrive -- <stack> <function>             # re-invoke, asynchronously
+    etl-ops redrive <stack> <function> [--dry-run]   # the same, without nox
 
 Each message body is the original event; it is invoked again with
 ``InvocationType=Event`` (so retries and the DLQ apply again) and deleted from the
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,16 @@ from etl_platform.model.settings import REGION, settings_from_mapping
 from etl_platform.model.stack_config import read_stack_config
 from etl_platform.paths import PROJECTS_DIR
 
-__all__ = ["RedriveResult", "UndeliverableEventError", "event_payload", "main", "peek", "redrive"]
+__all__ = [
+    "RedriveError",
+    "RedriveResult",
+    "UndeliverableEventError",
+    "add_arguments",
+    "command",
+    "event_payload",
+    "peek",
+    "redrive",
+]
 
 BATCH = 10  # SQS's maximum per ReceiveMessage
 VISIBILITY_SECONDS = 120  # time to invoke a batch before SQS shows a message again
@@ -132,27 +141,27 @@ def _names(stack: str, function: str) -> tuple[str, str]:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="nox -s redrive --", description=(__doc__ or "").split("\n")[0]
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``etl-ops redrive <stack> <function> [--dry-run]``."""
     parser.add_argument("stack")
     parser.add_argument("function", help="catalog name, e.g. transform")
     parser.add_argument("--dry-run", action="store_true", help="list waiting events only")
-    args = parser.parse_args(argv)
-    try:
-        queue_name, function_name = _names(args.stack, args.function)
-    except (EtlPlatformError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+
+def command(args: argparse.Namespace) -> int:
+    """Re-invoke (or list) the events in the function's DLQ; 1 when some are left."""
+    queue_name, function_name = _names(args.stack, args.function)
     try:
         return _run(args.stack, queue_name, function_name, dry_run=args.dry_run)
     except Exception as exc:
         problem = _credentials_problem(exc)
         if problem is None:
             raise
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        raise RedriveError(problem) from exc
+
+
+class RedriveError(EtlPlatformError):
+    """The redrive cannot run: no usable AWS credentials (the message says what to set)."""
 
 
 def _credentials_problem(exc: Exception) -> str | None:
@@ -209,7 +218,3 @@ def _run(stack: str, queue_name: str, function_name: str, *, dry_run: bool) -> i
         )
     )
     return 1 if result.failed or result.undeliverable else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

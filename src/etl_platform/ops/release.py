@@ -38,7 +38,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from etl_platform.errors import EtlPlatformError
+from etl_platform.errors import CommandFailedError
 from etl_platform.model.deployment import DEPLOYMENT_PREFERENCES
 from etl_platform.model.settings import REGION
 
@@ -74,7 +74,7 @@ _MINUTES = {p.config_name: p.minutes for p in DEPLOYMENT_PREFERENCES.values()}
 _FIELDS = ("application", "group", "function", "alias", "version")
 
 
-class ReleaseError(EtlPlatformError):
+class ReleaseError(CommandFailedError):
     """A deployment failed, was rolled back, or could not start or finish; exit code 1."""
 
 

@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from etl_platform.model.deployment import LIVE_ALIAS
 from etl_platform.ops.account import error_code, pages
 
 __all__ = [
@@ -132,10 +133,19 @@ def _source_arn(statement: Mapping[str, Any]) -> str:
     return ""
 
 
+def _qualified(function: str) -> dict[str, str]:
+    """``FunctionName`` (and ``Qualifier``, for an alias's ARN ``...:function:<name>:<alias>``)
+    of a permission call: a grant on an alias is a statement of the alias's own policy."""
+    parts = function.split(":")
+    if len(parts) == 8 and parts[5] == "function":
+        return {"FunctionName": ":".join(parts[:7]), "Qualifier": parts[7]}
+    return {"FunctionName": function}
+
+
 def _grant(lam: Any, function: str, principal: str, source_arn: str, sid: str) -> dict[str, Any]:
     """Let ``principal`` (from ``source_arn``) invoke ``function``; the statement id."""
     kwargs: dict[str, Any] = {
-        "FunctionName": function,
+        **_qualified(function),
         "StatementId": sid,
         "Action": "lambda:InvokeFunction",
         "Principal": principal,
@@ -154,7 +164,7 @@ def _grant(lam: Any, function: str, principal: str, source_arn: str, sid: str) -
 def _revoke(lam: Any, function: str, grant: Mapping[str, Any]) -> None:
     if grant.get("added"):
         try:
-            lam.remove_permission(FunctionName=function, StatementId=grant["statement"])
+            lam.remove_permission(**_qualified(function), StatementId=grant["statement"])
         except Exception as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise
@@ -399,8 +409,16 @@ def _events_find(session: Any, function_arn: str) -> list[Wire]:
     wires = []
     buses = [b["Name"] for b in events.list_event_buses().get("EventBuses", [])] or ["default"]
     for bus in buses:
-        names = events.list_rule_names_by_target(TargetArn=function_arn, EventBusName=bus)
-        for rule_name in names.get("RuleNames", []):
+        # A target names the function or one of its aliases (a catalog function's is
+        # `live`), and ListRuleNamesByTarget matches the ARN exactly: ask for both.
+        names = {
+            name
+            for arn in (function_arn, f"{function_arn}:{LIVE_ALIAS}")
+            for name in events.list_rule_names_by_target(TargetArn=arn, EventBusName=bus).get(
+                "RuleNames", []
+            )
+        }
+        for rule_name in sorted(names):
             rule = events.describe_rule(Name=rule_name, EventBusName=bus)
             for target in events.list_targets_by_rule(Rule=rule_name, EventBusName=bus)["Targets"]:
                 if _targets(target["Arn"], function_arn):

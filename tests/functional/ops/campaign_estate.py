@@ -22,6 +22,7 @@ import boto3
 
 from etl_platform.infra.components.alarms import ALARM_RULES
 from etl_platform.model.catalog import load_catalog
+from etl_platform.model.deployment import LIVE_ALIAS
 from etl_platform.model.naming import log_group_name, resource_name
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -345,7 +346,12 @@ def deploy(session: boto3.Session, catalog_dir: Path, name: str, suffix: str) ->
         MemorySize=spec.memory_size,
         TracingConfig={"Mode": "Active"},
         Tags={"ManagedBy": "pulumi", "Project": "etl-platform", "Owner": "platform"},
+        Publish=True,
     )["FunctionArn"]
+    # Every trigger of a catalog function targets its alias (issue 22): the deploy publishes
+    # a version and points the alias at it, as the plan's aws.lambda_.Alias does.
+    version = lam.list_versions_by_function(FunctionName=function_name)["Versions"][-1]["Version"]
+    lam.create_alias(FunctionName=function_name, Name=LIVE_ALIAS, FunctionVersion=version)
     logs.create_log_group(logGroupName=log_group_name(function_name))
     logs.put_retention_policy(logGroupName=log_group_name(function_name), retentionInDays=7)
     for rule in ALARM_RULES:

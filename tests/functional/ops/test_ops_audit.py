@@ -22,6 +22,8 @@ from etl_platform.ops.audit import CHECKS, SCHEMA, AuditOptions, audit, render_t
 from etl_platform.ops.cli import main
 from etl_platform.paths import REPO_ROOT
 
+pytestmark = pytest.mark.aws_managed_policies  # the estate attaches AmazonS3FullAccess
+
 TODAY = dt.date(2026, 11, 29)
 OPTIONS = AuditOptions(max_package_bytes=100 * 1024)
 

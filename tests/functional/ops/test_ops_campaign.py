@@ -411,6 +411,7 @@ def test_readiness_runs_the_declared_test_invoke(tmp_path: Path) -> None:
             },
             {
                 "FunctionName": target,
+                "Qualifier": "live",
                 "Payload": b'{"ping": true}',
                 "InvocationType": "RequestResponse",
             },

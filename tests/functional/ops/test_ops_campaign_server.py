@@ -90,10 +90,12 @@ def test_cutover_rollback_and_campaign_through_the_endpoint(
     # WHEN a dry run is asked for THEN it names the schedule rule and changes nothing
     assert "EventBridge rule legacy-nightly-schedule" in run(capsys, *cut, "--dry-run")
     assert_same(before, snapshot(server))
-    # WHEN cut over THEN the rule targets the new function, and the campaign says so
+    # WHEN cut over THEN the rule targets the new function's alias live, and the campaign
+    # says so
     run(capsys, *cut)
     targets = server.client("events").list_targets_by_rule(Rule="legacy-nightly-schedule")
-    assert [t["Arn"].rsplit(":", 1)[-1] for t in targets["Targets"]] == ["lambda-nightly-dev"]
+    arns = [t["Arn"] for t in targets["Targets"]]
+    assert [arn.split(":")[-2:] for arn in arns] == [["lambda-nightly-dev", "live"]]
     assert states()["legacy-nightly"] == "cut over"
     # WHEN rolled back THEN the account's triggers are as before, field by field
     run(capsys, "cutover", "nightly", "--stack", STACK, "--from", "legacy-nightly",

@@ -287,7 +287,7 @@ def test_deploy_all_runs_the_real_preflight_and_deploys_nothing_on_a_low_quota(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from etl_platform.ops.pulumi_cli import main as pulumi_cli_main
+    from etl_platform.ops.cli import main as etl_ops_main
 
     # GIVEN a configured stack, a FAKE pulumi on PATH and an account with 10 executions
     account_settings(aws, limit=10, unreserved=10)
@@ -297,7 +297,7 @@ def test_deploy_all_runs_the_real_preflight_and_deploys_nothing_on_a_low_quota(
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test-only")
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path / 'state'}")
     # WHEN the user deploys
-    code = pulumi_cli_main(["--repo", str(repo), "deploy-all", "dev"])
+    code = etl_ops_main(["deploy-all", "--repo", str(repo), "dev"])
     # THEN preflight's report explains the quota and nothing was deployed
     err = capsys.readouterr().err
     assert code == 2

@@ -170,8 +170,7 @@ FRAGMENTS = st.fixed_dictionaries(
 )
 
 
-@settings(
-    max_examples=150,
+@settings(  # budget: the hypothesis profile (tests/conftest.py)
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

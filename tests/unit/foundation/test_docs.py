@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from etl_platform.checks.docgen import DOCS_DIR, generate, stale_files
-from etl_platform.checks.plan import plan_stack
 from etl_platform.infra.components.alarms import ALARM_RULES
 from etl_platform.model.catalog import load_catalog
 from etl_platform.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
-def generated() -> dict:
-    return generate(plan_stack("dev"))
+def generated(planned: Any) -> dict:
+    return generate(planned("dev"))
 
 
 def test_the_committed_docs_are_what_nox_s_docs_generates(generated: dict) -> None:
@@ -64,7 +64,9 @@ def test_an_alarm_row_without_runbook_text_is_refused_with_how_to_fix_it() -> No
     assert "nox -s docs" in message
 
 
-def test_the_stale_check_notices_a_change(generated: dict, tmp_path, monkeypatch) -> None:
+def test_the_stale_check_notices_a_change(
+    generated: dict, tmp_path: Any, monkeypatch: Any, planned: Any
+) -> None:
     # GIVEN a docs folder whose runbook was edited inside the generated block
     import etl_platform.checks.docgen as docgen
 
@@ -74,7 +76,7 @@ def test_the_stale_check_notices_a_change(generated: dict, tmp_path, monkeypatch
     runbook.write_text(runbook.read_text().replace("### errors\n", "### errorz\n"))
     monkeypatch.setattr(docgen, "DOCS_DIR", tmp_path)
     # WHEN checked  THEN exactly that file is stale
-    runs = plan_stack("dev")
+    runs = planned("dev")
     assert [p.name for p in stale_files(runs)] == ["runbook.md"]
 
 

@@ -18,12 +18,11 @@ from etl_platform.model.runtime_calendar import (
     STALE_AFTER_DAYS,
     CalendarError,
     load_calendar,
-    main,
     parse_date,
-    parse_runtimes_page,
-    refresh,
 )
 from etl_platform.model.runtimes import RUNTIMES
+from etl_platform.ops.cli import main
+from etl_platform.ops.runtime_refresh import parse_runtimes_page, refresh
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_HTML = FIXTURES / "lambda-runtimes-sample.html"
@@ -95,7 +94,9 @@ def test_refresh_rewrites_the_file_with_the_check_date_and_lists_changes(tmp_pat
 
 def test_refresh_is_one_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "lambda_runtimes.json"
-    code = main(["refresh", str(SAMPLE_HTML), "--out", str(out), "--checked-on", "2027-01-02"])
+    code = main(
+        ["runtimes", "refresh", str(SAMPLE_HTML), "--out", str(out), "--checked-on", "2027-01-02"]
+    )
     assert code == 0
     assert load_calendar(out).runtimes["nodejs22.x"].block_update == dt.date(2027, 7, 1)
     assert "checked on 2027-01-02" in capsys.readouterr().out
@@ -107,7 +108,7 @@ def test_refresh_refuses_a_page_without_the_table_and_writes_nothing(
     page = tmp_path / "saved.html"
     page.write_text("<html><body><table><tr><th>a</th></tr></table></body></html>")
     out = tmp_path / "lambda_runtimes.json"
-    assert main(["refresh", str(page), "--out", str(out)]) == 1
+    assert main(["runtimes", "refresh", str(page), "--out", str(out)]) == 2  # bad input
     assert "no runtime table found" in capsys.readouterr().err
     assert not out.exists()
 

@@ -55,7 +55,7 @@ def _probe(key: str, target: str) -> str:
     return _arn(target)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(deadline=None)  # budget: the hypothesis profile (tests/conftest.py)
 @given(calls=calls, role=statements)
 def test_every_proposed_need_is_for_a_call_the_code_makes(
     calls: list[str], role: list[Statement]
@@ -71,7 +71,7 @@ def test_every_proposed_need_is_for_a_call_the_code_makes(
         assert derived.needs == {}
 
 
-@settings(max_examples=120, deadline=None)
+@settings(deadline=None)  # budget: the hypothesis profile (tests/conftest.py)
 @given(calls=calls, role=statements)
 def test_every_proposed_need_is_one_the_legacy_role_allowed(
     calls: list[str], role: list[Statement]
@@ -88,7 +88,7 @@ def test_every_proposed_need_is_one_the_legacy_role_allowed(
     assert set(empty.denied) | set(empty.no_need) == set(calls)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(deadline=None)  # budget: the hypothesis profile (tests/conftest.py)
 @given(calls=calls, role=statements)
 def test_every_call_is_accounted_for(calls: list[str], role: list[Statement]) -> None:
     # WHEN needs are derived THEN each call is granted, denied, unlocated or has no need

@@ -15,6 +15,8 @@ import pytest
 
 from etl_platform.paths import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # each test runs nox in a subprocess
+
 NOX = REPO_ROOT / ".venv" / "bin" / "nox"
 
 
@@ -83,6 +85,7 @@ def test_nox_lists_every_entry_point_and_runs_the_tests_by_default(
         **{
             name: "-"
             for name in (
+                "unit",
                 "integration",
                 "lint",
                 "typecheck",

@@ -1,8 +1,9 @@
 """deploy-all / preview-all / destroy-all / new-env, driven against a recording fake pulumi.
 
 Unit tier: no network, no Pulumi CLI, no AWS. Each test runs the real command-line
-entry point (``main``) which starts the fake as a real subprocess; the fake's log is
-the ground truth of what a user's machine would have run.
+entry point (``etl-ops <verb>``, :func:`etl_platform.ops.cli.main`) which starts the
+fake as a real subprocess; the fake's log is the ground truth of what a user's machine
+would have run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pytest
 from etl_platform.errors import SettingsError
 from etl_platform.model.resources import placeholder
 from etl_platform.model.settings import RESOURCES_KEY, settings_from_mapping
-from etl_platform.ops.pulumi_cli import DEPLOY_ORDER, main
+from etl_platform.ops.cli import main
+from etl_platform.ops.pulumi_cli import DEPLOY_ORDER
 
 from .conftest import PreflightStub
 from .fake_pulumi import FakePulumi
@@ -34,7 +36,8 @@ def _select(stack: str, folder: str) -> list[str]:
 
 
 def _run(repo: Path, *argv: str) -> int:
-    return main(["--repo", str(repo), *argv])
+    verb, *rest = argv
+    return main([verb, "--repo", str(repo), *rest])
 
 
 def test_deploy_all_selects_then_ups_each_project_in_deploy_order(
@@ -263,7 +266,7 @@ def test_invalid_stack_names_are_refused_before_anything_runs(
 ) -> None:
     # GIVEN a stack name Pulumi would reject (or one that only fits one project)
     # WHEN the user deploys it
-    code = main(["--repo", str(repo), "deploy-all", "--", stack])
+    code = main(["deploy-all", "--repo", str(repo), "--", stack])
 
     # THEN the name is refused with the rule, and pulumi never ran
     assert code != 0
@@ -363,17 +366,17 @@ def test_new_env_refuses_a_bad_suffix_before_anything_runs(
     assert cli_env.calls() == []
 
 
-def test_module_runs_as_a_script(cli_env: FakePulumi, repo: Path) -> None:
-    # GIVEN the documented `python -m` entry point
+def test_etl_ops_runs_as_a_script(cli_env: FakePulumi, repo: Path) -> None:
+    # GIVEN the `etl-ops` program as a module (what the console script and nox run)
     # WHEN the user runs it directly (not through nox)
     result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "etl_platform.ops.pulumi_cli",
+            "etl_platform.ops.cli",
+            "deploy-all",
             "--repo",
             str(repo),
-            "deploy-all",
             "dev",
             "--skip-preflight",  # a subprocess: the preflight stub does not reach it
         ],

@@ -25,7 +25,7 @@ from etl_platform.model.catalog import load_catalog
 from etl_platform.model.deployment import APPLICATION, DEPLOYMENT_PREFERENCES, LIVE_ALIAS
 from etl_platform.model.naming import resource_name
 from etl_platform.ops import pulumi_cli
-from etl_platform.ops.pulumi_cli import main
+from etl_platform.ops.cli import main
 from etl_platform.ops.release import (
     POLL_SECONDS,
     Release,
@@ -357,7 +357,7 @@ def test_deploy_all_fails_after_pulumi_up_when_a_release_rolls_back(
     monkeypatch.setattr(pulumi_cli, "aws_clients", lambda: stubs.clients)
     monkeypatch.setattr(pulumi_cli.time, "sleep", Sleeps())
     # WHEN the user deploys
-    code = main(["--repo", str(repo), "deploy-all", "dev"])
+    code = main(["deploy-all", "--repo", str(repo), "dev"])
     # THEN every project was updated, the export was read, and the run fails (exit 1)
     # naming the function and its alarm, with the per-function report before it
     assert code == 1

@@ -36,7 +36,7 @@ def test_a_batch_goes_received_transformed_loaded_and_conserves_its_records():
     assert Manifest.from_json(manifest.to_json()) == manifest
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)  # budget: the hypothesis profile (tests/conftest.py)
 @given(steps=st.lists(st.sampled_from(["transform", "load"]), max_size=8))
 def test_any_order_of_deliveries_never_moves_a_stage_back_or_erases_load_counts(steps):
     # GIVEN a new batch / WHEN transitions arrive in any order, repeated (at-least-once)

@@ -244,7 +244,7 @@ ORDER_LIKE = st.dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)  # budget: the hypothesis profile (tests/conftest.py)
 @given(record=JSON_VALUES | ORDER_LIKE)
 def test_any_json_value_is_accepted_or_rejected_with_a_reason_never_an_exception(record):
     # GIVEN any JSON value as a record (including NaN, huge numbers, lone surrogates)
@@ -278,7 +278,7 @@ VALID_ORDERS = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)  # budget: the hypothesis profile (tests/conftest.py)
 @given(record=VALID_ORDERS)
 def test_every_valid_order_is_accepted_with_exact_cents(record):
     # GIVEN any order within the schema / WHEN normalized

@@ -71,7 +71,7 @@ LINES = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)  # budget: the hypothesis profile (tests/conftest.py)
 @given(lines=LINES)
 def test_nothing_is_lost_received_equals_staged_plus_rejected_plus_duplicates(
     transform_module, lines

@@ -4,17 +4,17 @@ The plan (:func:`etl_platform.checks.plan.plan_stack`) runs ``projects/shared``,
 ``projects/observability`` and ``projects/etl-functions`` under Pulumi's mock runtime
 with their real stack files, each fed its predecessors' exports. Every rule is applied
 to every registered resource of the three stacks together; every policy document goes
-through parliament; and ``nox -s plan`` (``etl_platform.checks.plan.main``) refuses a plan in
-which a function was switched to nodejs18.x or had tracing turned off.
+through parliament; and ``nox -s plan`` (``etl-ops plan``,
+:func:`etl_platform.checks.plan.command`) refuses a plan in which a function was
+switched to nodejs18.x or had tracing turned off.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +24,7 @@ from etl_platform.checks.offline import PlannedResource, ProgramRun
 from etl_platform.checks.rules import evaluate, stack_context, to_resources
 from etl_platform.checks.rules import types as t
 from etl_platform.checks.rules.documents import PolicyDocument
-from etl_platform.paths import REPO_ROOT
+from etl_platform.ops.cli import main as etl_ops
 
 STACKS = ["dev", "prod"]
 
@@ -52,9 +52,9 @@ EXPECTED_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def plans() -> dict[str, list[ProgramRun]]:
+def plans(planned: Any) -> dict[str, list[ProgramRun]]:
     """The three programs' offline runs, per stack (each run takes about a second)."""
-    return {stack: plan.plan_stack(stack) for stack in STACKS}
+    return {stack: planned(stack) for stack in STACKS}
 
 
 def _resources(runs: list[ProgramRun]) -> list[PlannedResource]:
@@ -193,7 +193,7 @@ def test_plan_refuses_a_broken_function(
     broken = _broken(plans["dev"], "lambda-transform-dev", **change)
     monkeypatch.setattr(plan, "plan_stack", lambda stack: broken)
     # WHEN `nox -s plan -- dev` runs
-    code = plan.main(["dev", "--out", str(tmp_path / "plan.json")])
+    code = etl_ops(["plan", "dev", "--out", str(tmp_path / "plan.json")])
     out = capsys.readouterr().out
     # THEN it exits non-zero, shows the rule as FAIL and prints the rule's message
     assert code == 1
@@ -216,23 +216,10 @@ def test_rules_report_lists_every_rule_as_pass_for_the_real_plan(
         assert f"PASS  {r.id}" in report
 
 
-def test_nox_plan_exits_zero_for_the_real_programs(tmp_path: Path) -> None:
-    # GIVEN the repository as it is  WHEN `python -m etl_platform.checks.plan dev` runs for real
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "etl_platform.checks.plan",
-            "dev",
-            "--out",
-            str(tmp_path / "p.json"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+@pytest.mark.slow
+def test_nox_plan_exits_zero_for_the_real_programs(cli_plan: Any) -> None:
+    # GIVEN the repository as it is  WHEN `etl-ops plan dev` runs for real (once a session)
+    result = cli_plan
     # THEN it prints the rules report and exits 0
     assert "== guardrails (dev)" in result.stdout, result.stderr
     assert result.returncode == 0, result.stdout[-3000:]

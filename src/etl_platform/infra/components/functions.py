@@ -23,7 +23,7 @@ stacks' exports; nothing here names a particular function.
   triggered by S3, an invoke permission limited to the bucket and the account, and
   the bucket's one notification configuration listing all of them.
 - :func:`read_upstreams`: the shared and observability exports this project needs,
-  checked through :class:`etl_platform.model.contract.Upstream` (a missing function entry
+  checked through :class:`etl_platform.infra.upstream.Upstream` (a missing function entry
   fails naming the function and ``nox -s deploy-all``).
 """
 
@@ -43,13 +43,13 @@ from pulumi import ResourceOptions
 from etl_platform.artifacts.packaging import build_function_zip
 from etl_platform.infra.components.alarms import metric_alarm, trigger_rules_for
 from etl_platform.infra.function_policy import assume_role_document, role_policy_document
+from etl_platform.infra.upstream import Upstream
 from etl_platform.model.catalog import FunctionSpec
 from etl_platform.model.contract import (
     OBSERVABILITY,
     SHARED,
     ObservabilityExports,
     SharedExports,
-    Upstream,
 )
 from etl_platform.model.deployment import LIVE_ALIAS
 from etl_platform.model.naming import resource_name
