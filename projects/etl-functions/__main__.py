@@ -26,7 +26,12 @@ from etl_platform.model.settings import load_settings
 
 catalog = load_catalog()
 settings = load_settings(catalog.names)
-upstreams = read_upstreams(settings, catalog.names, node=bool(catalog.node_functions))
+upstreams = read_upstreams(
+    settings,
+    catalog.names,
+    node=bool(catalog.node_functions),
+    http_apis=[spec.name for spec in catalog if spec.trigger.type == "http-api"],
+)
 account_id = aws.get_caller_identity_output().account_id
 
 bucket = DataBucket("data", DataBucketArgs(settings=settings, account_id=account_id))
@@ -61,6 +66,10 @@ urls = {name: fn.url.function_url for name, fn in functions.items() if fn.url is
 pulumi.export(FunctionsExports.FUNCTION_NAMES, {n: fn.name for n, fn in functions.items()})
 pulumi.export(FunctionsExports.FUNCTION_ARNS, {n: fn.arn for n, fn in functions.items()})
 pulumi.export(FunctionsExports.FUNCTION_URLS, urls)
+pulumi.export(
+    FunctionsExports.API_ENDPOINTS,
+    {n: fn.api_endpoint for n, fn in functions.items() if fn.api_endpoint is not None},
+)
 for export, function in URL_EXPORTS.items():
     if function in urls:
         pulumi.export(export, urls[function])

@@ -71,5 +71,6 @@ dashboard = Dashboard(
 
 pulumi.export(ObservabilityExports.LOG_GROUP_NAMES, logs.names)
 pulumi.export(ObservabilityExports.LOG_GROUP_ARNS, logs.arns)
+pulumi.export(ObservabilityExports.ACCESS_LOG_GROUP_ARNS, logs.access_arns)
 pulumi.export(ObservabilityExports.ALARM_TOPIC_ARN, topic.arn)
 pulumi.export(ObservabilityExports.DASHBOARD_NAME, dashboard.dashboard_name)

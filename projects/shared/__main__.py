@@ -39,7 +39,9 @@ node_layer = (
     if node_runtimes
     else None
 )
-dlqs = DeadLetterQueues("dlq", DeadLetterQueuesArgs(functions=catalog.names, settings=settings))
+dlqs = DeadLetterQueues(
+    "dlq", DeadLetterQueuesArgs(functions=catalog.names, settings=settings, catalog=catalog)
+)
 boundary = PermissionsBoundary(
     "boundary", PermissionsBoundaryArgs(catalog=catalog, settings=settings, dlq_arns=dlqs.arns)
 )

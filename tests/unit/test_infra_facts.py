@@ -292,9 +292,12 @@ def test_the_readme_alarm_table_lists_every_alarm_rule() -> None:
     assert set(rows) == {rule.what for rule in per_function}
     scope = {
         "every": "every function",
-        "async": "asynchronously invoked functions (S3, schedule, none)",
+        "async": "asynchronously invoked functions (S3, schedule, SNS, EventBridge, none)",
         "s3": "S3-triggered functions",
         "url": "functions with a URL trigger",
+        "sqs": "the queue of an `sqs` trigger",
+        "stream": "functions with a `dynamodb-stream` or `kinesis` trigger",
+        "http-api": "the HTTP API of an `http-api` trigger",
     }
     for rule in per_function:
         _, on, metric, _ = rows[rule.what]

@@ -17,6 +17,8 @@ Modules:
 - ``s3``: S3 helpers (S3 event parsing, JSON / JSON-lines objects, conditional puts).
 - ``db``: Secrets Manager credential cache and the PostgreSQL connection pool.
 - ``http``: Lambda function URL (payload 2.0) requests and JSON responses.
+- ``batch``: partial batch responses for SQS, DynamoDB stream and Kinesis triggers
+  (``process_batch``: one record handler, ``{"batchItemFailures": [...]}``).
 - ``api``: the one shape of an API function's entry point (ingest-api, status-api).
 - ``batches``: batch ids, the S3 key layout and the batch manifest (``Manifest``: the
   only legal stage transitions, stored with conditional writes).

@@ -51,7 +51,12 @@ def _trigger_text(spec: FunctionSpec) -> str:
         return f"S3 {trigger.prefix}"
     if trigger.type == "schedule":
         return f"schedule {trigger.expression}"
-    return "no trigger (invoked directly or by redrive)"
+    if trigger.type == "none":
+        return "no trigger (invoked directly or by redrive)"
+    if trigger.type == "http-api":
+        return f"HTTP API {', '.join(trigger.option('routes'))}"
+    source = f" {trigger.source}" if trigger.source else ""
+    return f"{trigger.type}{source}"
 
 
 def _tail(arn: object) -> str:
@@ -198,6 +203,8 @@ def _fires_when(rule: AlarmRule) -> str:
         "function": "on each function",
         "dlq": "on each function's DLQ",
         "pipeline": "once per stack",
+        "source-queue": "on the SQS queue that triggers the function",
+        "http-api": "on the function's HTTP API (built by the etl-functions stack)",
     }[rule.target]
     scope = "" if rule.applies == "every" else f" (functions with a `{rule.applies}` trigger)"
     return (

@@ -225,6 +225,60 @@ def _bucket(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str,
     }
 
 
+def _event_rule(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    bus = inputs.get("eventBusName") or "default"
+    path = name if bus == "default" else f"{bus}/{name}"
+    return f"{name}" if bus == "default" else f"{bus}|{name}", {
+        "arn": _arn("events", f"rule/{path}")
+    }
+
+
+def _event_source_mapping(
+    name: str, inputs: Mapping[str, Any]
+) -> tuple[str | None, dict[str, Any]]:
+    uuid = _uuid(name)
+    return uuid, {
+        "uuid": uuid,
+        "arn": _arn("lambda", f"event-source-mapping:{uuid}"),
+        "functionArn": inputs.get("functionName"),
+        "state": "Enabled",
+    }
+
+
+def _subscription(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    arn = f"{inputs.get('topic')}:{_uuid(name)}"
+    return arn, {"arn": arn}
+
+
+def _uuid(text: str) -> str:
+    digest = stable_id(text, 32)
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def _http_api(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    api_id = stable_id(name, 10)  # API Gateway's ids are 10 lowercase letters and digits
+    return api_id, {
+        "arn": f"arn:aws:apigateway:{REGION}::/apis/{api_id}",
+        "apiEndpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com",
+        "executionArn": _arn("execute-api", api_id),
+    }
+
+
+def _api_child(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """An integration, route or authorizer: a 7-character id of its own."""
+    return stable_id(f"{inputs.get('apiId')}/{name}", 7), {}
+
+
+def _stage(name: str, inputs: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    api_id = inputs.get("apiId")
+    path = "" if name == "$default" else name
+    return name, {
+        "invokeUrl": f"https://{api_id}.execute-api.{REGION}.amazonaws.com/{path}",
+        "executionArn": _arn("execute-api", f"{api_id}/{name}"),
+        "arn": f"arn:aws:apigateway:{REGION}::/apis/{api_id}/stages/{name}",
+    }
+
+
 # One row per resource type whose computed outputs the programs read.
 COMPUTED_OUTPUTS: dict[str, Computed] = {
     "aws:sqs/queue:Queue": _queue,
@@ -241,6 +295,14 @@ COMPUTED_OUTPUTS: dict[str, Computed] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:s3/bucket:Bucket": _bucket,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": _event_source_mapping,
+    "aws:sns/topicSubscription:TopicSubscription": _subscription,
+    "aws:apigatewayv2/api:Api": _http_api,
+    "aws:apigatewayv2/integration:Integration": _api_child,
+    "aws:apigatewayv2/route:Route": _api_child,
+    "aws:apigatewayv2/authorizer:Authorizer": _api_child,
+    "aws:apigatewayv2/stage:Stage": _stage,
 }
 
 

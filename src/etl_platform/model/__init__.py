@@ -4,6 +4,8 @@
 - ``catalog``           the declarative function catalog (``lambdas/*/function.toml``)
 - ``needs``             the ``[needs]`` vocabulary: each key, its exact IAM actions, its target
 - ``resources``         ``etl:resources``: resources the platform does not own, parsed from ARNs
+- ``trigger_sources``   a trigger's ``etl:resources`` entry resolved per stack (kind, loops),
+                        and the names other stacks need first (an eventbridge rule's ARN)
 - ``deployment``        the alias ``live`` and the deployment preferences (one table
                         mapping catalog/stack keys to CodeDeploy's Lambda configurations)
 - ``naming``            ``{resource-type}-{name}-{suffix}`` names checked against AWS limits

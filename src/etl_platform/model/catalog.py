@@ -18,9 +18,9 @@ Example entry::
     deployment = "canary-10-5"      # optional: how CodeDeploy shifts traffic to a new version
     smoke_event = { ping = true }   # optional: invoke each new version with it before traffic
 
-    [trigger]                       # type = url | s3 (+ prefix) | schedule (+ expression) | none
-    type = "s3"
-    prefix = "raw/"
+    [trigger]                       # a row of TRIGGER_TYPES: url | s3 (+ prefix) | schedule
+    type = "s3"                     # (+ expression) | none | sqs | dynamodb-stream | kinesis
+    prefix = "raw/"                 # | sns | eventbridge | http-api | invoke (README: catalog)
 
     [needs]                         # exactly what it may touch in the data bucket
     s3_read = ["raw/"]
@@ -87,15 +87,20 @@ __all__ = [
     "CRITICAL_RESERVED_CONCURRENCY",
     "ENTRY_CHECKS",
     "ENTRY_KEYS",
+    "HTTP_API_AUTH",
+    "INVOKE_PRINCIPALS",
     "MAX_CONNECTIONS",
     "MEMORY_MB",
     "NODE_HANDLER_EXTENSIONS",
+    "OPTION_CHECKS",
     "RESERVED_ENV_VARS",
     "SLO_ENV_VARS",
+    "STARTING_POSITIONS",
     "TIMEOUT_SECONDS",
     "TRIGGER_TYPES",
     "Catalog",
     "EntryKey",
+    "EventSourceMapping",
     "FunctionSpec",
     "Grant",
     "Trigger",
@@ -136,16 +141,51 @@ MAX_NAME_LENGTH = 32
 MAX_SMOKE_EVENT_BYTES = 6 * 1024 * 1024
 
 
+#: The principals an ``invoke`` trigger may name: principal -> (the ``etl:resources`` kinds
+#: its ``source`` may be, whether that service invokes asynchronously). S3, SNS, SQS,
+#: streams and EventBridge have trigger types of their own, with their failure handling.
+INVOKE_PRINCIPALS: dict[str, tuple[tuple[tuple[str, str], ...], bool]] = {
+    "apigateway.amazonaws.com": ((("execute-api", "api"),), False),
+    "cognito-idp.amazonaws.com": ((("cognito-idp", "userpool"),), False),
+    "iot.amazonaws.com": ((("iot", "rule"),), True),
+    "logs.amazonaws.com": ((("logs", "log-group"),), True),
+}
+STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
+HTTP_API_AUTH = ("iam", "jwt")
+HTTP_METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+_ROUTE = re.compile(r"^(?P<method>[A-Z]+) (?P<path>/[A-Za-z0-9._~{}+/-]*)$")
+
+
 @dataclass(frozen=True)
 class Trigger:
     type: str  # a key of TRIGGER_TYPES
     prefix: str | None = None
     expression: str | None = None
+    #: The other keys of the ``[trigger]`` table, checked, with the type's defaults filled
+    #: in (sorted (key, value) pairs; lists as tuples).
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def option(self, key: str) -> Any:
+        """A key of the trigger table (its default when the entry leaves it out), or None."""
+        return dict(self.options).get(key)
+
+    @property
+    def source(self) -> str | None:
+        """The ``etl:resources`` name the trigger consumes (queue, stream, topic, bus...)."""
+        key = TRIGGER_TYPES[self.type].source_key
+        return self.option(key) if key else None
 
     @property
     def asynchronous(self) -> bool:
         """Lambda invokes the function asynchronously: retries, the DLQ and event age apply."""
+        if self.type == "invoke":
+            return INVOKE_PRINCIPALS[self.option("principal")][1]
         return TRIGGER_TYPES[self.type].asynchronous
+
+    @property
+    def mapping(self) -> EventSourceMapping | None:
+        """How Lambda polls the source (sqs, streams), or None when the source pushes."""
+        return TRIGGER_TYPES[self.type].mapping
 
 
 def _check_prefix(path: Path, raw: dict[str, Any]) -> None:
@@ -162,14 +202,196 @@ def _check_schedule(path: Path, raw: dict[str, Any]) -> None:
         )
 
 
+# --- the keys of the newer trigger types: one checker per key, returning the value kept
+
+
+def _resource_name(path: Path, key: str, value: Any) -> str:
+    if not (isinstance(value, str) and _NAME.match(value)):
+        raise CatalogError(
+            path,
+            f"trigger.{key}",
+            f"{value!r} must be a logical name the stack declares in etl:resources "
+            '(kebab-case, e.g. "orders")',
+        )
+    return value
+
+
+def _int_in(low: int, high: int) -> Callable[[Path, str, Any], int]:
+    def check(path: Path, key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise CatalogError(
+                path, f"trigger.{key}", f"{value!r} must be a whole number from {low} to {high}"
+            )
+        return value
+
+    return check
+
+
+def _one_of(allowed: tuple[str, ...]) -> Callable[[Path, str, Any], str]:
+    def check(path: Path, key: str, value: Any) -> str:
+        if value not in allowed:
+            raise CatalogError(
+                path, f"trigger.{key}", f"{value!r} is not allowed; use one of {list(allowed)}"
+            )
+        return str(value)
+
+    return check
+
+
+def _flag(path: Path, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise CatalogError(path, f"trigger.{key}", f"must be true or false, got {value!r}")
+    return value
+
+
+def _json_object(path: Path, key: str, value: Any) -> str:
+    """JSON text of an object (an SNS filter policy, an EventBridge pattern), kept canonical."""
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else None
+    except json.JSONDecodeError as exc:
+        raise CatalogError(path, f"trigger.{key}", f"is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict) or not parsed:
+        raise CatalogError(
+            path,
+            f"trigger.{key}",
+            'must be the JSON text of a non-empty object, e.g. \'{"source": ["orders"]}\'',
+        )
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"))
+
+
+def _schedule_text(path: Path, key: str, value: Any) -> str:
+    if not (isinstance(value, str) and _SCHEDULE.match(value)):
+        raise CatalogError(path, f"trigger.{key}", f"{value!r} must be rate(...) or cron(...)")
+    return value
+
+
+def _text(path: Path, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(path, f"trigger.{key}", f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _routes(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise CatalogError(path, f"trigger.{key}", 'must be a list like ["POST /orders"]')
+    for route in value:
+        match = _ROUTE.match(route) if isinstance(route, str) else None
+        if match is None or match["method"] not in HTTP_METHODS:
+            raise CatalogError(
+                path,
+                f"trigger.{key}",
+                f"{route!r} must be '<METHOD> /<path>' with METHOD one of {list(HTTP_METHODS)} "
+                "(API Gateway's route keys, e.g. 'POST /orders', 'GET /orders/{id}')",
+            )
+    if len(set(value)) != len(value):
+        raise CatalogError(path, f"trigger.{key}", "lists a route twice")
+    return tuple(value)
+
+
+def _principal(path: Path, key: str, value: Any) -> str:
+    if value not in INVOKE_PRINCIPALS:
+        raise CatalogError(
+            path,
+            f"trigger.{key}",
+            f"{value!r} is not offered; use one of {sorted(INVOKE_PRINCIPALS)} (S3, SNS, SQS, "
+            "streams and EventBridge have trigger types of their own, with failure handling)",
+        )
+    return str(value)
+
+
+#: Every key of the newer trigger types -> how its value is checked (and normalised).
+OPTION_CHECKS: dict[str, Callable[[Path, str, Any], Any]] = {
+    "queue": _resource_name,
+    "stream": _resource_name,
+    "topic": _resource_name,
+    "bus": _resource_name,
+    "source": _resource_name,
+    "batch_size": _int_in(1, 10_000),
+    "batching_window_seconds": _int_in(0, 300),
+    "maximum_concurrency": _int_in(2, 1000),
+    "starting_position": _one_of(STARTING_POSITIONS),
+    # Never -1 (infinite): a poison record would block its shard until it expires.
+    "maximum_retry_attempts": _int_in(0, 10_000),
+    "maximum_record_age_seconds": _int_in(60, 604_800),
+    "bisect_on_error": _flag,
+    "filter_policy": _json_object,
+    "pattern": _json_object,
+    "schedule": _schedule_text,
+    "routes": _routes,
+    "auth": _one_of(HTTP_API_AUTH),
+    "issuer": _text,
+    "audience": _text,
+    "throttle_rate": _int_in(1, 10_000),
+    "throttle_burst": _int_in(1, 5_000),
+    "principal": _principal,
+}
+
+
+def _check_sqs(path: Path, raw: dict[str, Any]) -> None:
+    # AWS: a batch of more than 10 messages needs a batching window of at least 1 s.
+    if raw["batch_size"] > 10 and raw["batching_window_seconds"] < 1:
+        raise CatalogError(
+            path,
+            "trigger.batching_window_seconds",
+            f"batch_size {raw['batch_size']} is above 10, which SQS allows only with a "
+            "batching window: set batching_window_seconds = 1 (or more), or batch_size <= 10",
+        )
+
+
+def _check_eventbridge(path: Path, raw: dict[str, Any]) -> None:
+    if ("pattern" in raw) == ("schedule" in raw):
+        raise CatalogError(
+            path,
+            "trigger.pattern",
+            "an eventbridge trigger has either a pattern (JSON text of an event pattern) or "
+            "a schedule (rate(...) or cron(...)), not both and not neither",
+        )
+    if "schedule" in raw and "bus" in raw:
+        raise CatalogError(
+            path,
+            "trigger.bus",
+            "EventBridge runs scheduled rules on the default bus only: remove bus, or use a "
+            "pattern",
+        )
+
+
+def _check_http_api(path: Path, raw: dict[str, Any]) -> None:
+    jwt = raw["auth"] == "jwt"
+    for key in ("issuer", "audience"):
+        if jwt and key not in raw:
+            raise CatalogError(path, f"trigger.{key}", 'required with auth = "jwt"')
+        if not jwt and key in raw:
+            raise CatalogError(path, f"trigger.{key}", 'only for auth = "jwt"; remove it')
+    if jwt and not str(raw["issuer"]).startswith("https://"):
+        raise CatalogError(
+            path, "trigger.issuer", f"{raw['issuer']!r} must be the issuer's https:// URL"
+        )
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    """How Lambda polls a trigger's source (an SQS queue or a stream)."""
+
+    #: The need (a row of :data:`etl_platform.model.needs.NEEDS`, not a ``[needs]`` key)
+    #: whose actions Lambda uses with the role on the source: granted on its ARN only.
+    need: str
+    #: Streams: a failed batch is bisected and, after its retries, its records' metadata is
+    #: sent to the function's DLQ (the on-failure destination), so the shard moves on.
+    stream: bool = False
+
+
 @dataclass(frozen=True)
 class TriggerType:
     """One ``[trigger] type``: its keys, how they are checked, what it may start.
 
-    ``kinds``: the catalog kinds it may trigger (a URL serves an API; S3 events start
-    batch work), with the reason given when another is set. ``asynchronous``: Lambda
-    invokes the function asynchronously (the DLQ, retries and the event-age alarm
-    apply). The infrastructure of each type is its row of
+    ``keys``: the required keys (besides ``type``); ``optional``: the other keys and
+    their defaults (None: no default). ``kinds``: the catalog kinds it may trigger (a
+    URL serves an API; S3 events start batch work), with the reason given when another
+    is set. ``asynchronous``: Lambda invokes the function asynchronously (the DLQ,
+    retries and the event-age alarm apply). ``source_key``: the key that names the
+    ``etl:resources`` entry it consumes, whose kind must be one of ``source_kinds``.
+    ``mapping``: Lambda polls the source through an event source mapping. The
+    infrastructure of each type is its row of
     ``etl_platform.infra.components.functions.TRIGGER_BUILDERS``.
     """
 
@@ -178,11 +400,32 @@ class TriggerType:
     kinds: tuple[str, ...] = ("api", "batch")
     kind_reason: str = ""
     check: Callable[[Path, dict[str, Any]], None] | None = None
+    optional: Mapping[str, Any] = field(default_factory=dict)
+    source_key: str | None = None
+    source_kinds: tuple[tuple[str, str], ...] = ()
+    mapping: EventSourceMapping | None = None
+    summary: str = ""  # one line for the docs
     #: The needs the trigger implies, as ``(need key, etl:resources name)`` pairs (an
     #: ``sqs`` trigger: ``("sqs_receive", <its queue>)``): granted to the role and the
     #: boundary like declared ones, resolved and kind-checked against the stack the same way.
     needs: Callable[[Trigger], tuple[tuple[str, str], ...]] | None = None
 
+
+def _polls(trigger: Trigger) -> tuple[tuple[str, str], ...]:
+    """A polled trigger implies its mapping's need on its source (``TriggerType.needs``)."""
+    mapping, source = trigger.mapping, trigger.source
+    return ((mapping.need, source),) if mapping is not None and source is not None else ()
+
+
+#: The defaults of a stream trigger: AWS's batch size, and a bounded retry budget so a
+#: poison record never blocks its shard for more than an hour.
+_STREAM_OPTIONS: Mapping[str, Any] = {
+    "starting_position": "LATEST",
+    "batch_size": 100,
+    "maximum_retry_attempts": 2,
+    "maximum_record_age_seconds": 3600,
+    "bisect_on_error": True,
+}
 
 #: Every trigger type, one row each (a new one is a row here and a builder in infra).
 TRIGGER_TYPES: dict[str, TriggerType] = {
@@ -191,6 +434,7 @@ TRIGGER_TYPES: dict[str, TriggerType] = {
         asynchronous=False,
         kinds=("api",),
         kind_reason='a function URL serves an API: set kind = "api"',
+        summary="a function URL (`AWS_IAM`: callers sign with SigV4)",
     ),
     "s3": TriggerType(
         frozenset({"prefix"}),
@@ -198,9 +442,78 @@ TRIGGER_TYPES: dict[str, TriggerType] = {
         kinds=("batch",),
         kind_reason='S3 events start batch work: set kind = "batch"',
         check=_check_prefix,
+        summary="objects created under a prefix of the data bucket",
     ),
-    "schedule": TriggerType(frozenset({"expression"}), asynchronous=True, check=_check_schedule),
-    "none": TriggerType(frozenset(), asynchronous=True),
+    "schedule": TriggerType(
+        frozenset({"expression"}),
+        asynchronous=True,
+        check=_check_schedule,
+        summary="an EventBridge schedule, `rate(...)` or `cron(...)`",
+    ),
+    "none": TriggerType(frozenset(), asynchronous=True, summary="invoked directly"),
+    "sqs": TriggerType(
+        frozenset({"queue"}),
+        asynchronous=False,
+        optional={"batch_size": 10, "batching_window_seconds": 0, "maximum_concurrency": None},
+        check=_check_sqs,
+        source_key="queue",
+        source_kinds=(("sqs", "queue"),),
+        mapping=EventSourceMapping("sqs_receive"),
+        needs=_polls,
+        summary="an SQS queue: event source mapping with partial batch responses",
+    ),
+    "dynamodb-stream": TriggerType(
+        frozenset({"stream"}),
+        asynchronous=False,
+        optional=_STREAM_OPTIONS,
+        source_key="stream",
+        source_kinds=(("dynamodb", "stream"),),
+        mapping=EventSourceMapping("dynamodb_stream_read", stream=True),
+        needs=_polls,
+        summary="a DynamoDB table's stream: bisect, bounded retries, on-failure DLQ",
+    ),
+    "kinesis": TriggerType(
+        frozenset({"stream"}),
+        asynchronous=False,
+        optional=_STREAM_OPTIONS,
+        source_key="stream",
+        source_kinds=(("kinesis", "stream"),),
+        mapping=EventSourceMapping("kinesis_read", stream=True),
+        needs=_polls,
+        summary="a Kinesis data stream: bisect, bounded retries, on-failure DLQ",
+    ),
+    "sns": TriggerType(
+        frozenset({"topic"}),
+        asynchronous=True,
+        optional={"filter_policy": None},
+        source_key="topic",
+        source_kinds=(("sns", "topic"),),
+        summary="a subscription to an SNS topic (asynchronous: retries and the DLQ apply)",
+    ),
+    "eventbridge": TriggerType(
+        frozenset(),
+        asynchronous=True,
+        optional={"pattern": None, "schedule": None, "bus": None},
+        check=_check_eventbridge,
+        source_key="bus",
+        source_kinds=(("events", "event-bus"),),
+        summary="an EventBridge rule (pattern or schedule) whose target retries, then its DLQ",
+    ),
+    "http-api": TriggerType(
+        frozenset({"routes", "auth"}),
+        asynchronous=False,
+        kinds=("api",),
+        kind_reason='an HTTP API waits at most 30 s for its integration: set kind = "api"',
+        optional={"issuer": None, "audience": None, "throttle_rate": 50, "throttle_burst": 100},
+        check=_check_http_api,
+        summary="an API Gateway HTTP API: routes, IAM or JWT auth, throttling, access logs",
+    ),
+    "invoke": TriggerType(
+        frozenset({"principal", "source"}),
+        asynchronous=False,  # per principal: INVOKE_PRINCIPALS
+        source_key="source",
+        summary="only a permission for an existing service resource (a REST API, ...)",
+    ),
 }
 
 
@@ -558,18 +871,28 @@ def _trigger(path: Path, raw: Any) -> Trigger:
             path, "trigger.type", f"{kind!r} is not allowed; use one of {sorted(TRIGGER_TYPES)}"
         )
     trigger_type = TRIGGER_TYPES[kind]
-    allowed = trigger_type.keys | {"type"}
+    allowed = trigger_type.keys | set(trigger_type.optional) | {"type"}
     extra = sorted(set(raw) - allowed)
     if extra:
         raise CatalogError(
             path, f"trigger.{extra[0]}", f"unknown for type {kind!r}; allowed: {sorted(allowed)}"
         )
-    missing = sorted(allowed - set(raw))
+    missing = sorted(trigger_type.keys - set(raw))
     if missing:
         raise CatalogError(path, f"trigger.{missing[0]}", f"required for type {kind!r}")
+    values = {k: v for k, v in trigger_type.optional.items() if v is not None}
+    for key, value in raw.items():
+        check = OPTION_CHECKS.get(key)
+        values[key] = check(path, key, value) if check else value
     if trigger_type.check is not None:
-        trigger_type.check(path, raw)
-    return Trigger(type=kind, prefix=raw.get("prefix"), expression=raw.get("expression"))
+        trigger_type.check(path, values)
+    own = ("type", "prefix", "expression")
+    return Trigger(
+        type=kind,
+        prefix=raw.get("prefix"),
+        expression=raw.get("expression"),
+        options=tuple(sorted((k, v) for k, v in values.items() if k not in own)),
+    )
 
 
 def _needs(path: Path, raw: Any) -> dict[str, tuple[str, ...]]:
@@ -910,7 +1233,14 @@ def resolve_needs(spec: FunctionSpec, settings: Settings, stack: str) -> tuple[G
     declared = dict(settings.resources)
     grants: list[Grant] = []
     for n, name, prefix in spec.resource_needs:
-        key = f"needs.{n.key}" if n.in_catalog else "trigger"
+        source_key = TRIGGER_TYPES[spec.trigger.type].source_key
+        key = (
+            f"needs.{n.key}"
+            if n.in_catalog
+            else f"trigger.{source_key}"
+            if source_key
+            else "trigger"
+        )
         if name not in declared:
             raise CatalogError(
                 spec.source,

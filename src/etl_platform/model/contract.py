@@ -43,6 +43,8 @@ class SharedExports:
 class ObservabilityExports:
     LOG_GROUP_NAMES = "logGroupNames"  # {function: name}
     LOG_GROUP_ARNS = "logGroupArns"  # {function: arn}
+    # {function: arn}, every function with an http-api trigger: its API's access logs
+    ACCESS_LOG_GROUP_ARNS = "accessLogGroupArns"
     ALARM_TOPIC_ARN = "alarmTopicArn"
     DASHBOARD_NAME = "dashboardName"
 
@@ -51,6 +53,7 @@ class FunctionsExports:
     FUNCTION_NAMES = "functionNames"  # {function: name}
     FUNCTION_ARNS = "functionArns"  # {function: arn}
     FUNCTION_URLS = "functionUrls"  # {function: url}, functions with a URL trigger
+    API_ENDPOINTS = "apiEndpoints"  # {function: url}, functions with an http-api trigger
     INGEST_URL = "ingestUrl"
     STATUS_URL = "statusUrl"
     BUCKET_NAME = "bucketName"

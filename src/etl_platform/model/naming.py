@@ -19,6 +19,7 @@ __all__ = [
     "NAME_PROPERTIES",
     "SCOPED_NAMES",
     "SUFFIX_PATTERN",
+    "access_log_group_name",
     "bucket_name",
     "check_suffix_fits",
     "display_name",
@@ -41,6 +42,8 @@ LIMITS: dict[str, int] = {
     "etl": 255,  # CloudWatch dashboard name
     "data": 63,  # S3 bucket name (see bucket_name)
     "schedule": 64,  # EventBridge rule name (functions with a schedule trigger)
+    "rule": 64,  # EventBridge rule name (functions with an eventbridge trigger)
+    "api": 128,  # API Gateway HTTP API name (functions with an http-api trigger)
     "deploy": 100,  # CodeDeploy application and deployment group names
 }
 # Where a resource type keeps its physical (AWS) name, when not in ``name``.
@@ -81,6 +84,14 @@ def log_group_name(function_name: str) -> str:
     return full
 
 
+def access_log_group_name(api_name: str) -> str:
+    """The log group an HTTP API's stage writes its access logs to (pre-created)."""
+    full = f"/aws/apigateway/{api_name}"
+    if len(full) > LOG_GROUP_LIMIT:
+        raise ValueError(f"log group name {full!r} exceeds {LOG_GROUP_LIMIT} characters")
+    return full
+
+
 def bucket_name(suffix: str, account_id: str) -> str:
     """``etl-data-<suffix>-<account-id>``: the account id keeps it globally unique."""
     full = f"etl-data-{suffix}-{account_id}"
@@ -106,6 +117,7 @@ def check_suffix_fits(suffix: str, function_names: Iterable[str]) -> list[str]:
     ]
     for fn in names:
         candidates += [("lambda", fn), ("role", fn), ("policy", fn), ("dlq", fn), ("schedule", fn)]
+        candidates += [("rule", fn), ("api", fn)]
         candidates.append(("deploy", fn))  # its CodeDeploy deployment group
         candidates.append(("alarm", f"{fn}-async-events-dropped"))
     for resource_type, base in candidates:
@@ -137,8 +149,12 @@ ATTACHED_TO_PROPERTIES = ("functionName", "bucket", "role")
 
 
 # Resources whose name is unique only within another resource (an alias within its
-# function): the plan shows ``<owner>:<name>``, and their names need not carry the suffix.
-SCOPED_NAMES: dict[str, str] = {"aws:lambda/alias:Alias": "functionName"}
+# function, an HTTP API's stage, ``$default``, within its API): the plan shows
+# ``<owner>:<name>``, and their names need not carry the suffix.
+SCOPED_NAMES: dict[str, str] = {
+    "aws:lambda/alias:Alias": "functionName",
+    "aws:apigatewayv2/stage:Stage": "apiId",
+}
 
 
 def display_name(type_token: str, props: Mapping[str, Any], logical: str) -> str:

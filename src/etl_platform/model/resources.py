@@ -195,6 +195,41 @@ ARN_SHAPES: tuple[ArnShape, ...] = (
         fix="arn:aws:s3:::<bucket> (a bucket's ARN has no region, account or key; put a key "
         'prefix in the catalog entry: "name/prefix/")',
     ),
+    # The sources an `invoke` trigger may name (etl_platform.model.catalog.INVOKE_PRINCIPALS):
+    # services that already invoke a function and keep doing so after it moves.
+    ArnShape(
+        "execute-api",
+        "api",
+        "API Gateway API",
+        re.compile(r"^(?P<id>[a-z0-9]{10})(/[A-Za-z0-9_*{}.+/-]*)?$"),
+        "a1b2c3d4e5/*/POST/orders",
+        fix="aws apigateway get-rest-apis --query 'items[].[name,id]' (the ARN is "
+        "arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>, * allowed)",
+    ),
+    ArnShape(
+        "cognito-idp",
+        "userpool",
+        "Cognito user pool",
+        re.compile(r"^userpool/(?P<id>[\w-]+_[0-9a-zA-Z]+)$"),
+        "userpool/us-east-1_AbCdEf123",
+        fix="aws cognito-idp describe-user-pool --user-pool-id <id> --query UserPool.Arn",
+    ),
+    ArnShape(
+        "iot",
+        "rule",
+        "IoT rule",
+        re.compile(r"^rule/(?P<id>[A-Za-z0-9_]{1,128})$"),
+        "rule/orders_to_lambda",
+        fix="aws iot get-topic-rule --rule-name <name> --query ruleArn",
+    ),
+    ArnShape(
+        "logs",
+        "log-group",
+        "CloudWatch Logs log group",
+        re.compile(r"^log-group:(?P<id>[A-Za-z0-9_#+=/.,@-]{1,512})(:\*)?$"),
+        "log-group:/legacy/orders:*",
+        fix="aws logs describe-log-groups --log-group-name-prefix <name> --query 'logGroups[].arn'",
+    ),
     ArnShape(
         "iam",
         "role",

@@ -666,7 +666,9 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         "async_event_age_alarm_seconds",
         _whole_number(60, 21600, 600),
         "600",
-        "p99 age of asynchronous events (S3, schedule) that pages, 60 to 21600",
+        "p99 age of asynchronous events (S3, schedule, SNS, EventBridge) that pages, 60 to "
+        "21600; also the age of the oldest message of an `sqs` trigger's queue and the "
+        "`IteratorAge` of a stream trigger that page",
     ),
     SettingKey(
         "etl:tracing",

@@ -20,7 +20,9 @@ Each check prints one PASS or FAIL line and, on FAIL, the fix. In order:
    credentials can read it, and it has the RDS JSON shape the load function expects;
 8. ``vpc`` (when ``etl:vpcSubnetIds`` is set): the subnets and security groups exist
    in the region, and every subnet reaches S3 and Secrets Manager through a VPC
-   endpoint or a NAT route; it says which is missing where.
+   endpoint or a NAT route; it says which is missing where;
+9. ``trigger-queues`` (when a function has an ``sqs`` trigger): each source queue has a
+   redrive policy and a visibility timeout of at least 6x its function's timeout.
 
 Clients come from boto3, so ``AWS_PROFILE``, ``AWS_REGION`` and ``AWS_ENDPOINT_URL``
 (a local emulator) work as for any boto3 program. Exit code 0 when every check passes,
@@ -43,9 +45,11 @@ from typing import Any
 
 from etl_platform.errors import EtlPlatformError
 from etl_platform.model import contract
-from etl_platform.model.catalog import load_catalog
+from etl_platform.model.catalog import FunctionSpec, load_catalog
 from etl_platform.model.naming import resource_name
+from etl_platform.model.resources import Resource
 from etl_platform.model.settings import REGION, Settings, settings_from_mapping
+from etl_platform.model.trigger_sources import trigger_source
 from etl_platform.ops.account import error_code
 from etl_platform.ops.pulumi_env import INSTALL_HINT, STATE_DIR_NAME, OpsError, require_passphrase
 from etl_platform.paths import REPO_ROOT
@@ -54,6 +58,7 @@ __all__ = [
     "MIN_PULUMI_CLI",
     "MIN_UNRESERVED_CONCURRENCY",
     "RDS_SECRET_KEYS",
+    "SQS_VISIBILITY_FACTOR",
     "CheckResult",
     "add_arguments",
     "command",
@@ -72,6 +77,9 @@ CONCURRENCY_QUOTA_CODE = "L-B99A9384"
 # host, username and password, and defaults port 5432 and dbname postgres).
 RDS_SECRET_KEYS: tuple[str, ...] = ("host", "username", "password")
 RDS_SECRET_SHAPE = "{host, port, username, password, dbname}"
+# AWS's guidance for a queue that triggers a function: a visibility timeout of at least
+# six times the function's timeout (Lambda developer guide, "Using Lambda with SQS").
+SQS_VISIBILITY_FACTOR = 6
 
 # The three projects' folders, in deploy order (the last one's config wins a merge).
 PROJECT_FOLDERS: tuple[str, ...] = tuple(folder for _name, folder in contract.DEPLOY_ORDER)
@@ -528,6 +536,75 @@ def check_vpc(session: Any, settings: Settings) -> CheckResult:
     )
 
 
+# ------------------------------------------------------------------ trigger queues
+
+
+def _queue_problems(sqs: Any, spec: FunctionSpec, queue: Resource) -> list[str]:
+    account = queue.arn.split(":")[4]
+    url = sqs.get_queue_url(QueueName=queue.resource_id, QueueOwnerAWSAccountId=account)
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url["QueueUrl"], AttributeNames=["RedrivePolicy", "VisibilityTimeout"]
+    )["Attributes"]
+    problems = []
+    if not attributes.get("RedrivePolicy"):
+        problems.append(
+            f"{queue.resource_id} ({spec.name}'s trigger) has no redrive policy: a message "
+            "that always fails comes back forever"
+        )
+    visibility = int(attributes.get("VisibilityTimeout", 30))
+    wanted = SQS_VISIBILITY_FACTOR * spec.timeout
+    if visibility < wanted:
+        problems.append(
+            f"{queue.resource_id} has a visibility timeout of {visibility} s, below "
+            f"{SQS_VISIBILITY_FACTOR}x {spec.name}'s timeout ({wanted} s): messages being "
+            "processed or retried reappear and run twice"
+        )
+    return problems
+
+
+def check_trigger_queues(session: Any, settings: Settings, stack: str) -> CheckResult:
+    """Every SQS queue that triggers a function has a redrive policy and a long enough
+    visibility timeout (AWS's guidance: at least 6x the function's timeout)."""
+    specs = [spec for spec in load_catalog() if spec.trigger.type == "sqs"]
+    if not specs:
+        return _passed("trigger-queues", "no function is triggered by an SQS queue")
+    sqs = _client(session, "sqs")
+    problems: list[str] = []
+    fixes: list[str] = []
+    for spec in specs:
+        try:
+            queue = trigger_source(spec, settings, stack)
+        except EtlPlatformError as exc:
+            problems.append(str(exc))
+            continue
+        assert queue is not None
+        try:
+            found = _queue_problems(sqs, spec, queue)
+        except Exception as exc:
+            problems.append(f"cannot read {queue.arn} ({error_code(exc)})")
+            fixes.append(
+                "allow sqs:GetQueueUrl and sqs:GetQueueAttributes to these credentials, or "
+                f"fix {queue.name!r} in etl:resources"
+            )
+            continue
+        if found:
+            problems += found
+            fixes.append(
+                f"aws sqs set-queue-attributes --queue-url <{queue.resource_id} url> "
+                '--attributes \'{"VisibilityTimeout": "'
+                f'{SQS_VISIBILITY_FACTOR * spec.timeout}", "RedrivePolicy": '
+                '"{\\"deadLetterTargetArn\\":\\"<its DLQ ARN>\\",'
+                '\\"maxReceiveCount\\":\\"5\\"}"}\''
+            )
+    if problems:
+        return _failed("trigger-queues", "; ".join(problems), "\n".join(fixes) or "see above")
+    return _passed(
+        "trigger-queues",
+        f"{len(specs)} source queue(s) have a redrive policy and a visibility timeout of "
+        f"at least {SQS_VISIBILITY_FACTOR}x their function's timeout",
+    )
+
+
 # ------------------------------------------------------------------ run
 
 
@@ -574,6 +651,7 @@ def preflight(
     results.append(check_concurrency(session, settings))
     results.append(check_database_secret(session, settings))
     results.append(check_vpc(session, settings))
+    results.append(check_trigger_queues(session, settings, stack))
     return results
 
 

@@ -152,13 +152,14 @@ def test_passes_on_a_well_configured_account(
         "concurrency",
         "database-secret",
         "vpc",
+        "trigger-queues",
     ]
     assert all(r.passed for r in results.values()), [r for r in results.values() if not r.passed]
     assert "the expected account" in results["credentials"].detail
     assert f"reserves {CRITICAL}" in results["concurrency"].detail
     assert "RDS shape" in results["database-secret"].detail
     text, code = format_results("dev", list(results.values()))
-    assert code == 0 and text.endswith("preflight: all 8 checks passed")
+    assert code == 0 and text.endswith(f"preflight: all {len(results)} checks passed")
     assert all(line.startswith(("PASS", "preflight")) for line in text.split("\n"))
 
 

@@ -126,9 +126,9 @@ def test_a_new_folder_is_a_new_function(tmp_path: Path) -> None:
             "no wildcards",
         ),
         (
-            GOOD.format(name="x", prefix="in/").replace('type = "s3"', 'type = "sqs"'),
+            GOOD.format(name="x", prefix="in/").replace('type = "s3"', 'type = "ftp"'),
             "trigger.type",
-            "['none', 's3', 'schedule', 'url']",
+            str(sorted(TRIGGER_TYPES)),
         ),
         (
             GOOD.format(name="x", prefix="in/").replace(

@@ -55,6 +55,26 @@ VALID = [
     (f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/orders", "events", "event-bus", "orders"),
     ("arn:aws:s3:::exports-dev", "s3", "bucket", "exports-dev"),
     (f"arn:aws:iam::{ACCOUNT}:role/legacy-reader", "iam", "role", "legacy-reader"),
+    # the sources an `invoke` trigger names
+    (
+        f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a1b2c3d4e5/*/POST/orders",
+        "execute-api",
+        "api",
+        "a1b2c3d4e5",
+    ),
+    (
+        f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/us-east-1_AbCdEf123",
+        "cognito-idp",
+        "userpool",
+        "us-east-1_AbCdEf123",
+    ),
+    (f"arn:aws:iot:{REGION}:{ACCOUNT}:rule/orders_in", "iot", "rule", "orders_in"),
+    (
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/legacy/orders:*",
+        "logs",
+        "log-group",
+        "/legacy/orders",
+    ),
 ]
 
 

@@ -23,7 +23,7 @@ from etl_platform.model.contract import (
     SharedExports,
     stack_reference_name,
 )
-from etl_platform.model.naming import log_group_name, resource_name
+from etl_platform.model.naming import access_log_group_name, log_group_name, resource_name
 from etl_platform.model.settings import DEFAULT_STACK_ORG
 from etl_platform.paths import PROJECTS_DIR
 
@@ -50,8 +50,14 @@ def fake_shared_exports(functions: Iterable[str], suffix: str) -> dict[str, Any]
 
 
 def fake_observability_exports(functions: Iterable[str], suffix: str) -> dict[str, Any]:
+    functions = list(functions)
     groups = {fn: log_group_name(resource_name("lambda", fn, suffix)) for fn in functions}
+    # Every function's, as if each had an http-api trigger (consumers read their own).
+    access = {fn: access_log_group_name(resource_name("api", fn, suffix)) for fn in functions}
     return {
+        ObservabilityExports.ACCESS_LOG_GROUP_ARNS: {
+            fn: f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{g}" for fn, g in access.items()
+        },
         ObservabilityExports.LOG_GROUP_NAMES: groups,
         ObservabilityExports.LOG_GROUP_ARNS: {
             fn: f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{g}" for fn, g in groups.items()

@@ -238,6 +238,41 @@ def compliant_platform() -> list[Resource]:
                 "sourceAccount": ACCOUNT,
             },
         ),
+        # An estate trigger of transform (a Kinesis stream) and status-api's HTTP API stage.
+        Resource(
+            t.EVENT_SOURCE_MAPPING,
+            "transform-stream",
+            {
+                "eventSourceArn": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/clicks-{SUFFIX}",
+                "functionName": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:lambda-transform-"
+                f"{SUFFIX}:live",
+                "functionResponseTypes": ["ReportBatchItemFailures"],
+                "bisectBatchOnFunctionError": True,
+                "maximumRetryAttempts": 2,
+                "maximumRecordAgeInSeconds": 3600,
+                "destinationConfig": {
+                    "onFailure": {
+                        "destinationArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq-transform-{SUFFIX}"
+                    }
+                },
+                "tags": TAGS,
+            },
+        ),
+        Resource(
+            t.HTTP_API_STAGE,
+            "status-stage",
+            {
+                "name": "$default",
+                "apiId": "a1b2c3d4e5",
+                "defaultRouteSettings": {"throttlingRateLimit": 50, "throttlingBurstLimit": 100},
+                "accessLogSettings": {
+                    "destinationArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:"
+                    f"/aws/apigateway/api-status-api-{SUFFIX}",
+                    "format": "{}",
+                },
+                "tags": TAGS,
+            },
+        ),
         Resource(
             t.CODEDEPLOY_APPLICATION,
             "deployments-application",

@@ -383,6 +383,36 @@ CASES: dict[str, Case] = {
         f"{t.PERMISSION} 'transform-s3'",
         ("without sourceAccount", "source_account"),
     ),
+    "mapping-without-partial-batch-responses": (
+        lambda p: p.set("transform-stream", functionResponseTypes=[]),
+        "lambda-mapping-failure-handling",
+        f"{t.EVENT_SOURCE_MAPPING} 'transform-stream'",
+        ("batch item failures", "ReportBatchItemFailures"),
+    ),
+    "stream-mapping-without-on-failure-destination": (
+        lambda p: p.set("transform-stream", destinationConfig=None),
+        "lambda-mapping-failure-handling",
+        f"{t.EVENT_SOURCE_MAPPING} 'transform-stream'",
+        ("on-failure destination", "DLQ"),
+    ),
+    "stream-mapping-retrying-forever": (
+        lambda p: p.set("transform-stream", maximumRetryAttempts=-1),
+        "lambda-mapping-failure-handling",
+        f"{t.EVENT_SOURCE_MAPPING} 'transform-stream'",
+        ("blocks its shard", "maximum_retry_attempts"),
+    ),
+    "http-api-stage-unthrottled": (
+        lambda p: p.set("status-stage", defaultRouteSettings={}),
+        "http-api-stage-guarded",
+        f"{t.HTTP_API_STAGE} '$default'",
+        ("throttlingRateLimit", "throttle_rate"),
+    ),
+    "http-api-stage-without-access-logs": (
+        lambda p: p.set("status-stage", accessLogSettings=None),
+        "http-api-stage-guarded",
+        f"{t.HTTP_API_STAGE} '$default'",
+        ("no access logs", "accessLogGroupArns"),
+    ),
     "queue-unencrypted": (
         lambda p: p.set("transform-dlq", sqsManagedSseEnabled=False),
         "sqs-encrypted",
@@ -499,6 +529,7 @@ CASES: dict[str, Case] = {
                 {
                     "eventSourceArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:q",
                     "functionName": TRANSFORM_ARN,
+                    "functionResponseTypes": ["ReportBatchItemFailures"],
                     "tags": TAGS,
                 },
             )

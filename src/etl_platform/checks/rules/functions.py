@@ -7,8 +7,10 @@ from collections.abc import Iterator, Sequence
 from etl_platform.artifacts.layers import layer_export, layer_folder
 from etl_platform.checks.rules.model import Context, Resource, Rule, is_sequence
 from etl_platform.checks.rules.types import (
+    EVENT_SOURCE_MAPPING,
     FUNCTION,
     FUNCTION_URL,
+    HTTP_API_STAGE,
     INVOKE_CONFIG,
     LAYER_VERSION,
     LOG_GROUP,
@@ -242,6 +244,65 @@ def check_permission_source(resource: Resource, context: Context) -> Iterator[st
         )
 
 
+def _is_stream(source: object) -> bool:
+    """A DynamoDB stream or Kinesis stream ARN (its records are read by shard, in order)."""
+    return isinstance(source, str) and (
+        ":kinesis:" in source or (":dynamodb:" in source and "/stream/" in source)
+    )
+
+
+def check_mapping_failure_handling(resource: Resource, context: Context) -> Iterator[str]:
+    """Mappings report batch item failures; stream mappings also bisect, bound and divert."""
+    types = resource.props.get("functionResponseTypes") or []
+    if "ReportBatchItemFailures" not in (list(types) if is_sequence(types) else []):
+        yield (
+            "does not report batch item failures: one bad record fails (and retries) the "
+            'whole batch. Fix: function_response_types=["ReportBatchItemFailures"] and a '
+            "handler that returns {'batchItemFailures': [...]} (etl_common.batch)"
+        )
+    source = resource.props.get("eventSourceArn")
+    if not _is_stream(source):
+        return
+    if resource.props.get("bisectBatchOnFunctionError") is not True:
+        yield (
+            "reads a stream without bisect_batch_on_function_error: a failing batch is "
+            "retried whole. Fix: bisect_on_error = true in the trigger (the default)"
+        )
+    if not resource.get("destinationConfig.onFailure.destinationArn"):
+        yield (
+            "reads a stream without an on-failure destination: a poison record is dropped "
+            "without trace when its retries end. Fix: destination_config.on_failure = the "
+            "function's DLQ (the shared stack's dlqArns)"
+        )
+    for key, setting in (
+        ("maximumRetryAttempts", "maximum_retry_attempts"),
+        ("maximumRecordAgeInSeconds", "maximum_record_age_seconds"),
+    ):
+        value = resource.props.get(key)
+        if value is None or value == -1:
+            yield (
+                f"reads a stream with {key} {'unset' if value is None else -1} (infinite): a "
+                f"poison record blocks its shard until it expires. Fix: set {setting} in "
+                "the trigger"
+            )
+
+
+def check_http_api_stage(resource: Resource, context: Context) -> Iterator[str]:
+    """HTTP API stages are throttled and write access logs to a pre-created group."""
+    settings = resource.props.get("defaultRouteSettings") or {}
+    for key in ("throttlingRateLimit", "throttlingBurstLimit"):
+        if not settings.get(key):
+            yield (
+                f"has no default {key}: one client can exhaust the account's API Gateway and "
+                "Lambda concurrency. Fix: throttle_rate and throttle_burst in the trigger"
+            )
+    if not resource.get("accessLogSettings.destinationArn"):
+        yield (
+            "writes no access logs: a 5xx cannot be traced to its request. Fix: "
+            "access_log_settings with the observability stack's accessLogGroupArns export"
+        )
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "lambda-runtime-supported",
@@ -325,5 +386,21 @@ RULES: tuple[Rule, ...] = (
         "resource",
         check_permission_source,
         frozenset({PERMISSION}),
+    ),
+    Rule(
+        "lambda-mapping-failure-handling",
+        "Every event source mapping reports batch item failures; a stream mapping also "
+        "bisects a failing batch, bounds its retries and record age, and sends what fails "
+        "to an on-failure destination (the function's DLQ).",
+        "resource",
+        check_mapping_failure_handling,
+        frozenset({EVENT_SOURCE_MAPPING}),
+    ),
+    Rule(
+        "http-api-stage-guarded",
+        "Every HTTP API stage is throttled and writes access logs.",
+        "resource",
+        check_http_api_stage,
+        frozenset({HTTP_API_STAGE}),
     ),
 )

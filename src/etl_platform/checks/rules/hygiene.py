@@ -54,7 +54,7 @@ def check_names(resources: Sequence[Resource], context: Context) -> Iterator[tup
             continue
         suffix = context.suffix_of(resource)
         if resource.type in SCOPED_NAMES:
-            continue  # an alias's name is unique within its function, which carries the suffix
+            continue  # unique within its owner (a function, an API), which carries the suffix
         if isinstance(name, str) and name and suffix and not _carries(name, suffix):
             yield (
                 resource,

@@ -10,8 +10,10 @@ __all__ = [
     "BUCKET_TYPES",
     "CODEDEPLOY_APPLICATION",
     "DEPLOYMENT_GROUP",
+    "EVENT_SOURCE_MAPPING",
     "FUNCTION",
     "FUNCTION_URL",
+    "HTTP_API_STAGE",
     "INVOKE_CONFIG",
     "KMS_KEY",
     "LAYER_VERSION",
@@ -35,6 +37,8 @@ LAYER_VERSION = "aws:lambda/layerVersion:LayerVersion"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 PERMISSION = "aws:lambda/permission:Permission"
+EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+HTTP_API_STAGE = "aws:apigatewayv2/stage:Stage"
 ALIAS = "aws:lambda/alias:Alias"
 RECURSION_CONFIG = "aws:lambda/functionRecursionConfig:FunctionRecursionConfig"
 CODEDEPLOY_APPLICATION = "aws:codedeploy/application:Application"

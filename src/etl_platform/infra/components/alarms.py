@@ -15,6 +15,12 @@ functions) catches a backlog before events are dropped; RecursiveInvocationsDrop
 (functions with a URL trigger) pages on an API's 5xx answers: an API turns a failure
 into a JSON 500/503, which Lambda's ``Errors`` metric never counts.
 
+Trigger rows page when a trigger stalls: the age of the oldest message in an SQS
+source queue, the IteratorAge of a stream mapping (a poison record blocking its
+shard), and an HTTP API's 5xx answers and p99 latency. The HTTP API rows are built by
+the functions stack with the API (:func:`trigger_rules_for`, :func:`metric_alarm`):
+its ApiId exists only there.
+
 Pipeline rows say batches stopped moving although nothing failed: batches stuck in a
 stage past its SLA for two consecutive watchdog periods, and, when
 ``etl:freshnessHours`` is set, no batch received for that many hours. Missing data
@@ -36,6 +42,7 @@ from etl_platform.model.naming import resource_name
 from etl_platform.model.settings import Settings
 from etl_platform.model.slo import PIPELINE_NAMESPACE, pipeline_period_seconds, watchdog_spec
 from etl_platform.model.tags import cost_tags
+from etl_platform.model.trigger_sources import trigger_source
 
 __all__ = [
     "ALARM_RULES",
@@ -47,23 +54,38 @@ __all__ = [
     "PipelineAlarmsArgs",
     "alarm_threshold",
     "function_alarm_name",
+    "metric_alarm",
     "pipeline_rules",
     "rollback_alarm_names",
     "rules_for",
+    "trigger_rules_for",
 ]
 
-Target = Literal["function", "dlq", "pipeline"]
+# "source-queue": the SQS queue an sqs trigger reads (etl:resources); "http-api": the API
+# Gateway HTTP API of an http-api trigger, alarmed in the functions stack (its ApiId is
+# known only there).
+Target = Literal["function", "dlq", "pipeline", "source-queue", "http-api"]
 Unit = Literal["count", "percent-of-timeout", "seconds", "seconds-as-ms"]
-# Which functions a function/dlq row applies to.
-Applies = Literal["every", "async", "s3", "url"]
+# Which functions a row applies to: all, the asynchronously invoked, or by trigger
+# ("stream": dynamodb-stream and kinesis, whose mappings read shards).
+Applies = Literal["every", "async", "s3", "url", "sqs", "stream", "http-api"]
 # "minute": PERIOD_SECONDS; "pipeline": the watchdog's interval; "hour": 3600 s.
 Period = Literal["minute", "pipeline", "hour"]
 NAMESPACES: dict[Target, str] = {
     "function": "AWS/Lambda",
     "dlq": "AWS/SQS",
     "pipeline": PIPELINE_NAMESPACE,
+    "source-queue": "AWS/SQS",
+    "http-api": "AWS/ApiGateway",
 }
-DIMENSIONS: dict[Target, str] = {"function": "FunctionName", "dlq": "QueueName"}
+DIMENSIONS: dict[Target, str] = {
+    "function": "FunctionName",
+    "dlq": "QueueName",
+    "source-queue": "QueueName",
+    "http-api": "ApiId",
+}
+#: Targets whose alarms the functions stack builds with the trigger (see module docstring).
+WITH_TRIGGER: frozenset[Target] = frozenset({"http-api"})
 # The one period of the per-function alarms and of the dashboard's function graphs.
 PERIOD_SECONDS = 60
 HOUR_SECONDS = 3600
@@ -116,7 +138,10 @@ class AlarmRule:
             return False
         if self.applies == "async":
             return spec.trigger.asynchronous
-        if self.applies in ("s3", "url"):
+        if self.applies == "stream":
+            mapping = spec.trigger.mapping
+            return mapping is not None and mapping.stream
+        if self.applies != "every":
             return spec.trigger.type == self.applies
         return True
 
@@ -290,6 +315,100 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
         ),
     ),
     AlarmRule(
+        "source-queue-age",
+        "source-queue",
+        "ApproximateAgeOfOldestMessage",
+        "Maximum",
+        "seconds",
+        "the oldest message of the queue that triggers it waits too long: it is not consumed",
+        setting="async_event_age_alarm_seconds",
+        applies="sqs",
+        meaning=(
+            "The oldest message in the SQS queue that triggers the function (its `queue` in "
+            "`etl:resources`) has waited longer than `etl:asyncEventAgeAlarmSeconds`: the "
+            "event source mapping is disabled, throttled (`maximum_concurrency`, reserved "
+            "concurrency) or the function keeps failing the same messages, which come back "
+            "after each visibility timeout until the queue's redrive policy moves them to its "
+            "own dead-letter queue."
+        ),
+        action=(
+            "Check the function's `errors` and `throttles` alarms and its logs (a record "
+            "reported in `batchItemFailures` is logged with its `messageId`). Check that the "
+            "mapping is enabled (`aws lambda list-event-source-mappings --function-name "
+            "<function>`). After a fix, messages the queue's redrive policy moved away are "
+            "replayed from that queue (`aws sqs start-message-move-task --source-arn <its DLQ>`)."
+        ),
+    ),
+    AlarmRule(
+        "iterator-age",
+        "function",
+        "IteratorAge",
+        "Maximum",
+        "seconds-as-ms",
+        "its stream mapping falls behind: the newest records it reads are old",
+        setting="async_event_age_alarm_seconds",
+        applies="stream",
+        meaning=(
+            "The age of the last record the function's DynamoDB or Kinesis stream mapping "
+            "read passed `etl:asyncEventAgeAlarmSeconds`: the shard is blocked by a failing "
+            "batch (retried, then bisected, until `maximum_retry_attempts` or "
+            "`maximum_record_age_seconds`), or the function is too slow or throttled. Records "
+            "older than the stream's retention (24 h for DynamoDB) are lost."
+        ),
+        action=(
+            "Look at `errors` and `duration` of the function. A poison record ends in the "
+            "function's DLQ (the mapping's on-failure destination: the message carries the "
+            "shard and sequence numbers, not the record) once its retries are spent, and "
+            "`dlq-visible` fires; read the record from the stream by those numbers, fix, and "
+            "reprocess it. A slow function needs a larger `batch_size` or the `large` size."
+        ),
+    ),
+    AlarmRule(
+        "api-5xx",
+        "http-api",
+        "5xx",
+        "Sum",
+        "count",
+        "its HTTP API answered a request with a 5xx error (the function failed, timed out "
+        "or returned a 5xx)",
+        threshold=1,
+        applies="http-api",
+        meaning=(
+            "The function's API Gateway HTTP API answered 5xx in the last minute: the "
+            "function raised or timed out (API Gateway answers 500 or 503), or returned a 5xx "
+            "itself. The client got the error and must retry; nothing waits in a DLQ."
+        ),
+        action=(
+            "Read the API's access log group (`/aws/apigateway/api-<fn>-<suffix>`: each line "
+            "has `status`, `integrationError` and the `requestId`) and the function's ERROR "
+            "logs for the same time. An `integrationError` without a function log means "
+            "the invoke permission or the integration is wrong (`nox -s preview-all -- "
+            "<stack>` shows drift)."
+        ),
+    ),
+    AlarmRule(
+        "api-latency-p99",
+        "http-api",
+        "Latency",
+        "p99",
+        "percent-of-timeout",
+        "its HTTP API's p99 latency came close to the function's timeout",
+        setting="duration_alarm_percent",
+        applies="http-api",
+        periods=3,
+        meaning=(
+            "For three minutes in a row the p99 latency of the HTTP API passed "
+            "`etl:durationAlarmPercent` of the function's 30 s timeout: the slowest "
+            "requests are about to time out (API Gateway gives up at 30 s with a 503)."
+        ),
+        action=(
+            "Compare with the function's `duration` alarm and the `integrationLatency` field "
+            "of the access logs: when the function is slow, find the slow dependency in its "
+            "X-Ray traces; when only the API is slow, check throttling (`throttle_rate`, "
+            "`throttle_burst`) and API Gateway's health."
+        ),
+    ),
+    AlarmRule(
         "dlq-visible",
         "dlq",
         "ApproximateNumberOfMessagesVisible",
@@ -449,8 +568,13 @@ ALARM_RULES: tuple[AlarmRule, ...] = (
 
 
 def rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
-    """The function and DLQ rows that apply to ``spec``."""
-    return tuple(r for r in ALARM_RULES if r.applies_to(spec))
+    """The rows the observability stack builds for ``spec`` (function, DLQ, source queue)."""
+    return tuple(r for r in ALARM_RULES if r.applies_to(spec) and r.target not in WITH_TRIGGER)
+
+
+def trigger_rules_for(spec: FunctionSpec) -> tuple[AlarmRule, ...]:
+    """The rows the functions stack builds with ``spec``'s trigger (its HTTP API)."""
+    return tuple(r for r in ALARM_RULES if r.applies_to(spec) and r.target in WITH_TRIGGER)
 
 
 def function_alarm_name(spec: FunctionSpec, rule: AlarmRule, suffix: str) -> str:
@@ -502,6 +626,43 @@ def _statistic(rule: AlarmRule) -> tuple[str | None, str | None]:
     return rule.statistic, None
 
 
+def metric_alarm(
+    parent: pulumi.Resource,
+    name: str,
+    rule: AlarmRule,
+    spec: FunctionSpec,
+    settings: Settings,
+    topic_arn: pulumi.Input[str],
+    subject: pulumi.Input[str],
+) -> aws.cloudwatch.MetricAlarm:
+    """``alarm-<function>-<what>-<suffix>``: one function row on its ``subject``.
+
+    ``subject``: the value of the row's dimension (the function's name, a queue's name,
+    an HTTP API's id).
+    """
+    statistic, extended = _statistic(rule)
+    return aws.cloudwatch.MetricAlarm(
+        name,
+        name=function_alarm_name(spec, rule, settings.suffix),
+        alarm_description=f"{spec.name}: {rule.description}",
+        namespace=NAMESPACES[rule.target],
+        metric_name=rule.metric_name,
+        dimensions={DIMENSIONS[rule.target]: subject},
+        statistic=statistic,
+        extended_statistic=extended,
+        period=PERIOD_SECONDS,
+        evaluation_periods=rule.periods,
+        datapoints_to_alarm=rule.periods if rule.periods > 1 else None,
+        comparison_operator=rule.comparison,
+        threshold=alarm_threshold(rule, spec, settings),
+        treat_missing_data=rule.missing,
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        tags=cost_tags(settings, Function=spec.name),
+        opts=ResourceOptions(parent=parent),
+    )
+
+
 @dataclass(frozen=True)
 class FunctionAlarmsArgs:
     """One function, its DLQ's name (from the shared stack), where to notify, the settings."""
@@ -526,26 +687,19 @@ class FunctionAlarms(ComponentResource):
             "function": resource_name("lambda", spec.name, settings.suffix),
             "dlq": args.dlq_name,
         }
+        source = trigger_source(spec, settings, pulumi.get_stack())
+        if source is not None and source.resource_kind == ("sqs", "queue"):
+            subjects["source-queue"] = source.resource_id
         self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
         for rule in rules_for(spec):
-            self.alarms[rule.what] = aws.cloudwatch.MetricAlarm(
+            self.alarms[rule.what] = metric_alarm(
+                self,
                 f"{name}-{rule.what}",
-                name=function_alarm_name(spec, rule, settings.suffix),
-                alarm_description=f"{spec.name}: {rule.description}",
-                namespace=NAMESPACES[rule.target],
-                metric_name=rule.metric_name,
-                dimensions={DIMENSIONS[rule.target]: subjects[rule.target]},
-                statistic=_statistic(rule)[0],
-                extended_statistic=_statistic(rule)[1],
-                period=PERIOD_SECONDS,
-                evaluation_periods=rule.periods,
-                comparison_operator=rule.comparison,
-                threshold=alarm_threshold(rule, spec, settings),
-                treat_missing_data=rule.missing,
-                alarm_actions=[args.topic_arn],
-                ok_actions=[args.topic_arn],
-                tags=cost_tags(settings, Function=spec.name),
-                opts=ResourceOptions(parent=self),
+                rule,
+                spec,
+                settings,
+                args.topic_arn,
+                subjects[rule.target],
             )
         self.arns = [alarm.arn for alarm in self.alarms.values()]
         self.register_outputs({"arns": self.arns})

@@ -3,10 +3,11 @@
 Below the alarm status, the pipeline row (when the catalog has the SLO watchdog):
 batches per interval, batches waiting per stage, lag (the oldest waiting batch) and
 stuck batches. Then one row per function: invocations/errors/throttles, duration (p50, p95, max),
-concurrent executions, and its dead-letter queue's visible messages; above them the
-status of every alarm. Nothing is written per function by hand: a new catalog entry
-gets its row. The DLQ names come from the shared stack (outputs), so the body is
-rendered with ``Output.json_dumps``.
+concurrent executions, and its dead-letter queue's visible messages; then one widget
+per polled trigger (an SQS source queue's oldest message and backlog, a stream
+mapping's iterator age); the status of every alarm is at the top. Nothing is written per
+function by hand: a new catalog entry gets its row. The DLQ names come from the shared
+stack (outputs), so the body is rendered with ``Output.json_dumps``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import pulumi_aws as aws
 from pulumi import ComponentResource, Output, ResourceOptions
 
 from etl_platform.infra.components.alarms import PERIOD_SECONDS
-from etl_platform.model.catalog import Catalog
+from etl_platform.model.catalog import Catalog, FunctionSpec
 from etl_platform.model.naming import resource_name
 from etl_platform.model.settings import WAITING_STAGES, Settings
 from etl_platform.model.slo import PIPELINE_NAMESPACE, pipeline_period_seconds, watchdog_spec
+from etl_platform.model.trigger_sources import trigger_source
 
 __all__ = ["Dashboard", "DashboardArgs", "dashboard_body"]
 
@@ -107,6 +109,29 @@ def _function_row(
             stat="Maximum",
         ),
     ]
+
+
+def _trigger_row(
+    spec: FunctionSpec, settings: Settings, function_name: str, y: int
+) -> list[Widget]:
+    """A polled trigger's backlog: its SQS queue's oldest message, or the stream's lag."""
+    region = settings.region
+    mapping = spec.trigger.mapping
+    if mapping is None:
+        return []
+    if mapping.stream:
+        metrics = [["AWS/Lambda", "IteratorAge", "FunctionName", function_name]]
+        title, stat = f"{spec.name}: {spec.trigger.type} iterator age (ms)", "Maximum"
+    else:
+        source = trigger_source(spec, settings, pulumi.get_stack())
+        assert source is not None
+        queue = ("AWS/SQS", "QueueName", source.resource_id)
+        metrics = [
+            [queue[0], "ApproximateAgeOfOldestMessage", queue[1], queue[2]],
+            [queue[0], "ApproximateNumberOfMessagesVisible", queue[1], queue[2]],
+        ]
+        title, stat = f"{spec.name}: source queue, oldest message (s) and visible", "Maximum"
+    return [_metric_widget(title, metrics, region, x=0, y=y, stat=stat)]
 
 
 def _pipeline_row(period: int, region: str, y: int) -> list[Widget]:
@@ -201,6 +226,13 @@ def dashboard_body(
             settings.region,
             y=top + row * WIDGET_HEIGHT,
         )
+    top += len(catalog) * WIDGET_HEIGHT
+    for spec in catalog:  # below the function rows: each polled trigger's backlog
+        row_widgets = _trigger_row(
+            spec, settings, resource_name("lambda", spec.name, settings.suffix), y=top
+        )
+        widgets += row_widgets
+        top += WIDGET_HEIGHT if row_widgets else 0
     return {"widgets": widgets}
 
 

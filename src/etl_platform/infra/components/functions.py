@@ -9,10 +9,16 @@ stacks' exports; nothing here names a particular function.
   (:mod:`etl_platform.infra.function_policy`), the function ``lambda-<fn>-<suffix>``, its
   asynchronous invoke config (retries, event age), and the trigger that belongs to
   the function alone, built by its row of :data:`TRIGGER_BUILDERS`: a function URL
-  (``AWS_IAM``) or a schedule (EventBridge rule, target and invoke permission). Every
-  trigger targets :attr:`EtlFunction.target_arn`: the alias ``live``
+  (``AWS_IAM``); a schedule (EventBridge rule, target and invoke permission); an event
+  source mapping for an ``sqs``, ``dynamodb-stream`` or ``kinesis`` source (partial
+  batch responses; streams bisect, bound retries and send what fails to the DLQ); an
+  SNS subscription; an ``eventbridge`` rule whose target retries, then dead-letters;
+  an ``http-api`` (routes, IAM or JWT auth, a throttled stage logging to its
+  pre-created group, its 5xx and latency alarms); or, for ``invoke``, only the
+  permission. Every trigger targets :attr:`EtlFunction.target_arn`: the alias ``live``
   (:data:`etl_platform.model.deployment.LIVE_ALIAS`), which serves a published version
-  and which CodeDeploy moves (:mod:`etl_platform.infra.components.deployment`).
+  and which CodeDeploy moves (:mod:`etl_platform.infra.components.deployment`); each is
+  let in by :meth:`EtlFunction.allow_invoke`.
 - :class:`BucketTriggers` (``etl:functions:BucketTriggers``): for every function
   triggered by S3, an invoke permission limited to the bucket and the account, and
   the bucket's one notification configuration listing all of them.
@@ -23,15 +29,19 @@ stacks' exports; nothing here names a particular function.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 from pulumi import ResourceOptions
 
 from etl_platform.artifacts.packaging import build_function_zip
+from etl_platform.infra.components.alarms import metric_alarm, trigger_rules_for
 from etl_platform.infra.function_policy import assume_role_document, role_policy_document
 from etl_platform.infra.upstream import Upstream
 from etl_platform.model.catalog import FunctionSpec
@@ -43,13 +53,25 @@ from etl_platform.model.contract import (
 )
 from etl_platform.model.deployment import LIVE_ALIAS
 from etl_platform.model.naming import resource_name
+from etl_platform.model.resources import Resource
 from etl_platform.model.settings import Settings
 from etl_platform.model.slo import slo_environment
 from etl_platform.model.tags import cost_tags
+from etl_platform.model.trigger_sources import (
+    DEFAULT_BUS,
+    event_bus_name,
+    invoke_source_arn,
+    rule_name,
+    trigger_source,
+)
 from etl_platform.paths import BUILD_DIR
 
 __all__ = [
+    "ACCESS_LOG_FORMAT",
+    "BATCH_RESPONSE_TYPES",
     "FUNCTION_BUILD_DIR",
+    "HTTP_API_AUTHORIZATION",
+    "HTTP_API_PAYLOAD_VERSION",
     "S3_EVENTS",
     "TRIGGER_BUILDERS",
     "URL_AUTH_TYPE",
@@ -71,6 +93,26 @@ SYSTEM_LOG_LEVEL = "INFO"
 # is "Terminate"; the platform says so explicitly rather than rely on the account default
 # (pulumi-aws: aws.lambda_.FunctionRecursionConfig, recursive_loop "Allow" | "Terminate").
 RECURSIVE_LOOP = "Terminate"
+# Every event source mapping: the handler answers {"batchItemFailures": [...]}, so only
+# the records that failed are retried (etl_common.batch builds that answer).
+BATCH_RESPONSE_TYPES = ("ReportBatchItemFailures",)
+# The HTTP API's Lambda proxy payload (the event shape the handler receives).
+HTTP_API_PAYLOAD_VERSION = "2.0"
+# Catalog `auth` -> the route's authorization type.
+HTTP_API_AUTHORIZATION = {"iam": "AWS_IAM", "jwt": "JWT"}
+# One JSON line per request in the access log group (API Gateway's $context variables).
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationError": "$context.integrationErrorMessage",
+    "authorizerError": "$context.authorizer.error",
+}
 
 
 # ------------------------------------------------------------------------------ upstreams
@@ -85,6 +127,9 @@ class FunctionUpstream:
     dlq_arn: pulumi.Input[str]
     log_group_name: pulumi.Input[str]
     log_group_arn: pulumi.Input[str]
+    #: An http-api trigger's: the pre-created access log group, and the alarm topic.
+    access_log_group_arn: pulumi.Input[str] | None = None
+    alarm_topic_arn: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +143,10 @@ class Upstreams:
     log_group_arns: pulumi.Output[dict[str, str]]
     #: The Node layer; read only when the catalog has a Node.js function.
     node_layer_arn: pulumi.Output[str] | None = None
+    #: Read only when the catalog has an http-api trigger: {function: access log group
+    #: ARN} and the alarm topic its API alarms notify.
+    access_log_group_arns: pulumi.Output[dict[str, str]] | None = None
+    alarm_topic_arn: pulumi.Output[str] | None = None
 
     def layer_for(self, spec: FunctionSpec) -> pulumi.Output[str]:
         """The platform layer of the function's language."""
@@ -117,19 +166,41 @@ class Upstreams:
             dlq_arn=self.dlq_arns[function],
             log_group_name=self.log_group_names[function],
             log_group_arn=self.log_group_arns[function],
+            access_log_group_arn=(
+                self.access_log_group_arns[function]
+                if spec is not None
+                and spec.trigger.type == "http-api"
+                and self.access_log_group_arns is not None
+                else None
+            ),
+            alarm_topic_arn=self.alarm_topic_arn,
         )
 
 
 def read_upstreams(
-    settings: Settings, functions: Sequence[str], *, node: bool = False
+    settings: Settings,
+    functions: Sequence[str],
+    *,
+    node: bool = False,
+    http_apis: Sequence[str] = (),
 ) -> Upstreams:
     """Read both upstream stacks (same stack name, ``settings.stack_org``).
 
     ``node``: the catalog has a Node.js function, so the Node layer's export is required.
+    ``http_apis``: the functions with an http-api trigger (their access log groups and
+    the alarm topic are required).
     """
     shared = Upstream(SHARED, settings.stack_org)
     observability = Upstream(OBSERVABILITY, settings.stack_org)
     return Upstreams(
+        access_log_group_arns=(
+            observability.per_function(ObservabilityExports.ACCESS_LOG_GROUP_ARNS, http_apis)
+            if http_apis
+            else None
+        ),
+        alarm_topic_arn=(
+            observability.value(ObservabilityExports.ALARM_TOPIC_ARN) if http_apis else None
+        ),
         node_layer_arn=shared.value(SharedExports.NODE_LAYER_ARN) if node else None,
         layer_arn=shared.value(SharedExports.LAYER_ARN),
         boundary_arn=shared.value(SharedExports.BOUNDARY_ARN),
@@ -179,7 +250,9 @@ class EtlFunction(pulumi.ComponentResource):
     role: aws.iam.Role
     function: aws.lambda_.Function
     url: aws.lambda_.FunctionUrl | None
-    rule: aws.cloudwatch.EventRule | None = None  # a schedule trigger's rule
+    rule: aws.cloudwatch.EventRule | None = None  # a schedule or eventbridge trigger's rule
+    mapping: aws.lambda_.EventSourceMapping | None = None  # an sqs or stream trigger's
+    api_endpoint: pulumi.Output[str] | None = None  # an http-api trigger's stage URL
 
     def __init__(
         self, name: str, args: EtlFunctionArgs, opts: ResourceOptions | None = None
@@ -397,6 +470,227 @@ def _schedule_trigger(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None
     )
 
 
+def _source(fn: EtlFunction, args: EtlFunctionArgs) -> Resource:
+    """The ``etl:resources`` entry the trigger consumes (checked for this stack)."""
+    source = trigger_source(args.spec, args.settings, pulumi.get_stack())
+    if source is None:
+        raise ValueError(f"{args.spec.name}: a {args.spec.trigger.type} trigger names no source")
+    return source
+
+
+def _mapping_trigger(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None:
+    """An event source mapping: Lambda polls the queue or stream with the function's role.
+
+    Every mapping reports batch item failures (the handler returns the ids of the records
+    that failed, :mod:`etl_common.batch`), so one bad record is retried alone. A stream's
+    mapping also bisects a failing batch, bounds retries and record age, and sends what
+    is left to the function's DLQ, so a poison record never blocks its shard.
+    """
+    spec, trigger = args.spec, args.spec.trigger
+    mapping = trigger.mapping
+    assert mapping is not None
+    source = _source(fn, args)
+    options: dict[str, Any] = {"batch_size": trigger.option("batch_size")}
+    if mapping.stream:
+        options.update(
+            starting_position=trigger.option("starting_position"),
+            maximum_retry_attempts=trigger.option("maximum_retry_attempts"),
+            maximum_record_age_in_seconds=trigger.option("maximum_record_age_seconds"),
+            bisect_batch_on_function_error=trigger.option("bisect_on_error"),
+            destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                    destination_arn=args.upstream.dlq_arn
+                )
+            ),
+        )
+    else:
+        concurrency = trigger.option("maximum_concurrency")
+        options.update(
+            maximum_batching_window_in_seconds=trigger.option("batching_window_seconds"),
+            scaling_config=(
+                aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=concurrency)
+                if concurrency is not None
+                else None
+            ),
+        )
+    fn.mapping = aws.lambda_.EventSourceMapping(
+        f"{name}-{trigger.type}",
+        event_source_arn=source.arn,
+        function_name=fn.target_arn,
+        function_response_types=list(BATCH_RESPONSE_TYPES),
+        tags=cost_tags(args.settings, Function=spec.name),
+        # Lambda checks at creation that the role may read the source.
+        opts=ResourceOptions(parent=fn, depends_on=[fn.policy]),
+        **options,
+    )
+
+
+def _sns_trigger(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None:
+    """A subscription to the topic, and a permission for that topic alone (asynchronous)."""
+    topic = _source(fn, args)
+    permission = fn.allow_invoke(
+        f"{name}-sns-permission",
+        principal="sns.amazonaws.com",
+        source_arn=topic.arn,
+        statement_id="AllowSnsTopic",
+    )
+    aws.sns.TopicSubscription(
+        f"{name}-sns",
+        topic=topic.arn,
+        protocol="lambda",
+        endpoint=fn.target_arn,
+        filter_policy=args.spec.trigger.option("filter_policy"),
+        opts=ResourceOptions(parent=fn, depends_on=[permission]),
+    )
+
+
+def _eventbridge_trigger(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None:
+    """A rule on its bus; the target retries, then sends the event to the function's DLQ.
+
+    The DLQ's queue policy (shared stack) lets this rule, by ARN, send to it
+    (:func:`etl_platform.model.trigger_sources.rule_arn`).
+    """
+    spec, settings, trigger = args.spec, args.settings, args.spec.trigger
+    bus = event_bus_name(spec, settings, pulumi.get_stack())
+    on_bus = None if bus == DEFAULT_BUS else bus
+    fn.rule = aws.cloudwatch.EventRule(
+        f"{name}-rule",
+        name=rule_name(spec, settings),
+        description=f"Invokes {spec.name} ({'on ' + bus if on_bus else 'default bus'})",
+        event_bus_name=on_bus,
+        event_pattern=trigger.option("pattern"),
+        schedule_expression=trigger.option("schedule"),
+        tags=cost_tags(settings, Function=spec.name),
+        opts=ResourceOptions(parent=fn),
+    )
+    permission = fn.allow_invoke(
+        f"{name}-rule-permission",
+        principal="events.amazonaws.com",
+        source_arn=fn.rule.arn,
+        statement_id="AllowEventBridgeRule",
+    )
+    aws.cloudwatch.EventTarget(
+        f"{name}-rule-target",
+        rule=fn.rule.name,
+        event_bus_name=on_bus,
+        arn=fn.target_arn,
+        retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+            maximum_retry_attempts=settings.max_retry_attempts,
+            maximum_event_age_in_seconds=settings.max_event_age_seconds,
+        ),
+        dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(
+            arn=args.upstream.dlq_arn
+        ),
+        opts=ResourceOptions(parent=fn, depends_on=[permission]),
+    )
+
+
+def _route_source_arn(execution_arn: pulumi.Input[str], route_key: str) -> pulumi.Output[str]:
+    """``<execution-arn>/*/<METHOD>/<path>``: one route (any stage); ANY and {params} as ``*``."""
+    method, path = route_key.split(" ", 1)
+    resource_path = re.sub(r"\{[^}]*\}", "*", path)
+    return pulumi.Output.concat(
+        execution_arn, "/*/", "*" if method == "ANY" else method, resource_path
+    )
+
+
+def _http_api_trigger(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None:
+    """An HTTP API: routes to the function, IAM or JWT auth, a throttled, logged stage.
+
+    Its alarms (:func:`etl_platform.infra.components.alarms.trigger_rules_for`) are
+    built here, where the API's id is known.
+    """
+    spec, settings, trigger, upstream = args.spec, args.settings, args.spec.trigger, args.upstream
+    if upstream.access_log_group_arn is None or upstream.alarm_topic_arn is None:
+        raise ValueError(
+            f"{spec.name} has an http-api trigger but its access log group and the alarm "
+            "topic were not read; pass http_apis=[...] to read_upstreams"
+        )
+    tags = cost_tags(settings, Function=spec.name)
+    child = ResourceOptions(parent=fn)
+    api = aws.apigatewayv2.Api(
+        f"{name}-api",
+        name=resource_name("api", spec.name, settings.suffix),
+        description=f"HTTP API of {spec.name}: {', '.join(trigger.option('routes'))}",
+        protocol_type="HTTP",
+        tags=tags,
+        opts=child,
+    )
+    integration = aws.apigatewayv2.Integration(
+        f"{name}-integration",
+        api_id=api.id,
+        integration_type="AWS_PROXY",
+        integration_uri=fn.target_arn,
+        payload_format_version=HTTP_API_PAYLOAD_VERSION,
+        timeout_milliseconds=spec.timeout * 1000,
+        opts=child,
+    )
+    authorizer = None
+    if trigger.option("auth") == "jwt":
+        authorizer = aws.apigatewayv2.Authorizer(
+            f"{name}-authorizer",
+            api_id=api.id,
+            name=resource_name("api", f"{spec.name}-jwt", settings.suffix),
+            authorizer_type="JWT",
+            identity_sources=["$request.header.Authorization"],
+            jwt_configuration=aws.apigatewayv2.AuthorizerJwtConfigurationArgs(
+                issuer=trigger.option("issuer"), audiences=[trigger.option("audience")]
+            ),
+            opts=child,
+        )
+    routes = [
+        aws.apigatewayv2.Route(
+            f"{name}-route-{index}",
+            api_id=api.id,
+            route_key=route_key,
+            target=pulumi.Output.concat("integrations/", integration.id),
+            authorization_type=HTTP_API_AUTHORIZATION[trigger.option("auth")],
+            authorizer_id=authorizer.id if authorizer is not None else None,
+            opts=child,
+        )
+        for index, route_key in enumerate(trigger.option("routes"))
+    ]
+    for index, route_key in enumerate(trigger.option("routes")):
+        fn.allow_invoke(
+            f"{name}-route-{index}-permission",
+            principal="apigateway.amazonaws.com",
+            source_arn=_route_source_arn(api.execution_arn, route_key),
+            statement_id=f"AllowHttpApiRoute{index}",
+        )
+    stage = aws.apigatewayv2.Stage(
+        f"{name}-stage",
+        api_id=api.id,
+        name="$default",
+        auto_deploy=True,
+        default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+            throttling_rate_limit=trigger.option("throttle_rate"),
+            throttling_burst_limit=trigger.option("throttle_burst"),
+        ),
+        access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+            destination_arn=upstream.access_log_group_arn,
+            format=json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
+        ),
+        tags=tags,
+        opts=ResourceOptions(parent=fn, depends_on=routes),
+    )
+    fn.api_endpoint = stage.invoke_url
+    for rule in trigger_rules_for(spec):
+        metric_alarm(
+            fn, f"{name}-{rule.what}", rule, spec, settings, upstream.alarm_topic_arn, api.id
+        )
+
+
+def _invoke_trigger(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None:
+    """Only a permission: an existing service resource (a REST API...) invokes the function."""
+    source = _source(fn, args)
+    fn.allow_invoke(
+        f"{name}-invoke-permission",
+        principal=args.spec.trigger.option("principal"),
+        source_arn=invoke_source_arn(source),
+        statement_id="AllowExistingSource",
+    )
+
+
 def _nothing_of_its_own(fn: EtlFunction, name: str, args: EtlFunctionArgs) -> None:
     """``none``: invoked directly; ``s3``: wired by :class:`BucketTriggers` (one per bucket)."""
 
@@ -407,6 +701,13 @@ TRIGGER_BUILDERS: dict[str, TriggerBuilder] = {
     "schedule": _schedule_trigger,
     "s3": _nothing_of_its_own,
     "none": _nothing_of_its_own,
+    "sqs": _mapping_trigger,
+    "dynamodb-stream": _mapping_trigger,
+    "kinesis": _mapping_trigger,
+    "sns": _sns_trigger,
+    "eventbridge": _eventbridge_trigger,
+    "http-api": _http_api_trigger,
+    "invoke": _invoke_trigger,
 }
 
 

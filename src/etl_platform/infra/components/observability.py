@@ -2,7 +2,9 @@
 
 - :class:`LogGroups`: one ``/aws/lambda/<function-name>`` group per catalog function,
   created before the function exists, so Lambda never auto-creates a group whose logs
-  are kept forever, and the function never races the stack for the group's name.
+  are kept forever, and the function never races the stack for the group's name; and
+  ``/aws/apigateway/api-<function>-<suffix>`` for the access logs of each function's
+  HTTP API (``http-api`` trigger), with the same retention.
 - :class:`AlarmTopic`: the SNS topic ``alarms-<suffix>`` every alarm notifies, encrypted
   with a customer-managed KMS key (CloudWatch cannot publish to a topic encrypted with
   the AWS-managed ``alias/aws/sns`` key: that key's policy cannot grant
@@ -25,7 +27,7 @@ from etl_platform.infra.iam import (
     statement,
 )
 from etl_platform.model.catalog import Catalog
-from etl_platform.model.naming import log_group_name, resource_name
+from etl_platform.model.naming import access_log_group_name, log_group_name, resource_name
 from etl_platform.model.settings import Settings
 from etl_platform.model.tags import cost_tags
 
@@ -142,7 +144,23 @@ class LogGroups(ComponentResource):
             )
         self.names = {fn: group.name for fn, group in self.groups.items()}
         self.arns = {fn: group.arn for fn, group in self.groups.items()}
-        self.register_outputs({"names": self.names, "arns": self.arns})
+        # An http-api trigger's access logs: pre-created too, with the same retention.
+        self.access_groups: dict[str, aws.cloudwatch.LogGroup] = {}
+        for spec in args.catalog:
+            if spec.trigger.type != "http-api":
+                continue
+            api_name = resource_name("api", spec.name, settings.suffix)
+            self.access_groups[spec.name] = aws.cloudwatch.LogGroup(
+                f"{name}-{spec.name}-access",
+                name=access_log_group_name(api_name),
+                retention_in_days=settings.log_retention_days,
+                tags=cost_tags(settings, Function=spec.name),
+                opts=ResourceOptions(parent=self),
+            )
+        self.access_arns = {fn: group.arn for fn, group in self.access_groups.items()}
+        self.register_outputs(
+            {"names": self.names, "arns": self.arns, "accessArns": self.access_arns}
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@
 - :class:`DeadLetterQueues` creates ``dlq-<function>-<suffix>`` for every catalog
   function: SSE-SQS encryption, 14-day retention (the maximum, so failures can be
   examined and redriven for two weeks), and a queue policy that denies any request
-  made without TLS.
+  made without TLS and, for a function with an ``eventbridge`` trigger, lets that
+  rule alone (``aws:SourceArn``) send the events its target could not deliver.
 
 The permissions boundary lives in :mod:`etl_platform.infra.components.boundary`.
 """
@@ -29,13 +30,15 @@ from pulumi import ResourceOptions
 from etl_platform.artifacts.layers import layer_dir
 from etl_platform.artifacts.node_layer import build_node_layer_zip
 from etl_platform.artifacts.packaging import BuiltArtifact, build_layer_zip, check_layer
-from etl_platform.infra.iam import deny_insecure_transport, policy_document
+from etl_platform.infra.iam import Statement, deny_insecure_transport, policy_document, statement
 from etl_platform.model.naming import resource_name
 from etl_platform.model.runtimes import NODEJS
 from etl_platform.model.tags import cost_tags
+from etl_platform.model.trigger_sources import event_bus_name, rule_arn
 from etl_platform.paths import BUILD_DIR, LAYERS_DIR
 
 if TYPE_CHECKING:
+    from etl_platform.model.catalog import Catalog, FunctionSpec
     from etl_platform.model.settings import Settings
 
 __all__ = [
@@ -48,6 +51,8 @@ __all__ = [
     "SharedLayerArgs",
 ]
 
+#: The service principal of an eventbridge trigger's target (its dead-letter queue).
+EVENTS_SERVICE = "events.amazonaws.com"
 #: 14 days, the SQS maximum: a failed event can be examined and redriven for two weeks.
 DLQ_MESSAGE_RETENTION_SECONDS = 1_209_600
 
@@ -198,6 +203,10 @@ class DeadLetterQueuesArgs:
 
     functions: Sequence[str]
     settings: Settings
+    #: The catalog: an ``eventbridge`` trigger's rule may send failed events to the DLQ.
+    catalog: Catalog | None = None
+    #: The deploying account; default: ``aws.get_caller_identity_output()``.
+    account_id: pulumi.Input[str] | None = None
 
 
 class DeadLetterQueues(pulumi.ComponentResource):
@@ -215,8 +224,9 @@ class DeadLetterQueues(pulumi.ComponentResource):
         super().__init__("etl:shared:DeadLetterQueues", name, None, opts)
         self.queues = {}
         self.policies = {}
+        rules = _eventbridge_rules(args)
         for function in args.functions:
-            queue, queue_policy = self._queue(name, function, args.settings)
+            queue, queue_policy = self._queue(name, function, args.settings, rules.get(function))
             self.queues[function] = queue
             self.policies[function] = queue_policy
         self.arns = {fn: q.arn for fn, q in self.queues.items()}
@@ -225,7 +235,11 @@ class DeadLetterQueues(pulumi.ComponentResource):
         self.register_outputs({"arns": self.arns, "urls": self.urls, "names": self.names})
 
     def _queue(
-        self, name: str, function: str, settings: Settings
+        self,
+        name: str,
+        function: str,
+        settings: Settings,
+        rule_arn: pulumi.Output[str] | None = None,
     ) -> tuple[aws.sqs.Queue, aws.sqs.QueuePolicy]:
         queue = aws.sqs.Queue(
             f"{name}-{function}",
@@ -238,7 +252,55 @@ class DeadLetterQueues(pulumi.ComponentResource):
         queue_policy = aws.sqs.QueuePolicy(
             f"{name}-{function}-tls-only",
             queue_url=queue.url,
-            policy=policy_document([deny_insecure_transport(["sqs:*"], [queue.arn])]),
+            policy=policy_document(
+                [
+                    *(
+                        [_rule_sends_failed_events(queue.arn, rule_arn)]
+                        if rule_arn is not None
+                        else []
+                    ),
+                    deny_insecure_transport(["sqs:*"], [queue.arn]),
+                ]
+            ),
             opts=ResourceOptions(parent=self),
         )
         return queue, queue_policy
+
+
+def _eventbridge_rules(args: DeadLetterQueuesArgs) -> dict[str, pulumi.Output[str]]:
+    """``{function: rule ARN}`` for every function with an ``eventbridge`` trigger.
+
+    The rules are created later, by the functions stack; their ARNs come from the names
+    :mod:`etl_platform.model.trigger_sources` gives them (one home for both stacks).
+    """
+    if args.catalog is None:
+        return {}
+    specs = [spec for spec in args.catalog if spec.trigger.type == "eventbridge"]
+    if not specs:
+        return {}
+    account: pulumi.Output[str] = (
+        pulumi.Output.from_input(args.account_id).apply(str)
+        if args.account_id is not None
+        else aws.get_caller_identity_output().account_id
+    )
+    stack = pulumi.get_stack()
+    for spec in specs:  # an undeclared or wrong-kind bus fails here, naming the entry
+        event_bus_name(spec, args.settings, stack)
+
+    def arn(spec: FunctionSpec) -> pulumi.Output[str]:
+        return account.apply(lambda acct: rule_arn(spec, args.settings, stack, acct))
+
+    return {spec.name: arn(spec) for spec in specs}
+
+
+def _rule_sends_failed_events(
+    queue_arn: pulumi.Input[str], rule_arn: pulumi.Input[str]
+) -> Statement:
+    """EventBridge may put an event its target could not deliver, from that rule only."""
+    return statement(
+        "EventBridgeRuleDeadLetters",
+        ["sqs:SendMessage"],
+        [queue_arn],
+        principals=[("Service", [EVENTS_SERVICE])],
+        conditions=[("ArnEquals", "aws:SourceArn", [rule_arn])],
+    )
