@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from etl_platform.checks import plan
 from etl_platform.checks.rules import Context, Resource, check, rule
 from etl_platform.checks.rules import types as t
 from etl_platform.model.catalog import CATALOG_DIR_ENV, load_catalog
+from etl_platform.ops.cli import main as etl_ops
 from etl_platform.paths import LAMBDAS_DIR
 
 CODE_RULE = rule("function-code-compatible")
@@ -125,8 +125,8 @@ def test_nox_plan_exits_non_zero_for_a_function_that_fails_compat(
     entry.write_text(
         entry.read_text() + f"\nexports.{export} = (event, context) => context.done(null, 1);\n"
     )
-    # WHEN `nox -s plan` runs (its entry point)
-    code = plan.main(["dev", "--out", str(tmp_path / "plan.json")])
+    # WHEN `nox -s plan` runs (its entry point, `etl-ops plan`)
+    code = etl_ops(["plan", "dev", "--out", str(tmp_path / "plan.json")])
     # THEN it exits 1, naming the rule, the function and the problem
     out = capsys.readouterr().out
     assert code == 1
