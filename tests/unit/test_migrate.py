@@ -329,3 +329,26 @@ def test_codemod_leftovers_are_reported_after_migrate(
     ]
     for problem in result.problems:
         assert problem.path.parent == result.function_dir and problem.line > 0
+
+
+def test_the_summary_names_the_needs_the_code_calls_for(
+    places: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # GIVEN a legacy function that writes a DynamoDB table (v3), migrated with no need for it
+    code = (
+        "const { DynamoDBClient, PutItemCommand } = require('@aws-sdk/client-dynamodb');\n"
+        "const db = new DynamoDBClient({});\n"
+        "exports.handler = async (event) => {\n"
+        "  await db.send(new PutItemCommand({ TableName: 'todos', Item: {} }));\n"
+        "  return { ok: true };\n"
+        "};\n"
+    )
+    legacy = legacy_folder(tmp_path, {"index.js": code})
+    catalog, layer = places
+    # WHEN migrated
+    result = migrate(legacy, "todo-writer", catalog_dir=catalog, layer=layer)
+    # THEN the summary names the call, the action and the need that would grant it
+    report = result.report()
+    assert "[needs] to add (1 SDK call(s) no need grants)" in report
+    assert "no need grants dynamodb:PutItem" in report and "dynamodb_write" in report
+    assert [p.line for p in result.needs if p.is_error] == [4]

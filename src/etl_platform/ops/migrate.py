@@ -48,6 +48,7 @@ from etl_platform.artifacts.node_compat import check_node_layer, check_node_tree
 from etl_platform.artifacts.node_layer import LOCKFILE, MANIFEST, read_lockfile
 from etl_platform.artifacts.nodejs import TOOLING_DIR, require_tooling, run_tool
 from etl_platform.artifacts.problems import Problem
+from etl_platform.artifacts.sdk_calls import SDK_CALLS, needs_problems
 from etl_platform.errors import CommandFailedError, EtlPlatformError
 from etl_platform.model.catalog import ENTRY_FILE, MEMORY_MB, TIMEOUT_SECONDS, load_catalog
 from etl_platform.model.runtimes import (
@@ -127,6 +128,9 @@ class Migration:
     dropped_dependencies: list[str] = field(default_factory=list)
     tooling_left_out: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: The code's SDK calls against the entry's [needs] (errors: a call no need grants;
+    #: warnings: a need no call uses), as `nox -s compat` reports them.
+    needs: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def report(self) -> str:
@@ -150,6 +154,16 @@ class Migration:
             lines += [f"  - {problem}" for problem in self.problems]
         else:
             lines.append("compat: the function passes the Node.js checks")
+        missing = [p for p in self.needs if p.is_error]
+        unused = [p for p in self.needs if not p.is_error]
+        if missing:
+            lines.append(f"[needs] to add ({len(missing)} SDK call(s) no need grants):")
+            lines += [f"  - {problem}" for problem in missing]
+        if unused:
+            lines.append(f"[needs] the code never uses ({len(unused)}):")
+            lines += [f"  - {problem}" for problem in unused]
+        if not self.needs:
+            lines.append("[needs]: every SDK call the check sees is granted, and every need used")
         lines.append("also check by hand:")
         lines += [f"  - {note}" for note in self.notes]
         return "\n".join(lines)
@@ -489,6 +503,8 @@ def migrate(
         handler=handler,
         function_tree=True,
     )
+    spec = load_catalog(catalog_dir).get(name)
+    result.needs = needs_problems(spec, SDK_CALLS[spec.language](target, spec.handler))
     result.notes.append(
         f"{target / ENTRY_FILE}: [needs] lists the S3 prefixes the function may read, "
         "write and list (ListObjects needs s3_list); nothing else is granted"
