@@ -89,7 +89,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def unit(session: nox.Session) -> None:
-    """The unit tier alone, for the edit-test loop (no network, mocks only; under a minute)."""
+    """The unit tier alone, for the edit-test loop (no network, mocks only; prints its time)."""
     python = _sync(session)
     _timed_pytest(session, python, "tests/unit", "-q", *session.posargs)
 
