@@ -15,7 +15,8 @@ import pytest
 from etl_platform.artifacts.layers import layer_dir
 from etl_platform.artifacts.node_layer import read_lockfile
 from etl_platform.model.runtimes import NODEJS
-from etl_platform.ops.migrate import main, migrate
+from etl_platform.ops.cli import main
+from etl_platform.ops.migrate import migrate
 
 pytestmark = pytest.mark.functional
 
@@ -56,7 +57,8 @@ def test_a_dependency_that_brings_the_sdk_into_the_layer_is_rolled_back(
     shutil.copytree(layer_dir(NODEJS), layer, ignore=shutil.ignore_patterns("node_modules"))
     before = {p.name: p.read_bytes() for p in layer.iterdir()}
     catalog = tmp_path / "lambdas"
-    argv = [str(legacy), "traced", "--catalog-dir", str(catalog), "--layer-dir", str(layer)]
+    argv = ["migrate", str(legacy), "traced", "--catalog-dir", str(catalog)]
+    argv += ["--layer-dir", str(layer)]
     # WHEN migrated (npm resolves the real dependency tree)
     code = main(argv)
     # THEN it fails, naming the offender and the direct dependency that brought it in
