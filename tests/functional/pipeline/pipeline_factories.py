@@ -18,9 +18,22 @@ from urllib.parse import quote_plus
 
 from etl_common.datasets.orders import DATASET
 
+from etl_platform.model.settings import DEFAULT_STAGE_SLA_MINUTES, WAITING_STAGES
+from etl_platform.model.slo import stage_sla_variable
+
 BUCKET = "etl-data-test"
 REGION = "us-east-1"
 _ids = itertools.count()
+
+#: The watchdog's environment as the platform sets it with the default settings (the
+#: handler requires the stage SLAs: it has no defaults of its own).
+WATCHDOG_ENV = {
+    "STAGE_SLA_MINUTES": stage_sla_variable(
+        dict.fromkeys(WAITING_STAGES, DEFAULT_STAGE_SLA_MINUTES)
+    ),
+    "SCHEDULE_RATE_SECONDS": "300",
+    "LOOKBACK_HOURS": "24",
+}
 
 
 def lambda_context(function: str = "test") -> SimpleNamespace:

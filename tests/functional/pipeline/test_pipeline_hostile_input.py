@@ -26,6 +26,7 @@ from etl_common import batches, clients, logger
 from pipeline_factories import (
     BUCKET,
     REGION,
+    WATCHDOG_ENV,
     api_event,
     lambda_context,
     list_keys,
@@ -240,7 +241,7 @@ def test_malformed_manifests_are_counted_and_logged_once_and_the_rest_is_reporte
     # GIVEN batches received now, each with a manifest of a kind the pipeline never writes,
     # and a healthy batch stuck in received for 40 minutes
     spec = load_catalog().get(WATCHDOG)
-    watchdog = load_handler(spec.name, SCHEDULE_RATE_SECONDS="300", LOOKBACK_HOURS="24")
+    watchdog = load_handler(spec.name, **WATCHDOG_ENV)
     now = datetime.now(UTC)
     good = _valid_manifest("stuck-good", now - timedelta(minutes=40))
     bad = {
@@ -381,7 +382,7 @@ def _run_every_handler(load_handler: Any, env: dict[str, str]) -> dict[str, Any]
     transform = load_handler("transform")
     load = load_handler("load", **env)
     status = load_handler("status-api")
-    watchdog = load_handler(load_catalog().get(WATCHDOG).name)
+    watchdog = load_handler(load_catalog().get(WATCHDOG).name, **WATCHDOG_ENV)
     posted = ingest.handler(
         api_event("POST", "/batches", {"records": [order(1), order(2)]}),
         lambda_context("ingest-api"),

@@ -18,7 +18,7 @@ import pytest
 from etl_common import batches, datasets, s3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pipeline_factories import BUCKET, api_event, lambda_context
+from pipeline_factories import BUCKET, WATCHDOG_ENV, api_event, lambda_context
 
 from etl_platform.model.catalog import load_catalog
 from etl_platform.model.slo import WATCHDOG
@@ -227,7 +227,7 @@ def test_the_watchdog_reports_through_any_manifest(
     aws: Any, load_handler: Any, data: bytes
 ) -> None:
     # GIVEN a healthy batch and one whose manifest holds any bytes at all
-    watchdog = load_handler(load_catalog().get(WATCHDOG).name)
+    watchdog = load_handler(load_catalog().get(WATCHDOG).name, **WATCHDOG_ENV)
     now = datetime.now(UTC)
     for batch_id in ("a-healthy", "b-1"):
         aws.put_object(Bucket=BUCKET, Key=f"raw/{now:%Y/%m/%d}/{batch_id}.jsonl", Body=b"{}\n")
