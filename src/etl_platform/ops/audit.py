@@ -44,6 +44,7 @@ on ListFunctions).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import tempfile
 import urllib.parse
@@ -53,6 +54,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from etl_platform.errors import EtlPlatformError
 from etl_platform.model.naming import log_group_name
@@ -103,13 +106,95 @@ class AuditError(EtlPlatformError):
 
 
 @dataclass(frozen=True)
+class Subject:
+    """What a check's detection looks at: one function and the estate facts read once."""
+
+    name: str
+    config: Mapping[str, Any]  # the function's configuration (ListFunctions)
+    report: FunctionReport
+    log_group: str
+    retention: Mapping[str, int | None] | None  # None: the log groups could not be read
+    role_users: Mapping[str, Sequence[str]]  # role ARN -> the functions using it
+    policy: _RolePolicies | None  # the role's policies, when they could be read
+    options: AuditOptions
+    has_failure_destination: Callable[[], bool]  # asked only when the function has no DLQ
+
+
+Detect = Callable[[Subject], list["Finding"]]
+
+
+def _tracing(s: Subject) -> list[Finding]:
+    mode = (s.config.get("TracingConfig") or {}).get("Mode", "PassThrough")
+    return (
+        []
+        if mode == "Active"
+        else [Finding(s.name, "tracing-not-active", f"tracing mode is {mode}")]
+    )
+
+
+def _failure_destination(s: Subject) -> list[Finding]:
+    if (s.config.get("DeadLetterConfig") or {}).get("TargetArn") or s.has_failure_destination():
+        return []
+    message = "no dead-letter queue and no on-failure destination"
+    return [Finding(s.name, "no-failure-destination", message)]
+
+
+def _log_group_missing(s: Subject) -> list[Finding]:
+    if s.retention is None or s.log_group in s.retention:
+        return []
+    return [Finding(s.name, "log-group-missing", f"{s.log_group} does not exist")]
+
+
+def _log_retention(s: Subject) -> list[Finding]:
+    if s.retention is None or s.log_group not in s.retention or s.retention[s.log_group]:
+        return []
+    return [Finding(s.name, "log-retention-unset", f"{s.log_group} never expires its logs")]
+
+
+def _role_shared(s: Subject) -> list[Finding]:
+    role = s.report.role
+    if not role or len(s.role_users[role]) < 2:
+        return []
+    others = sorted(f for f in s.role_users[role] if f != s.name)
+    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    message = f"role {_role_name(role)} is also used by {shown}"
+    return [Finding(s.name, "role-shared", message, details=tuple(others))]
+
+
+def _role_wildcards(s: Subject) -> list[Finding]:
+    if not (s.policy and s.policy.wildcards):
+        return []
+    message = f"role {_role_name(s.report.role)}: " + "; ".join(s.policy.wildcards)
+    return [Finding(s.name, "role-wildcard-action", message, details=tuple(s.policy.wildcards))]
+
+
+def _role_aws_managed(s: Subject) -> list[Finding]:
+    if not (s.policy and s.policy.aws_managed):
+        return []
+    managed = tuple(sorted(s.policy.aws_managed))
+    message = f"role {_role_name(s.report.role)} has AWS managed " + ", ".join(managed)
+    return [Finding(s.name, "role-aws-managed-policy", message, details=managed)]
+
+
+def _package_size(s: Subject) -> list[Finding]:
+    limit = s.options.max_package_bytes
+    if s.report.package_type != "Zip" or s.report.code_size <= limit:
+        return []
+    message = f"package is {_size(s.report.code_size)} (threshold {_size(limit)})"
+    return [Finding(s.name, "package-oversized", message)]
+
+
+@dataclass(frozen=True)
 class Check:
-    """One kind of finding: its id, the problem in a few words, severity and the fix."""
+    """One kind of finding: its id, the problem in a few words, severity, the fix and,
+    for the checks that need nothing more than the estate facts, its detection (the
+    runtime and code checks ask the account per function: see :class:`_Auditor`)."""
 
     id: str
     problem: str
     severity: str
     fix: str
+    detect: Detect | None = None
 
 
 # One row per problem the audit reports: the README's "what to do" table follows it.
@@ -153,6 +238,7 @@ CHECKS: dict[str, Check] = {
             "destination (aws lambda put-function-event-invoke-config "
             "--destination-config OnFailure={Destination=<arn>}): failed async events are "
             "dropped today",
+            detect=_failure_destination,
         ),
         Check(
             "role-wildcard-action",
@@ -160,6 +246,7 @@ CHECKS: dict[str, Check] = {
             "high",
             "replace each '*' action with the actions the code calls (CloudTrail or IAM "
             "Access Analyzer's policy generation lists them), on the resources it uses",
+            detect=_role_wildcards,
         ),
         Check(
             "role-shared",
@@ -167,6 +254,7 @@ CHECKS: dict[str, Check] = {
             "high",
             "give each function its own role with only what it needs; a shared role "
             "carries the union of every function's permissions",
+            detect=_role_shared,
         ),
         Check(
             "tracing-not-active",
@@ -175,6 +263,7 @@ CHECKS: dict[str, Check] = {
             "aws lambda update-function-configuration --function-name <fn> "
             "--tracing-config Mode=Active (the role needs xray:PutTraceSegments and "
             "xray:PutTelemetryRecords)",
+            detect=_tracing,
         ),
         Check(
             "log-group-missing",
@@ -183,6 +272,7 @@ CHECKS: dict[str, Check] = {
             "create it with a retention (aws logs create-log-group --log-group-name <group>; "
             "aws logs put-retention-policy --log-group-name <group> --retention-in-days 30) "
             "before the function logs, or Lambda creates it keeping logs forever",
+            detect=_log_group_missing,
         ),
         Check(
             "log-retention-unset",
@@ -190,6 +280,7 @@ CHECKS: dict[str, Check] = {
             "medium",
             "aws logs put-retention-policy --log-group-name <group> --retention-in-days 30 "
             "(7 for dev)",
+            detect=_log_retention,
         ),
         Check(
             "role-aws-managed-policy",
@@ -197,6 +288,7 @@ CHECKS: dict[str, Check] = {
             "medium",
             "replace it with a customer managed or inline policy scoped to this function: "
             "AWS managed policies grant broadly and change when AWS changes them",
+            detect=_role_aws_managed,
         ),
         Check(
             "package-oversized",
@@ -204,6 +296,7 @@ CHECKS: dict[str, Check] = {
             "low",
             "move third-party dependencies to a layer and leave the AWS SDK out (the "
             "runtime provides it): smaller packages deploy and cold-start faster",
+            detect=_package_size,
         ),
         Check(
             "code-incompatible",
@@ -679,6 +772,9 @@ class _Auditor:
         return result
 
     # -- failure handling
+    def has_failure_destination(self, name: str) -> bool:
+        return self.on_failure_destination(name) is not None
+
     def on_failure_destination(self, name: str) -> str | None:
         try:
             config = self.lam.get_function_event_invoke_config(FunctionName=name)
@@ -798,7 +894,7 @@ def audit(
     }
     try:
         retention: dict[str, int | None] | None = auditor.log_groups(log_group_of.values())
-    except Exception:
+    except (BotoCoreError, ClientError):  # said in auditor.errors; the log checks are skipped
         retention = None
     roles_by_function = {c["FunctionName"]: c.get("Role", "") for c in configs}
     users: dict[str, list[str]] = defaultdict(list)
@@ -820,69 +916,20 @@ def audit(
             )
             found = report.findings
             found += auditor.runtime_findings(name, report.runtime)
-            mode = (config.get("TracingConfig") or {}).get("Mode", "PassThrough")
-            if mode != "Active":
-                found.append(Finding(name, "tracing-not-active", f"tracing mode is {mode}"))
-            has_dlq = bool((config.get("DeadLetterConfig") or {}).get("TargetArn"))
-            if not has_dlq and auditor.on_failure_destination(name) is None:
-                found.append(
-                    Finding(
-                        name,
-                        "no-failure-destination",
-                        "no dead-letter queue and no on-failure destination",
-                    )
-                )
-            group = log_group_of[name]
-            if retention is not None:
-                if group not in retention:
-                    found.append(Finding(name, "log-group-missing", f"{group} does not exist"))
-                elif retention[group] is None:
-                    found.append(
-                        Finding(name, "log-retention-unset", f"{group} never expires its logs")
-                    )
-            role = report.role
-            if role and len(users[role]) > 1:
-                others = sorted(f for f in users[role] if f != name)
-                shown = ", ".join(others[:5]) + (
-                    f" and {len(others) - 5} more" if len(others) > 5 else ""
-                )
-                found.append(
-                    Finding(
-                        name,
-                        "role-shared",
-                        f"role {_role_name(role)} is also used by {shown}",
-                        details=tuple(others),
-                    )
-                )
-            info = policies.get(role)
-            if info and info.wildcards:
-                found.append(
-                    Finding(
-                        name,
-                        "role-wildcard-action",
-                        f"role {_role_name(role)}: " + "; ".join(info.wildcards),
-                        details=tuple(info.wildcards),
-                    )
-                )
-            if info and info.aws_managed:
-                found.append(
-                    Finding(
-                        name,
-                        "role-aws-managed-policy",
-                        f"role {_role_name(role)} has AWS managed "
-                        + ", ".join(sorted(info.aws_managed)),
-                        details=tuple(sorted(info.aws_managed)),
-                    )
-                )
-            if report.package_type == "Zip" and report.code_size > options.max_package_bytes:
-                found.append(
-                    Finding(
-                        name,
-                        "package-oversized",
-                        f"package is {_size(report.code_size)} (threshold "
-                        f"{_size(options.max_package_bytes)})",
-                    )
-                )
+            subject = Subject(
+                name=name,
+                config=config,
+                report=report,
+                log_group=log_group_of[name],
+                retention=retention,
+                role_users=users,
+                policy=policies.get(report.role),
+                options=options,
+                has_failure_destination=functools.partial(auditor.has_failure_destination, name),
+            )
+            for check in CHECKS.values():
+                if check.detect is not None:
+                    found += check.detect(subject)
             if options.code:
                 found += auditor.code_findings(config, Path(tmp))
             reports.append(report)
