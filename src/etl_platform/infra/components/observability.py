@@ -132,32 +132,38 @@ class LogGroups(ComponentResource):
     def __init__(self, name: str, args: LogGroupsArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("etl:observability:LogGroups", name, None, opts)
         settings = args.settings
-        self.groups: dict[str, aws.cloudwatch.LogGroup] = {}
-        for spec in args.catalog:
-            function_name = resource_name("lambda", spec.name, settings.suffix)
-            self.groups[spec.name] = aws.cloudwatch.LogGroup(
+
+        def group(resource: str, spec_name: str, group_name: str) -> aws.cloudwatch.LogGroup:
+            """A pre-created log group with the stack's retention and the cost tags."""
+            return aws.cloudwatch.LogGroup(
+                resource,
+                name=group_name,
+                retention_in_days=settings.log_retention_days,
+                tags=cost_tags(settings, Function=spec_name),
+                opts=ResourceOptions(parent=self),
+            )
+
+        self.groups: dict[str, aws.cloudwatch.LogGroup] = {
+            spec.name: group(
                 f"{name}-{spec.name}",
-                name=log_group_name(function_name),
-                retention_in_days=settings.log_retention_days,
-                tags=cost_tags(settings, Function=spec.name),
-                opts=ResourceOptions(parent=self),
+                spec.name,
+                log_group_name(resource_name("lambda", spec.name, settings.suffix)),
             )
-        self.names = {fn: group.name for fn, group in self.groups.items()}
-        self.arns = {fn: group.arn for fn, group in self.groups.items()}
+            for spec in args.catalog
+        }
+        self.names = {fn: g.name for fn, g in self.groups.items()}
+        self.arns = {fn: g.arn for fn, g in self.groups.items()}
         # An http-api trigger's access logs: pre-created too, with the same retention.
-        self.access_groups: dict[str, aws.cloudwatch.LogGroup] = {}
-        for spec in args.catalog:
-            if spec.trigger.type != "http-api":
-                continue
-            api_name = resource_name("api", spec.name, settings.suffix)
-            self.access_groups[spec.name] = aws.cloudwatch.LogGroup(
+        self.access_groups: dict[str, aws.cloudwatch.LogGroup] = {
+            spec.name: group(
                 f"{name}-{spec.name}-access",
-                name=access_log_group_name(api_name),
-                retention_in_days=settings.log_retention_days,
-                tags=cost_tags(settings, Function=spec.name),
-                opts=ResourceOptions(parent=self),
+                spec.name,
+                access_log_group_name(resource_name("api", spec.name, settings.suffix)),
             )
-        self.access_arns = {fn: group.arn for fn, group in self.access_groups.items()}
+            for spec in args.catalog
+            if spec.trigger.type == "http-api"
+        }
+        self.access_arns = {fn: g.arn for fn, g in self.access_groups.items()}
         self.register_outputs(
             {"names": self.names, "arns": self.arns, "accessArns": self.access_arns}
         )
