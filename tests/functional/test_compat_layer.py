@@ -1,7 +1,7 @@
 """``nox -s compat`` against the real built layer (pip, for the Lambda target).
 
-Functional tier: the layer is built by pip for python3.13 arm64, or taken from the build
-cache (``build/cache``) when nothing changed; on a fresh machine that needs the network.
+Functional tier: the layer is the session's real build for python3.13 arm64 (pip, or the
+build cache ``build/cache`` when nothing changed; on a fresh machine that needs the network).
 The source checks with a stand-in layer are unit tests (tests/unit/test_compat.py).
 """
 
@@ -12,23 +12,16 @@ from pathlib import Path
 import pytest
 
 from etl_platform.artifacts import compat
-from etl_platform.errors import EtlPlatformError
+from etl_platform.artifacts.packaging import BuiltArtifact
 from etl_platform.ops.cli import main as etl_ops
 
 pytestmark = pytest.mark.functional
 
 
-@pytest.fixture(scope="module")
-def built_layer() -> Path:
-    """The real layer zip for python3.13 arm64 (built, or taken from the build cache).
-
-    Needs pip and the network unless build/cache already holds this exact layer; the
-    tests that need it are skipped, saying so, when it cannot be built here.
-    """
-    try:
-        return compat.build_layer("3.13", "arm64")
-    except EtlPlatformError as error:  # pragma: no cover - depends on the machine
-        pytest.skip(f"the layer cannot be built here: {error}")
+@pytest.fixture
+def built_layer(shipped_layer: BuiltArtifact) -> Path:
+    """The real layer zip for python3.13 arm64 (tests/functional/conftest.py)."""
+    return shipped_layer.path
 
 
 def test_the_layer_must_match_the_architecture(built_layer: Path) -> None:

@@ -1,12 +1,15 @@
-"""Functional tests: build the real layer with the real pip (needs PyPI via pip).
+"""Functional tests: the real layer, built with the real pip for the Lambda target.
 
-The layer is built twice from two copies of ``layers/etl-common`` at different paths
-(two "checkouts"), each with its own cache, so both builds really run pip. pip's own
-download cache is used, which keeps the suite fast after the first run.
+The zip the shared stack publishes (``shipped_layer``, tests/functional/conftest.py) is
+built once more here from another checkout of the layer folder (another path, other
+mtimes, stale local bytecode) with an empty cache, so pip and the compiler really run:
+the two must be the same bytes, or every deploy would publish a new layer version.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
 import shutil
@@ -16,18 +19,19 @@ from pathlib import Path
 
 import pytest
 
+from etl_platform.artifacts.bytecode import find_compiler
 from etl_platform.artifacts.packaging import (
     BuiltArtifact,
     build_layer_zip,
     check_layer,
     inspect_layer,
-    repo_root,
 )
+from etl_platform.checks.offline import run_program
 from etl_platform.model.runtimes import PYTHON_RUNTIME_PROVIDED_IMPORTS
+from etl_platform.paths import LAYERS_DIR, PROJECTS_DIR, REPO_ROOT
 
-pytestmark = pytest.mark.functional
-
-LAYER_SOURCE = repo_root() / "layers" / "etl-common"
+LAYER = "aws:lambda/layerVersion:LayerVersion"
+LAYER_SOURCE = LAYERS_DIR / "etl-common"
 # A provided module may also sit at the top level as a single file (six.py).
 RUNTIME_PROVIDED_TOP_LEVEL = PYTHON_RUNTIME_PROVIDED_IMPORTS | {
     f"{name}.py" for name in PYTHON_RUNTIME_PROVIDED_IMPORTS
@@ -36,15 +40,14 @@ TARGET_EXTENSION = re.compile(r"\.(cpython-313-aarch64-linux-gnu|abi3)\.so$")
 
 
 @dataclass(frozen=True)
-class TwoBuilds:
-    first: BuiltArtifact
-    second: BuiltArtifact
-    checkouts: tuple[Path, Path]
+class Rebuild:
+    artifact: BuiltArtifact
+    checkout: Path  # the layer folder it was built from
 
 
 def copy_checkout(source: Path, destination: Path, mtime: float) -> Path:
     """Copy the layer folder as another checkout would have it: other path, other mtimes,
-    and some local litter (bytecode) that must not reach the zip."""
+    and some local litter (bytecode of another Python) that must not reach the zip."""
     layer_dir = destination / "layers" / "etl-common"
     shutil.copytree(source, layer_dir, ignore=shutil.ignore_patterns("__pycache__"))
     litter = layer_dir / "etl_common" / "__pycache__"
@@ -56,22 +59,18 @@ def copy_checkout(source: Path, destination: Path, mtime: float) -> Path:
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory: pytest.TempPathFactory) -> TwoBuilds:
-    root = tmp_path_factory.mktemp("layer-build")
-    # One snapshot of the source first: the working tree may change while we copy.
-    snapshot = copy_checkout(LAYER_SOURCE, root / "snapshot", mtime=1)
-    checkouts = (root / "checkout-a", root / "deeper" / "checkout-b")
-    artifacts = [
-        build_layer_zip(
-            copy_checkout(snapshot, checkout, mtime=mtime),
-            checkout / "build",
-            python_version="3.13",
-            architecture="arm64",
-            cache_dir=checkout / "build" / "cache",
-        )
-        for checkout, mtime in zip(checkouts, (1_000_000_000, 1_700_000_000), strict=True)
-    ]
-    return TwoBuilds(artifacts[0], artifacts[1], checkouts)
+def rebuild(tmp_path_factory: pytest.TempPathFactory) -> Rebuild:
+    root = tmp_path_factory.mktemp("layer-rebuild")
+    checkout = copy_checkout(LAYER_SOURCE, root / "deeper" / "checkout", mtime=1_000_000_000)
+    artifact = build_layer_zip(
+        checkout,
+        root / "build",
+        python_version="3.13",
+        architecture="arm64",
+        cache_dir=root / "empty-cache",
+        bytecode=True,
+    )
+    return Rebuild(artifact, checkout)
 
 
 def read_zip(artifact: BuiltArtifact) -> dict[str, bytes]:
@@ -79,30 +78,31 @@ def read_zip(artifact: BuiltArtifact) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def test_real_layer_is_byte_identical_from_two_checkouts(two_builds: TwoBuilds) -> None:
-    # GIVEN the layer built by pip from two checkouts at different paths, separate caches
-    first, second = two_builds.first, two_builds.second
-
-    # WHEN / THEN both builds produced the same bytes, so no new layer version is forced
-    assert first.path != second.path
-    assert first.path.read_bytes() == second.path.read_bytes()
-    assert first.base64_sha256 == second.base64_sha256
-    assert first.input_hash == second.input_hash
-
-
-def test_real_layer_mentions_no_build_or_checkout_path(two_builds: TwoBuilds) -> None:
-    # GIVEN the built layer
-    entries = read_zip(two_builds.first)
-
-    # WHEN each entry is searched for the checkout path, THEN none contains it
-    needle = str(two_builds.checkouts[0]).encode()
-    assert not [name for name, data in entries.items() if needle in data]
-    assert not [n for n in entries if "__pycache__" in n or n.endswith(".pyc")]
+def test_a_rebuild_from_another_checkout_is_byte_identical(
+    shipped_layer: BuiltArtifact, rebuild: Rebuild
+) -> None:
+    # GIVEN the shipped layer and the same built again by pip elsewhere, with no cache
+    # WHEN / THEN both are the same bytes (the pycs too), so no new layer version is forced
+    assert rebuild.artifact.path != shipped_layer.path
+    assert rebuild.artifact.path.read_bytes() == shipped_layer.path.read_bytes()
+    assert rebuild.artifact.base64_sha256 == shipped_layer.base64_sha256
+    assert rebuild.artifact.input_hash == shipped_layer.input_hash
 
 
-def test_real_layer_carries_nothing_the_runtime_provides(two_builds: TwoBuilds) -> None:
+def test_the_layer_mentions_no_build_or_checkout_path(rebuild: Rebuild) -> None:
+    # GIVEN the rebuilt layer
+    entries = read_zip(rebuild.artifact)
+    # WHEN each entry is searched for the checkout's and the repository's path
+    # THEN none contains either, and the checkout's stale bytecode is not in it
+    for place in (rebuild.checkout, REPO_ROOT):
+        needle = str(place).encode()
+        assert not [name for name, data in entries.items() if needle in data], place
+    assert not [n for n in entries if "stale" in n or ".cpython-311." in n]
+
+
+def test_the_layer_carries_nothing_the_runtime_provides(shipped_layer: BuiltArtifact) -> None:
     # GIVEN the built layer's top-level entries under python/
-    names = read_zip(two_builds.first)
+    names = read_zip(shipped_layer)
     top_level = {name.split("/")[1] for name in names if name.count("/") >= 1}
 
     # WHEN compared with what the Lambda Python runtime already ships
@@ -113,10 +113,12 @@ def test_real_layer_carries_nothing_the_runtime_provides(two_builds: TwoBuilds) 
     assert all(name.startswith("python/") for name in names)
 
 
-def test_real_layer_wheels_and_extensions_fit_python313_arm64(two_builds: TwoBuilds) -> None:
+def test_the_layer_wheels_and_extensions_fit_python313_arm64(
+    shipped_layer: BuiltArtifact,
+) -> None:
     # GIVEN the built layer
     # WHEN its wheel tags and compiled files are inspected for python3.13 arm64
-    report = check_layer(two_builds.first.path, python_version="3.13", architecture="arm64")
+    report = check_layer(shipped_layer.path, python_version="3.13", architecture="arm64")
 
     # THEN every wheel tag is cp313/abi3/py3 for aarch64 or any platform ...
     assert report.distributions
@@ -135,51 +137,16 @@ def test_real_layer_wheels_and_extensions_fit_python313_arm64(two_builds: TwoBui
         assert TARGET_EXTENSION.search(module.path), module.path
 
 
-def test_x86_64_layer_fits_x86_64_and_is_flagged_against_arm64(tmp_path: Path) -> None:
-    # GIVEN the layer built for x86_64
-    artifact = build_layer_zip(
-        copy_checkout(LAYER_SOURCE, tmp_path / "x86", mtime=1_000_000_000),
-        tmp_path / "build",
-        architecture="x86_64",
-        cache_dir=tmp_path / "cache",
-    )
-
-    # WHEN it is inspected for its own target, THEN it passes
-    assert check_layer(artifact.path, architecture="x86_64").ok
-
-    # WHEN it is inspected against arm64, THEN the compiled parts are reported, by name
-    mismatched = inspect_layer(artifact.path, architecture="arm64")
-    assert any(p.startswith("psycopg_binary 3.3.9: wheel tags") for p in mismatched.problems)
-    assert any("compiled for x86_64, the target is aarch64" in p for p in mismatched.problems)
-
-
-def test_real_layer_with_bytecode_is_byte_identical_and_for_the_target(tmp_path: Path) -> None:
-    # GIVEN the real layer built with bytecode from two checkouts, separate caches
-    from etl_platform.artifacts.bytecode import find_compiler
-
-    builds = [
-        build_layer_zip(
-            copy_checkout(LAYER_SOURCE, tmp_path / name, mtime=mtime),
-            tmp_path / name / "build",
-            python_version="3.13",
-            architecture="arm64",
-            cache_dir=tmp_path / name / "cache",
-            bytecode=True,
-        )
-        for name, mtime in (("a", 1_000_000_000), ("b", 1_700_000_000))
-    ]
-
-    # THEN both are the same bytes (the pycs too), so no new layer version is forced
-    assert builds[0].path.read_bytes() == builds[1].path.read_bytes()
-    entries = read_zip(builds[0])
+def test_the_layer_bytecode_is_for_the_target(shipped_layer: BuiltArtifact) -> None:
+    entries = read_zip(shipped_layer)
     pycs = {n: data for n, data in entries.items() if n.endswith(".pyc")}
     compiler = find_compiler("3.13")
     if compiler is None:
-        # AND without Python 3.13 here the layer is the sources-only one, and says so
-        assert not pycs and builds[0].bytecode is None
+        # GIVEN no Python 3.13 here: the layer is the sources-only one, and says so
+        assert not pycs and shipped_layer.bytecode is None
         return
-    # AND with it, every module of etl_common and of the packages it imports has a
-    # Python 3.13 pyc, and the checkout's stale bytecode is not among them
+    # GIVEN Python 3.13 here: every module of etl_common and of the packages it imports
+    # has a Python 3.13 pyc
     sources = [n for n in entries if n.endswith(".py")]
     for package in ("etl_common", "psycopg", "psycopg_pool", "aws_xray_sdk", "wrapt"):
         modules = [n for n in sources if n.startswith(f"python/{package}/")]
@@ -188,4 +155,50 @@ def test_real_layer_with_bytecode_is_byte_identical_and_for_the_target(tmp_path:
             folder, _, name = module.rpartition("/")
             pyc = f"{folder}/__pycache__/{name[:-3]}.{compiler.cache_tag}.pyc"
             assert pycs[pyc][:4] == compiler.magic, module
-    assert not [n for n in pycs if "stale" in n or ".cpython-311." in n]
+
+
+def test_the_x86_64_layer_fits_x86_64_and_is_flagged_against_arm64(
+    x86_64_layer: BuiltArtifact,
+) -> None:
+    # GIVEN the layer built for x86_64
+    # WHEN it is inspected for its own target, THEN it passes
+    assert check_layer(x86_64_layer.path, architecture="x86_64").ok
+
+    # WHEN it is inspected against arm64, THEN the compiled parts are reported, by name
+    mismatched = inspect_layer(x86_64_layer.path, architecture="arm64")
+    assert any(p.startswith("psycopg_binary 3.3.9: wheel tags") for p in mismatched.problems)
+    assert any("compiled for x86_64, the target is aarch64" in p for p in mismatched.problems)
+
+
+# ------------------------------------------------------------ the layer the shared stack plans
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_planned_layer_version_is_the_deterministic_zip(
+    stack: str, shipped_layer: BuiltArtifact, rebuild: Rebuild
+) -> None:
+    # GIVEN the layer version the shared program declares for the stack
+    layer = run_program(PROJECTS_DIR / "shared", stack).one(LAYER, "layer-version")
+    # THEN its hash is that of the zip built from scratch, so an unchanged layer shows no
+    # diff on `up`
+    assert layer.inputs["sourceCodeHash"] == rebuild.artifact.base64_sha256
+    # AND the hash is Lambda's CodeSha256 of the very file uploaded
+    uploaded = Path(layer.inputs["code"].path).read_bytes()
+    digest = hashlib.sha256(uploaded).digest()
+    assert base64.b64encode(digest).decode() == layer.inputs["sourceCodeHash"]
+    # AND the description carries the content hash, for whoever looks at it in the console
+    assert shipped_layer.sha256 in layer.inputs["description"]
+
+
+def test_the_planned_layer_follows_an_architecture_override(
+    x86_64_layer: BuiltArtifact, shipped_layer: BuiltArtifact
+) -> None:
+    # GIVEN the dev stack configured for x86_64
+    # WHEN the program runs
+    run = run_program(PROJECTS_DIR / "shared", "dev", config={"etl:architecture": "x86_64"})
+    layer = run.one(LAYER, "layer-version")
+    # THEN the layer is built and declared for x86_64: a different zip, a new version
+    assert layer.inputs["compatibleArchitectures"] == ["x86_64"]
+    assert Path(layer.inputs["code"].path).name == "etl-common-python3.13-x86_64.zip"
+    assert layer.inputs["sourceCodeHash"] == x86_64_layer.base64_sha256
+    assert layer.inputs["sourceCodeHash"] != shipped_layer.base64_sha256

@@ -19,12 +19,16 @@ never by the policy pack (the rules read :mod:`etl_platform.checks.planned` only
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
+import importlib.util
 import json
 import multiprocessing
 import os
 import pickle
+import pkgutil
+import re
 import runpy
 import sys
 import traceback
@@ -501,11 +505,36 @@ def _child(job: _Job, conn: Any) -> None:
         conn.close()
 
 
+# ``aws.<module>.`` in the platform's infra code: the pulumi_aws modules a program touches.
+_AWS_MODULE_USE = re.compile(r"\baws\.([a-z][a-z0-9_]*)\.")
+
+
+@functools.cache
+def program_modules() -> tuple[str, ...]:
+    """What the programs import: the platform's infra modules and the pulumi_aws modules
+    they name. :mod:`etl_platform.checks.warm` imports them in the forkserver."""
+    infra = importlib.import_module("etl_platform.infra")
+    modules = []
+    names: set[str] = set()
+    for module in pkgutil.walk_packages(infra.__path__, "etl_platform.infra."):
+        modules.append(module.name)
+        spec = importlib.util.find_spec(module.name)
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            names.update(_AWS_MODULE_USE.findall(Path(spec.origin).read_text(encoding="utf-8")))
+    modules += [
+        f"pulumi_aws.{name}"
+        for name in sorted(names)
+        if importlib.util.find_spec(f"pulumi_aws.{name}") is not None
+    ]
+    return tuple(modules)
+
+
 def _context() -> Any:
-    """Forkserver where there is one (fast: the SDK is imported once), else spawn."""
+    """Forkserver where there is one (fast: every run forks from a process that has
+    imported what the programs use, :mod:`etl_platform.checks.warm`), else spawn."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["etl_platform.checks.offline", "etl_platform.infra.components"])
+        ctx.set_forkserver_preload(["etl_platform.checks.warm"])
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from etl_platform.artifacts.packaging import BuiltArtifact
+
 pytestmark = pytest.mark.functional
 
 REPO = Path(__file__).resolve().parents[3]
@@ -39,14 +41,11 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def built_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The etl-common layer built by the platform's packaging, extracted; returns python/."""
-    from etl_platform.artifacts.packaging import build_layer_zip
-
-    out = tmp_path_factory.mktemp("layer")
-    artifact = build_layer_zip(REPO / "layers" / "etl-common", out)
-    extracted = out / "opt"
-    with zipfile.ZipFile(artifact.path) as archive:
+def built_layer(shipped_layer: BuiltArtifact, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's real etl-common layer (tests/functional/conftest.py), extracted;
+    returns python/."""
+    extracted = tmp_path_factory.mktemp("layer") / "opt"
+    with zipfile.ZipFile(shipped_layer.path) as archive:
         archive.extractall(extracted)
     return extracted / "python"
 

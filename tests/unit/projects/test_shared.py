@@ -1,15 +1,14 @@
 """The etl-shared program (projects/shared) under Pulumi's mock runtime, dev and prod config.
 
 What a user relies on: one encrypted, TLS-only, 14-day dead-letter queue per catalog
-function; a layer built for the configured runtime and architecture from the
-deterministic zip; a permissions boundary that denies IAM and allows nothing outside
+function; a layer declared for the configured runtime and architecture (that its zip is
+the deterministic one, and follows an architecture override, is shown against real pip
+builds in tests/functional/test_layer_build.py); a permissions boundary that denies IAM and allows nothing outside
 this environment; cost tags and suffixed names everywhere; the contract's exports.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -18,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from etl_platform.artifacts.packaging import build_layer_zip
 from etl_platform.checks.iam_lint import open_findings
 from etl_platform.checks.offline import ACCOUNT_ID, ProgramRun, run_program
 from etl_platform.errors import SettingsError
@@ -27,7 +25,7 @@ from etl_platform.model.catalog import load_catalog
 from etl_platform.model.contract import SharedExports
 from etl_platform.model.naming import bucket_name, log_group_name, physical_name, resource_name
 from etl_platform.model.tags import REQUIRED_TAG_KEYS, is_taggable
-from etl_platform.paths import LAMBDAS_DIR, LAYERS_DIR, PROJECTS_DIR
+from etl_platform.paths import LAMBDAS_DIR, PROJECTS_DIR
 
 RunProject = Callable[..., ProgramRun]  # the conftest fixture's type
 QUEUE = "aws:sqs/queue:Queue"
@@ -158,42 +156,6 @@ def test_layer_is_built_for_the_configured_runtime_and_architecture(
     assert layer.inputs["compatibleArchitectures"] == ["arm64"]
     # AND its code is the zip built for that target, not for this machine
     assert Path(layer.inputs["code"].path).name == "etl-common-python3.13-arm64.zip"
-
-
-def test_layer_follows_an_architecture_override(
-    run_project: RunProject, runs: dict[str, ProgramRun]
-) -> None:
-    # GIVEN the dev stack configured for x86_64
-    # WHEN the program runs
-    run = run_project("shared", "dev", config={"etl:architecture": "x86_64"})
-    layer = run.one(LAYER, "layer-version")
-    # THEN the layer is built and declared for x86_64: a different zip, a new version
-    assert layer.inputs["compatibleArchitectures"] == ["x86_64"]
-    assert Path(layer.inputs["code"].path).name == "etl-common-python3.13-x86_64.zip"
-    arm64 = runs["dev"].one(LAYER, "layer-version")
-    assert layer.inputs["sourceCodeHash"] != arm64.inputs["sourceCodeHash"]
-
-
-def test_layer_code_is_the_deterministic_zip(runs: dict[str, ProgramRun], tmp_path: Path) -> None:
-    # GIVEN the layer version of two separate program runs (dev and prod, same target)
-    dev, prod = (runs[s].one(LAYER, "layer-version") for s in STACKS)
-    # WHEN the zip is built again from scratch (an empty cache: pip and zip run again)
-    rebuilt = build_layer_zip(
-        LAYERS_DIR / "etl-common",
-        tmp_path / "out",
-        python_version="3.13",
-        architecture="arm64",
-        cache_dir=tmp_path / "cache",
-        bytecode=True,
-    )
-    # THEN every build has the same hash, so an unchanged layer shows no diff on `up`
-    assert dev.inputs["sourceCodeHash"] == prod.inputs["sourceCodeHash"] == rebuilt.base64_sha256
-    # AND the hash is Lambda's CodeSha256 of the very file uploaded
-    uploaded = Path(dev.inputs["code"].path).read_bytes()
-    digest = hashlib.sha256(uploaded).digest()
-    assert base64.b64encode(digest).decode() == dev.inputs["sourceCodeHash"]
-    # AND the description carries the content hash, for whoever looks at it in the console
-    assert rebuilt.sha256 in dev.inputs["description"]
 
 
 # ----------------------------------------------------------------------- permissions boundary
