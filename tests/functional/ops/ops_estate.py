@@ -7,15 +7,18 @@ GetAccountSettings (moto has no such call).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import pytest
 from botocore.awsrequest import AWSResponse
+from moto import mock_aws
 
 ACCOUNT = "123456789012"  # moto's default account
 ASSUME_LAMBDA = json.dumps(
@@ -30,6 +33,27 @@ ASSUME_LAMBDA = json.dumps(
         ],
     }
 )
+
+
+@contextlib.contextmanager
+def moto_account(monkeypatch: pytest.MonkeyPatch, *, managed_policies: bool) -> Iterator[None]:
+    """moto's AWS in us-east-1 with fake credentials and no endpoint override.
+
+    moto knows AWS managed policies (AmazonS3FullAccess, ...) only when asked to, and
+    loading them all costs about a second: only an estate that attaches one asks.
+    """
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true" if managed_policies else "false")
+    # No test here looks at AMIs; loading moto's default ones costs seconds.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    with mock_aws():
+        yield
+
 
 COMPLIANT_HANDLER = b"""import json
 
@@ -78,6 +102,18 @@ class Estate:
     legacy: dict[str, set[str]] = field(default_factory=dict)  # function -> expected checks
     packages: dict[str, bytes] = field(default_factory=dict)
     dead_letter: dict[str, str] = field(default_factory=dict)  # function -> DLQ ARN
+
+    def patch(self, session: boto3.Session) -> boto3.Session:
+        """Put each function's DeadLetterConfig back into ListFunctions (moto drops it)."""
+
+        def add(parsed: dict[str, Any], **_: Any) -> None:
+            for config in parsed.get("Functions", []):
+                arn = self.dead_letter.get(config["FunctionName"])
+                if arn:
+                    config["DeadLetterConfig"] = {"TargetArn": arn}
+
+        session.events.register("after-call.lambda.ListFunctions", add)
+        return session
 
     def fetcher(self) -> Callable[[str], bytes]:
         """Downloads a package by the function name in moto's Location URL."""
@@ -129,7 +165,8 @@ def _function(
 
 def build_estate(session: boto3.Session, compliant: int = 2) -> Estate:
     """``compliant`` functions that follow every rule, and four legacy ones, each with
-    its planted problems recorded in ``Estate.legacy``."""
+    its planted problems recorded in ``Estate.legacy``; ``session`` gets the estate's
+    patches (another session on the same moto account needs ``Estate.patch``)."""
     iam = session.client("iam")
     lam = session.client("lambda")
     logs = session.client("logs")
@@ -242,20 +279,8 @@ def build_estate(session: boto3.Session, compliant: int = 2) -> Estate:
     logs.create_log_group(logGroupName="/aws/lambda/legacy-node22")
     logs.put_retention_policy(logGroupName="/aws/lambda/legacy-node22", retentionInDays=30)
     estate.legacy["legacy-node22"] = {"runtime-deprecation-soon"}
-    _report_dead_letter_configs(session, estate)
+    estate.patch(session)
     return estate
-
-
-def _report_dead_letter_configs(session: boto3.Session, estate: Estate) -> None:
-    """Put each function's DeadLetterConfig back into ListFunctions (moto drops it)."""
-
-    def add(parsed: dict[str, Any], **_: Any) -> None:
-        for config in parsed.get("Functions", []):
-            arn = estate.dead_letter.get(config["FunctionName"])
-            if arn:
-                config["DeadLetterConfig"] = {"TargetArn": arn}
-
-    session.events.register("after-call.lambda.ListFunctions", add)
 
 
 def page_list_functions(session: boto3.Session, page_size: int = 50) -> list[str | None]:

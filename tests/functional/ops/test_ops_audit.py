@@ -5,27 +5,44 @@ The estate (ops_estate.py) mixes functions that follow every rule with legacy on
 an AWS managed policy, logs kept forever or no log group, an oversized package, a
 python3.8 function with removed imports). ``today`` is pinned: the calendar's dates
 never make these tests fail as time passes.
+
+The audit only reads, so the module builds one estate (in moto, with AWS's managed
+policies: that is what costs, about three seconds, against a tenth for an audit) and
+each test gets its own session on it. test_ops_audit_strict.py changes its estate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from ops_estate import build_estate, page_list_functions
+from ops_estate import Estate, build_estate, moto_account, page_list_functions
 
 from etl_platform.ops import audit as audit_module
 from etl_platform.ops.audit import CHECKS, SCHEMA, AuditOptions, audit, render_table
 from etl_platform.ops.cli import main
 from etl_platform.paths import REPO_ROOT
 
-pytestmark = pytest.mark.aws_managed_policies  # the estate attaches AmazonS3FullAccess
-
 TODAY = dt.date(2026, 11, 29)
 OPTIONS = AuditOptions(max_package_bytes=100 * 1024)
+
+
+@pytest.fixture(scope="module")
+def estate() -> Iterator[Estate]:
+    """Two compliant functions and the four legacy ones, once for the module."""
+    # managed policies: the estate attaches AmazonS3FullAccess
+    with pytest.MonkeyPatch.context() as mp, moto_account(mp, managed_policies=True):
+        yield build_estate(boto3.Session(region_name="us-east-1"), compliant=2)
+
+
+@pytest.fixture
+def aws(estate: Estate) -> boto3.Session:
+    """A new session on the module's estate: a test's event hooks stay its own."""
+    return estate.patch(boto3.Session(region_name="us-east-1"))
 
 
 def checks_by_function(report: Any) -> dict[str, set[str]]:
@@ -36,10 +53,9 @@ def checks_by_function(report: Any) -> dict[str, set[str]]:
 
 
 def test_finds_each_planted_problem_and_nothing_in_compliant_functions(
-    aws: boto3.Session,
+    aws: boto3.Session, estate: Estate
 ) -> None:
     # GIVEN a mixed estate
-    estate = build_estate(aws)
     # WHEN it is audited
     report = audit(aws, options=OPTIONS, today=TODAY)
     found = checks_by_function(report)
@@ -53,7 +69,6 @@ def test_finds_each_planted_problem_and_nothing_in_compliant_functions(
 
 
 def test_runtime_findings_carry_aws_dates_and_days_left(aws: boto3.Session) -> None:
-    build_estate(aws, compliant=0)
     report = audit(aws, options=OPTIONS, today=TODAY)
     node = next(
         f
@@ -71,9 +86,8 @@ def test_runtime_findings_carry_aws_dates_and_days_left(aws: boto3.Session) -> N
 
 
 def test_the_table_is_sorted_by_urgency_and_ends_with_counts_by_problem(
-    aws: boto3.Session,
+    aws: boto3.Session, estate: Estate
 ) -> None:
-    build_estate(aws)
     report = audit(aws, options=OPTIONS, today=TODAY)
     text = render_table(report)
     rows = [
@@ -86,7 +100,8 @@ def test_the_table_is_sorted_by_urgency_and_ends_with_counts_by_problem(
     assert severities == sorted(severities, key=order.index)
     assert severities[0] == "critical"
     summary = text.split("\n")[-1]
-    assert summary.startswith(f"{len(report.findings)} findings in 4 of 6 functions: ")
+    functions = len(estate.compliant) + len(estate.legacy)
+    assert summary.startswith(f"{len(report.findings)} findings in 4 of {functions} functions: ")
     assert "runtime deprecated 3" in summary
     assert "role shared with other functions 2" in summary
     assert "tracing not Active 3" in summary
@@ -95,22 +110,21 @@ def test_the_table_is_sorted_by_urgency_and_ends_with_counts_by_problem(
         assert CHECKS[check].fix in text
 
 
-def test_more_than_one_page_of_functions(aws: boto3.Session) -> None:
-    # GIVEN more functions than one ListFunctions page holds (AWS pages by 50)
-    estate = build_estate(aws, compliant=56)
-    markers = page_list_functions(aws)
+def test_more_than_one_page_of_functions(aws: boto3.Session, estate: Estate) -> None:
+    # GIVEN more functions than one ListFunctions page holds (AWS pages by 50; the
+    # stand-in pages by 4, so that the estate's six take two pages)
+    markers = page_list_functions(aws, page_size=4)
     # WHEN audited
     report = audit(aws, options=OPTIONS, today=TODAY)
     # THEN every page was read and every function audited
-    assert markers == [None, "50"]
-    assert len(report.functions) == 60
+    assert markers == [None, "4"]
+    assert len(report.functions) == len(estate.compliant) + len(estate.legacy) == 6
     found = checks_by_function(report)
     assert all(found[name] == set() for name in estate.compliant)
     assert all(found[name] == expected for name, expected in estate.legacy.items())
 
 
-def test_a_shared_role_is_read_once(aws: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    build_estate(aws, compliant=3)
+def test_a_shared_role_is_read_once(aws: boto3.Session, estate: Estate) -> None:
     calls: list[str] = []
     aws.events.register("before-call.iam.*", lambda model, **_: calls.append(model.name))
     event_configs: list[str] = []
@@ -119,9 +133,10 @@ def test_a_shared_role_is_read_once(aws: boto3.Session, monkeypatch: pytest.Monk
         lambda params, **_: event_configs.append(params["url_path"]),
     )
     audit(aws, options=OPTIONS, today=TODAY)
-    # 6 distinct roles (3 good, shared, 2 legacy own) -> one listing pair each
-    assert calls.count("ListRolePolicies") == 6
-    assert calls.count("ListAttachedRolePolicies") == 6
+    # one role per compliant function, the shared one, two legacy own -> one listing pair each
+    roles = len(estate.compliant) + 3
+    assert calls.count("ListRolePolicies") == roles
+    assert calls.count("ListAttachedRolePolicies") == roles
     # the one attached managed policy is fetched once, though two functions use it
     assert calls.count("GetPolicyVersion") == 1
     # invoke configs only for functions without a DLQ (the two nodejs + the python3.8)
@@ -129,9 +144,8 @@ def test_a_shared_role_is_read_once(aws: boto3.Session, monkeypatch: pytest.Monk
 
 
 def test_json_output_follows_the_documented_schema(
-    aws: boto3.Session, capsys: pytest.CaptureFixture[str]
+    aws: boto3.Session, estate: Estate, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    estate = build_estate(aws)
     code = main(["audit", "--json", "--max-package-mb", "0.1", "--today", TODAY.isoformat()])
     assert code == 0
     document = json.loads(capsys.readouterr().out)
@@ -196,28 +210,9 @@ def test_json_output_follows_the_documented_schema(
         assert f"`{key}`" in text, key
 
 
-def test_strict_exits_non_zero_on_findings_only(
-    aws: boto3.Session, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    build_estate(aws, compliant=2)
-    monkeypatch.setattr(boto3, "Session", lambda **_: aws)  # keep the estate's moto patches
-    assert main(["audit", "--strict", "--today", TODAY.isoformat()]) == 1
-    assert "runtime deprecated" in capsys.readouterr().out
-    for name in (
-        "legacy-orders-export",
-        "legacy-nightly-report",
-        "legacy-py-cleanup",
-        "legacy-node22",
-    ):
-        aws.client("lambda").delete_function(FunctionName=name)
-    assert main(["audit", "--strict", "--today", TODAY.isoformat()]) == 0
-    assert "0 findings in 0 of 2 functions: nothing to fix" in capsys.readouterr().out
-
-
 def test_code_runs_the_python_compat_checks_on_the_downloaded_package(
-    aws: boto3.Session,
+    aws: boto3.Session, estate: Estate
 ) -> None:
-    estate = build_estate(aws, compliant=1)
     options = AuditOptions(max_package_bytes=100 * 1024, code=True)
     report = audit(aws, options=options, today=TODAY, fetch=estate.fetcher())
     code = [f for f in report.findings if f.check == "code-incompatible"]
@@ -233,10 +228,9 @@ def test_code_runs_the_python_compat_checks_on_the_downloaded_package(
 
 
 def test_code_runs_the_node_compat_checks_against_the_platforms_node_target(
-    aws: boto3.Session,
+    aws: boto3.Session, estate: Estate
 ) -> None:
     # GIVEN the legacy nodejs14.x functions (aws-sdk v2, a callback handler)
-    estate = build_estate(aws, compliant=0)
     options = AuditOptions(max_package_bytes=100 * 1024, code=True)
     # WHEN their code is audited
     report = audit(aws, options=options, today=TODAY, fetch=estate.fetcher())
@@ -260,24 +254,10 @@ def test_code_runs_the_node_compat_checks_against_the_platforms_node_target(
 
 
 def test_code_says_plainly_when_a_language_has_no_compat_checks(
-    aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
+    aws: boto3.Session, estate: Estate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    estate = build_estate(aws, compliant=0)
     monkeypatch.setattr(
         audit_module, "CODE_CHECKERS", {"python": audit_module.check_python_package}
     )
     report = audit(aws, options=AuditOptions(code=True), today=TODAY, fetch=estate.fetcher())
     assert any("no nodejs compat checks" in note and "NOT checked" in note for note in report.notes)
-
-
-def test_no_credentials_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
-) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    assert main(["audit"]) == 2
-    err = capsys.readouterr().err
-    assert "cannot list the Lambda functions" in err and "credentials" in err
