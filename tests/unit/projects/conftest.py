@@ -8,6 +8,8 @@ the contract in ``etl_platform.model.contract`` promises), so each project is te
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 
 from etl_platform.checks.offline import ACCOUNT_ID, ProgramRun, run_program
-from etl_platform.model.catalog import load_catalog
+from etl_platform.model.catalog import CATALOG_DIR_ENV, load_catalog
 from etl_platform.model.contract import (
     OBSERVABILITY,
     SHARED,
@@ -88,9 +90,12 @@ RunProject = Callable[..., ProgramRun]
 def run_project() -> RunProject:
     """Run one of the three programs; upstream exports default to realistic fakes.
 
-    Session-scoped (it is a stateless runner), so module-scoped fixtures can reuse one
-    program run across several tests.
+    A run of the repository's own catalog is kept for the session by its arguments, so
+    the tests of several modules that ask for the same run share it (read it, never
+    change it). A run with ``catalog_dir`` (a test's own catalog, which it may edit and
+    run again) or under ``ETL_CATALOG_DIR`` is never kept.
     """
+    kept: dict[str, ProgramRun] = {}
 
     def run(
         project: str,
@@ -103,12 +108,19 @@ def run_project() -> RunProject:
         if upstream is None:
             suffix = (config or {}).get("etl:environmentSuffix", stack)
             upstream = upstream_outputs(stack, suffix, load_catalog(catalog_dir).names)
-        return run_program(
+        key = json.dumps([project, stack, config, upstream], sort_keys=True)
+        keep = catalog_dir is None and not os.environ.get(CATALOG_DIR_ENV)
+        if keep and key in kept:
+            return kept[key]
+        result = run_program(
             PROJECTS_DIR / project,
             stack,
             config=config,
             stack_outputs=upstream,
             catalog_dir=catalog_dir,
         )
+        if keep:
+            kept[key] = result
+        return result
 
     return run

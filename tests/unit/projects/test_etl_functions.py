@@ -64,20 +64,15 @@ DATABASE_CONFIG = {
     "etl:vpcSecurityGroupIds": json.dumps(SECURITY_GROUPS),
 }
 
-_RUNS: dict[tuple[str, tuple[tuple[str, str], ...]], ProgramRun] = {}
-
 RunFunctions = Callable[..., ProgramRun]
 
 
 @pytest.fixture
 def run_functions(run_project: Callable[..., ProgramRun]) -> RunFunctions:
-    """``run_functions("prod", **config)``: the program's run, cached for the module."""
+    """``run_functions("prod", **config)``: the program's run (kept for the session)."""
 
     def run(stack: str = "dev", config: dict[str, str] | None = None) -> ProgramRun:
-        key = (stack, tuple(sorted((config or {}).items())))
-        if key not in _RUNS:
-            _RUNS[key] = run_project(PROJECT, stack, config=config)
-        return _RUNS[key]
+        return run_project(PROJECT, stack, config=config)
 
     return run
 

@@ -3,8 +3,9 @@
 What a user relies on: one encrypted, TLS-only, 14-day dead-letter queue per catalog
 function; a layer declared for the configured runtime and architecture (that its zip is
 the deterministic one, and follows an architecture override, is shown against real pip
-builds in tests/functional/test_layer_build.py); a permissions boundary that denies IAM and allows nothing outside
-this environment; cost tags and suffixed names everywhere; the contract's exports.
+builds in tests/functional/test_layer_build.py); a permissions boundary that denies IAM
+and allows nothing outside this environment; cost tags and suffixed names everywhere; the
+contract's exports.
 """
 
 from __future__ import annotations
